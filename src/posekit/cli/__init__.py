@@ -1,0 +1,1 @@
+"""The `posekit` command line: one module per subcommand, each with register() and run()."""

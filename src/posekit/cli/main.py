@@ -1,0 +1,58 @@
+"""Entry point of the `posekit` command: builds the parser from the subcommand modules and runs one."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+
+from posekit import __version__
+from posekit.errors import PosekitError
+
+# Each module defines register(subparsers) (flags only, no heavy imports) and run(args) -> int.
+SUBCOMMANDS: list = []
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full `posekit` parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="posekit",
+        description="Multi-person 2D pose estimation: convert, train, validate, eval, infer, track, export.",
+    )
+    parser.add_argument("--version", action="version", version=f"posekit {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in SUBCOMMANDS:
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run `posekit`; user errors print one line `error: ...` and return 1."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    return run_guarded(args.run, args)
+
+
+def run_guarded(run, args: argparse.Namespace) -> int:
+    """Call run(args), turning PosekitError and Ctrl-C into a one-line message and an exit code."""
+    warnings.formatwarning = _one_line_warning
+    try:
+        return int(run(args) or 0)
+    except PosekitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    return f"warning: {message}\n"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

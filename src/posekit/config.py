@@ -1,0 +1,270 @@
+"""AlphaPose-style YAML configs loaded into typed, validated objects.
+
+Keys are AlphaPose's upper-case names; fields are their lower-case twins. A missing required key or a
+bad value raises ConfigError naming the file and the key; unknown keys only warn, so users' AlphaPose
+configs with extra keys still load. CLI flags override keys with dotted names ("TRAIN.BATCH_SIZE").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from posekit.errors import ConfigError
+
+
+@dataclass
+class AugConfig:
+    """Training augmentation (DATASET.TRAIN.AUG)."""
+
+    flip: bool = True
+    rot_factor: float = 40.0
+    scale_factor: float = 0.3
+    num_joints_half_body: int = 8
+    prob_half_body: float = -1.0
+
+
+@dataclass
+class DatasetSplit:
+    """One dataset split: where the images and annotations are."""
+
+    root: str
+    ann: str | list[str]
+    img_prefix: str = ""
+    type: str = "Mscoco"
+    det_file: str = ""
+    aug: AugConfig = field(default_factory=AugConfig)
+
+    @property
+    def ann_path(self) -> Path:
+        """Annotation file path (the first one when ANN is a list)."""
+        ann = self.ann[0] if isinstance(self.ann, list) else self.ann
+        return Path(self.root) / ann
+
+    @property
+    def image_dir(self) -> Path:
+        """Folder holding the split's images."""
+        return Path(self.root) / self.img_prefix
+
+
+@dataclass
+class DatasetConfig:
+    """DATASET: train, val and (optional) test splits."""
+
+    train: DatasetSplit
+    val: DatasetSplit
+    test: DatasetSplit | None = None
+
+
+@dataclass
+class DataPreset:
+    """DATA_PRESET: input and heatmap sizes are [H, W]."""
+
+    image_size: tuple[int, int] = (256, 192)
+    heatmap_size: tuple[int, int] = (64, 48)
+    num_joints: int = 17
+    sigma: float = 2.0
+    type: str = "simple"
+
+
+@dataclass
+class ModelConfig:
+    """MODEL: the pose network."""
+
+    type: str = "FastPose"
+    num_layers: int = 50
+    pretrained: str = ""
+    try_load: str = ""
+    conv_dim: int = 128
+    num_deconv_filters: list[int] = field(default_factory=lambda: [256, 256, 256])
+
+
+@dataclass
+class LossConfig:
+    """LOSS."""
+
+    type: str = "MSELoss"
+
+
+@dataclass
+class DetectorConfig:
+    """DETECTOR (AlphaPose keeps it for reference; posekit uses NAME and WEIGHTS as defaults)."""
+
+    name: str = "yolo"
+    config: str = "detector/yolo/cfg/yolov3-spp.cfg"
+    weights: str = "detector/yolo/data/yolov3-spp.weights"
+    nms_thres: float = 0.6
+    confidence: float = 0.05
+
+
+@dataclass
+class TrainConfig:
+    """TRAIN: optimisation schedule."""
+
+    batch_size: int = 32
+    end_epoch: int = 200
+    begin_epoch: int = 0
+    world_size: int = 1
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    lr_factor: float = 0.1
+    lr_step: list[int] = field(default_factory=lambda: [90, 120])
+    dpg_milestone: int = 140
+    dpg_step: list[int] = field(default_factory=lambda: [160, 190])
+
+
+@dataclass
+class Config:
+    """A whole posekit/AlphaPose configuration."""
+
+    dataset: DatasetConfig
+    data_preset: DataPreset = field(default_factory=DataPreset)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    path: str = field(default="", metadata={"internal": True})
+
+    @property
+    def file_name(self) -> str:
+        """The config's base name, used in work-dir names (AlphaPose's cfg.FILE_NAME)."""
+        return Path(self.path).name if self.path else "config.yaml"
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Config:
+    """Load and validate a YAML config; `overrides` maps dotted keys ("TRAIN.LR") to values."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({_one_line(exc)})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections at the top level")
+    for dotted, value in (overrides or {}).items():
+        _set_dotted(data, dotted, value)
+    config = _build(Config, data, "", path)
+    config.path = str(path)
+    return config
+
+
+def config_from_dict(data: dict[str, Any], source: str = "<dict>") -> Config:
+    """Build a Config from an already-parsed mapping (tests, UI)."""
+    return _build(Config, data, "", Path(source))
+
+
+def config_to_dict(config: Config) -> dict[str, Any]:
+    """The config as an AlphaPose-style mapping with upper-case keys (for printing or saving)."""
+
+    def convert(value: Any) -> Any:
+        if dataclasses.is_dataclass(value):
+            return {
+                f.name.upper(): convert(getattr(value, f.name))
+                for f in dataclasses.fields(value)
+                if not f.metadata.get("internal") and getattr(value, f.name) is not None
+            }
+        if isinstance(value, tuple):
+            return list(value)
+        return value
+
+    return convert(config)
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    node = data
+    *parents, last = dotted.split(".")
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[last] = value
+
+
+def _build(cls: type, data: Any, where: str, src: Path) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{src}: {where or 'top level'} must be a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name.upper() for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    for key in data:
+        if str(key).upper() not in known:
+            warnings.warn(f"{src}: unknown key {_join(where, str(key))} ignored", stacklevel=3)
+    upper = {str(k).upper(): v for k, v in data.items()}
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.metadata.get("internal"):
+            continue
+        key = f.name.upper()
+        dotted = _join(where, key)
+        if key in upper:
+            kwargs[f.name] = _coerce(hints[f.name], upper[key], dotted, src)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"{src}: missing key {dotted}")
+    return cls(**kwargs)
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _coerce(kind: Any, value: Any, dotted: str, src: Path) -> Any:
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(kind)
+        if value is None and type(None) in options:
+            return None
+        errors = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _coerce(option, value, dotted, src)
+            except ConfigError as exc:
+                errors.append(exc)
+        raise errors[-1]
+    if dataclasses.is_dataclass(kind):
+        return _build(kind, value, dotted, src)
+    if origin in (list, tuple):
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{src}: {dotted} must be a list, got {value!r}")
+        args = typing.get_args(kind)
+        if origin is tuple:
+            if len(value) != len(args):
+                raise ConfigError(f"{src}: {dotted} must have {len(args)} values, got {value!r}")
+            return tuple(_coerce(a, v, dotted, src) for a, v in zip(args, value))
+        return [_coerce(args[0], v, dotted, src) for v in value]
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{src}: {dotted} must be true or false, got {value!r}")
+    if kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise ConfigError(f"{src}: {dotted} must be an integer, got {value!r}")
+    if kind is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise ConfigError(f"{src}: {dotted} must be a number, got {value!r}")
+    if kind is str:
+        if value is None:
+            return ""
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            return str(value)
+        raise ConfigError(f"{src}: {dotted} must be a string, got {value!r}")
+    raise ConfigError(f"{src}: {dotted} has an unsupported type {kind}")

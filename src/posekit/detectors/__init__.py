@@ -1,0 +1,1 @@
+"""Person detectors behind one interface: detect(images) -> per-image boxes and scores."""

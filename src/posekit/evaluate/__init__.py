@@ -1,0 +1,1 @@
+"""COCO keypoint evaluation (pycocotools) and gt-box / det-box validation."""

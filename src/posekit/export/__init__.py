@@ -1,0 +1,1 @@
+"""Model export: ONNX files and checks, Ascend atc command and AIPP config."""

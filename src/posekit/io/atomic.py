@@ -1,0 +1,44 @@
+"""Atomic file writes: write a temp file beside the target, then rename over it."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temp path in the target's folder; on success it is renamed to `path`, else removed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write text to `path` atomically (UTF-8)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def atomic_write_json(path: str | Path, obj: Any, indent: int | None = None) -> None:
+    """Write `obj` as JSON to `path` atomically."""
+    atomic_write_text(path, json.dumps(obj, indent=indent))
+
+
+def atomic_write_with(path: str | Path, write: Callable[[Path], None]) -> None:
+    """Call write(tmp_path) and move the result to `path` atomically (for torch.save, cv2.imwrite...)."""
+    with atomic_path(path) as tmp:
+        write(tmp)

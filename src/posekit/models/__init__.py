@@ -1,0 +1,1 @@
+"""Pose networks (SE-ResNet backbones, FastPose head), the builder and checkpoint loading."""

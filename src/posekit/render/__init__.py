@@ -1,0 +1,1 @@
+"""Drawing poses (fast and blended) and writing rendered video."""

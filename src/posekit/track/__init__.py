@@ -1,0 +1,1 @@
+"""Pose tracking: PoseFlow and an online OKS/IoU tracker."""

@@ -1,0 +1,1 @@
+"""Training: dataset and augmentation, heatmap targets, loss, accuracy, the loop and checkpoints."""

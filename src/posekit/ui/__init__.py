@@ -1,0 +1,1 @@
+"""The local web UI (optional extra `posekit[ui]`)."""
