@@ -1,0 +1,36 @@
+"""Flags shared by several subcommands and the seed scripts, defined once."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_cfg_checkpoint(parser: argparse.ArgumentParser, required: bool) -> None:
+    """--cfg (AlphaPose YAML) and --checkpoint (pose model weights)."""
+    parser.add_argument("--cfg", required=required, help="AlphaPose-style YAML config")
+    parser.add_argument("--checkpoint", required=required, help="pose model checkpoint (.pth)")
+
+
+def add_device(parser: argparse.ArgumentParser) -> None:
+    """--gpus as in AlphaPose ("0,1"; "-1" = CPU) and --device (cpu, cuda, cuda:1)."""
+    parser.add_argument(
+        "--gpus", default=None, help='GPU ids as in AlphaPose, e.g. "0" or "0,1"; "-1" for CPU'
+    )
+    parser.add_argument(
+        "--device", default=None, help="torch device (cpu, cuda, cuda:1); default: GPU if any"
+    )
+
+
+def resolve_device(args: argparse.Namespace) -> str:
+    """The torch device string chosen by --device / --gpus, defaulting to the first GPU or the CPU."""
+    import torch
+
+    if getattr(args, "device", None):
+        return args.device
+    gpus = getattr(args, "gpus", None)
+    if gpus is not None:
+        first = str(gpus).split(",")[0].strip()
+        if first == "-1" or not torch.cuda.is_available():
+            return "cpu"
+        return f"cuda:{first}"
+    return "cuda" if torch.cuda.is_available() else "cpu"
