@@ -1,1 +1,34 @@
-"""Pose tracking: PoseFlow and an online OKS/IoU tracker."""
+"""Pose tracking: PoseFlow and an online OKS/IoU tracker, built by name."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import numpy as np
+
+from posekit.errors import PosekitError
+from posekit.pose.types import PoseResult
+
+TRACKERS = ("oks", "poseflow")
+DEFAULT_TRACKER = "oks"
+
+
+class Tracker(Protocol):
+    """Gives the people of each new frame track ids (ints) that persist across frames."""
+
+    def update(self, image_rgb: np.ndarray | None, result: PoseResult) -> PoseResult: ...
+
+
+def build_tracker(name: str = DEFAULT_TRACKER, **opts: Any) -> Tracker:
+    """A fresh tracker: "oks" (OksTracker, options of OksParams) or "poseflow" (PoseFlowTracker,
+    options of PoseFlowParams plus save_matching=DIR for the seed's {i}_{j}_orb.txt files)."""
+    key = name.lower().replace("-", "").replace("_", "")
+    if key == "oks":
+        from posekit.track.oks import OksTracker
+
+        return OksTracker(**opts)
+    if key == "poseflow":
+        from posekit.track.poseflow import PoseFlowTracker
+
+        return PoseFlowTracker(**opts)
+    raise PosekitError(f"unknown tracker {name!r}; choose one of: {', '.join(TRACKERS)}")

@@ -1,0 +1,207 @@
+"""An online pose tracker: OKS and box IoU against constant-velocity predictions, plus colour re-id.
+
+Per frame: (1) every track seen within `max_age` frames is predicted forward with its velocity and
+matched to the new poses by 0.5·OKS + 0.5·IoU (Hungarian; a small appearance bonus breaks ties);
+(2) poses left over are matched to tracks lost for 2+ frames by appearance (a colour histogram of the
+torso), so people who leave and come back within the window get their id back; (3) the rest start new
+tracks. Ids start at 1.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from posekit.pose.types import PoseResult
+from posekit.skeleton import OKS_SIGMAS
+
+
+def oks_matrix(kps1, valid1, kps2, valid2, areas1, sigmas=OKS_SIGMAS) -> np.ndarray:
+    """OKS of every pose in set 1 (N, K, 2) with every pose in set 2 (M, K, 2), scale from areas1: (N, M)."""
+    d2 = ((kps1[:, None] - kps2[None, :]) ** 2).sum(-1)
+    var = (2.0 * np.asarray(sigmas)[: kps1.shape[1]]) ** 2
+    e = d2 / (2.0 * np.maximum(areas1, 1.0)[:, None, None] * var)
+    both = valid1[:, None, :] & valid2[None, :, :]
+    count = both.sum(-1)
+    return np.where(count > 0, (np.exp(-e) * both).sum(-1) / np.maximum(count, 1), 0.0)
+
+
+def iou_xyxy(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of (N, 4) and (M, 4) xyxy boxes: (N, M)."""
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.clip(rb - lt, 0, None).prod(-1)
+    area_a = np.clip(a[:, 2:] - a[:, :2], 0, None).prod(-1)
+    area_b = np.clip(b[:, 2:] - b[:, :2], 0, None).prod(-1)
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+
+
+def appearance(image_rgb: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Colour descriptors (N, 128) of the torso part of each xyxy box; unit-norm square-rooted HSV histograms.
+
+    The dot product of two descriptors is the Bhattacharyya coefficient of the histograms (1 = same).
+    """
+    h, w = image_rgb.shape[:2]
+    out = np.zeros((len(boxes), 128), dtype=np.float32)
+    for i, (x0, y0, x1, y1) in enumerate(boxes):
+        bw, bh = x1 - x0, y1 - y0
+        cx0, cx1 = int(max(x0 + 0.2 * bw, 0)), int(min(x1 - 0.2 * bw, w))
+        cy0, cy1 = int(max(y0 + 0.15 * bh, 0)), int(min(y0 + 0.65 * bh, h))
+        if cx1 - cx0 < 2 or cy1 - cy0 < 2:
+            continue
+        crop = cv2.resize(image_rgb[cy0:cy1, cx0:cx1], (12, 20), interpolation=cv2.INTER_AREA)
+        hsv = cv2.cvtColor(crop, cv2.COLOR_RGB2HSV)
+        hist = cv2.calcHist([hsv], [0, 1, 2], None, [8, 4, 4], [0, 180, 0, 256, 0, 256]).ravel()
+        out[i] = np.sqrt(hist / max(hist.sum(), 1.0))
+    return out
+
+
+@dataclass
+class OksParams:
+    """Tuning of the OKS tracker."""
+
+    max_age: int = 60  # frames a lost track is kept for re-identification
+    min_motion: float = 0.25  # 0.5·OKS + 0.5·IoU needed to continue a track
+    min_reid: float = 0.85  # appearance similarity needed to revive a lost track
+    kp_thresh: float = 0.05  # keypoints with a lower score are ignored
+    velocity_smoothing: float = 0.5
+    appearance_bonus: float = 0.3
+    max_predict: int = 15  # frames of constant-velocity extrapolation at most
+
+
+@dataclass
+class _Track:
+    tid: int
+    frame: int
+    keypoints: np.ndarray
+    valid: np.ndarray
+    box: np.ndarray  # xyxy
+    velocity: np.ndarray  # (2,) px per frame
+    feature: np.ndarray | None
+
+
+class OksTracker:
+    """Online tracker by OKS + IoU with a constant-velocity model and appearance re-identification."""
+
+    def __init__(self, **params) -> None:
+        self.params = OksParams(**params)
+        self.frame = -1
+        self.next_id = 1
+        self.tracks: list[_Track] = []
+
+    def update(self, image_rgb: np.ndarray | None, result: PoseResult) -> PoseResult:
+        """Assign track ids (ints) to the people of the next frame; image None = no appearance cue."""
+        p = self.params
+        self.frame += 1
+        self.tracks = [t for t in self.tracks if self.frame - t.frame <= p.max_age]
+        kps = np.asarray(result.keypoints, dtype=np.float64)
+        valid = np.asarray(result.keypoint_scores) > p.kp_thresh
+        boxes = self._boxes(result, kps, valid)
+        feats = appearance(image_rgb, boxes) if image_rgb is not None and len(boxes) else None
+        ids: list[int | None] = [None] * len(boxes)
+        if self.tracks and len(boxes):
+            self._match_motion(kps, valid, boxes, feats, ids)
+            self._match_appearance(feats, ids)
+        clean = self._isolated(boxes)
+        for i in range(len(boxes)):
+            if ids[i] is None:
+                ids[i] = self.next_id
+                self.tracks.append(
+                    _Track(self.next_id, self.frame, kps[i], valid[i], boxes[i], np.zeros(2), None)
+                )
+                self.next_id += 1
+            self._refresh(self._track(ids[i]), kps[i], valid[i], boxes[i], feats, i, clean[i])
+        return dataclasses.replace(result, ids=[int(i) for i in ids])
+
+    @staticmethod
+    def _boxes(result: PoseResult, kps: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        """Detection boxes if given, else the extent of the valid keypoints."""
+        boxes = np.asarray(result.boxes, dtype=np.float64).reshape(-1, 4)
+        if len(boxes) == len(kps) and (boxes[:, 2:] > boxes[:, :2]).all():
+            return boxes
+        use = valid.copy()
+        use[~use.any(1)] = True
+        pts = np.where(use[..., None], kps, np.nan)
+        return np.concatenate([np.nanmin(pts, 1), np.nanmax(pts, 1)], axis=1)
+
+    def _track(self, tid: int) -> _Track:
+        return next(t for t in self.tracks if t.tid == tid)
+
+    def _predicted(self, tracks: list[_Track]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Keypoints, boxes and OKS areas of the tracks moved forward with their velocities."""
+        gaps = np.array([min(self.frame - t.frame, self.params.max_predict) for t in tracks], float)
+        shift = np.stack([t.velocity for t in tracks]) * gaps[:, None]
+        kps = np.stack([t.keypoints for t in tracks]) + shift[:, None, :]
+        boxes = np.stack([t.box for t in tracks]) + np.tile(shift, 2)
+        areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]) * (1.0 + 0.25 * (gaps - 1))
+        return kps, boxes, areas
+
+    def _match_motion(self, kps, valid, boxes, feats, ids) -> None:
+        p = self.params
+        pk, pb, areas = self._predicted(self.tracks)
+        tv = np.stack([t.valid for t in self.tracks])
+        motion = 0.5 * oks_matrix(pk, tv, kps, valid, areas) + 0.5 * iou_xyxy(pb, boxes)
+        score = motion + p.appearance_bonus * self._app_matrix(self.tracks, feats, len(boxes))
+        score[motion < p.min_motion] = -1.0
+        rows, cols = linear_sum_assignment(score, maximize=True)
+        for r, c in zip(rows, cols):
+            if score[r, c] >= 0:
+                ids[c] = self.tracks[r].tid
+
+    def _match_appearance(self, feats, ids) -> None:
+        if feats is None:
+            return
+        taken = set(i for i in ids if i is not None)
+        lost = [
+            t
+            for t in self.tracks
+            if t.tid not in taken and self.frame - t.frame >= 2 and t.feature is not None
+        ]
+        free = [i for i, tid in enumerate(ids) if tid is None]
+        if not lost or not free:
+            return
+        sim = self._app_matrix(lost, feats[free], len(free))
+        rows, cols = linear_sum_assignment(sim, maximize=True)
+        for r, c in zip(rows, cols):
+            if sim[r, c] >= self.params.min_reid:
+                ids[free[c]] = lost[r].tid
+
+    @staticmethod
+    def _app_matrix(tracks: list[_Track], feats: np.ndarray | None, n: int) -> np.ndarray:
+        if feats is None:
+            return np.zeros((len(tracks), n))
+        tf = np.stack(
+            [t.feature if t.feature is not None else np.zeros(feats.shape[1], np.float32) for t in tracks]
+        )
+        return tf @ feats.T
+
+    @staticmethod
+    def _isolated(boxes: np.ndarray) -> np.ndarray:
+        """True for boxes that overlap no other box much (their colours are their own)."""
+        if len(boxes) < 2:
+            return np.ones(len(boxes), dtype=bool)
+        iou = iou_xyxy(boxes, boxes)
+        np.fill_diagonal(iou, 0.0)
+        return iou.max(1) < 0.1
+
+    def _refresh(self, track: _Track, kps, valid, box, feats, i: int, clean: bool) -> None:
+        """Move a track to its new pose, smoothing the velocity and the appearance."""
+        gap = self.frame - track.frame
+        if gap > 0:
+            step = ((box[:2] + box[2:]) - (track.box[:2] + track.box[2:])) / (2.0 * gap)
+            a = self.params.velocity_smoothing
+            if gap <= 2:
+                track.velocity = a * step + (1 - a) * track.velocity
+            else:  # back after an occlusion (mean step over the gap) or a long absence (unknown)
+                track.velocity = step if gap <= self.params.max_predict else np.zeros(2)
+        track.keypoints = kps
+        track.valid = valid
+        track.box = box
+        track.frame = self.frame
+        if feats is not None and feats[i].any() and (clean or track.feature is None):
+            f = feats[i] if track.feature is None else 0.8 * track.feature + 0.2 * feats[i]
+            track.feature = f / max(float(np.linalg.norm(f)), 1e-9)
