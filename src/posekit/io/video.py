@@ -1,0 +1,168 @@
+"""Video in and out through PyAV: a frame reader and an H.264 writer (atomic, even-size padded)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from posekit.errors import PosekitError
+from posekit.io.atomic import atomic_path
+
+DEFAULT_FPS = Fraction(25)
+
+
+@dataclass
+class VideoInfo:
+    """What a video file says about itself: frame rate, size (pixels) and frame count (0 if unknown)."""
+
+    fps: Fraction
+    width: int
+    height: int
+    frames: int
+
+
+@dataclass
+class VideoFrame:
+    """One decoded frame: its 0-based index, presentation time in seconds, and RGB uint8 pixels."""
+
+    index: int
+    timestamp: float
+    image: np.ndarray
+
+
+def _open(path: str | Path):
+    path = Path(path)
+    if not path.is_file():
+        raise PosekitError(f"{path}: video file not found")
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        raise PosekitError(f"{path}: not a readable video ({exc})") from exc
+    if not container.streams.video:
+        container.close()
+        raise PosekitError(f"{path}: has no video stream")
+    return container
+
+
+def probe_video(path: str | Path) -> VideoInfo:
+    """Frame rate, size and frame count of a video file; PosekitError if it cannot be opened."""
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        return VideoInfo(
+            _stream_fps(stream), stream.codec_context.width, stream.codec_context.height, stream.frames or 0
+        )
+
+
+def _stream_fps(stream) -> Fraction:
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    return Fraction(rate) if rate else DEFAULT_FPS
+
+
+def read_frames(path: str | Path) -> Iterator[VideoFrame]:
+    """Decode a video frame by frame as RGB arrays.
+
+    A truncated or corrupt file ends the iteration normally with what could be decoded, plus a warning.
+    """
+    container = _open(path)
+    try:
+        stream = container.streams.video[0]
+        expected = stream.frames or 0
+        count = 0
+        try:
+            for frame in container.decode(stream):
+                timestamp = (
+                    float(frame.time) if frame.time is not None else count / float(_stream_fps(stream))
+                )
+                yield VideoFrame(count, timestamp, frame.to_ndarray(format="rgb24"))
+                count += 1
+        except (av.error.FFmpegError, OSError, EOFError) as exc:
+            warnings.warn(
+                f"{path}: video is damaged after frame {count}; stopped there ({exc})", stacklevel=2
+            )
+            return
+        if expected and count < expected:
+            warnings.warn(
+                f"{path}: video ended after {count} of {expected} frames (truncated?)", stacklevel=2
+            )
+    finally:
+        container.close()
+
+
+def h264_codec() -> str:
+    """The encoder used for mp4 output: libx264 when PyAV's FFmpeg has it, else mpeg4."""
+    return "libx264" if "libx264" in av.codecs_available else "mpeg4"
+
+
+class VideoWriter:
+    """Write RGB or BGR frames to an mp4 (H.264, yuv420p) at a fixed frame rate.
+
+    The file is written beside the target under a temporary name and renamed on close(); abort() (or an
+    exception inside a `with` block) removes it. Odd sizes are padded by repeating the last row/column.
+    """
+
+    def __init__(self, path: str | Path, fps: float | Fraction, width: int, height: int, crf: int = 20):
+        self.path = Path(path)
+        self.width, self.height = int(width), int(height)
+        self._stack = ExitStack()
+        tmp = self._stack.enter_context(atomic_path(self.path))
+        self._container = av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"})
+        codec = h264_codec()
+        rate = Fraction(fps).limit_denominator(1001) if fps else DEFAULT_FPS
+        self._stream = self._container.add_stream(codec, rate=rate)
+        self._stream.width = self.width + self.width % 2
+        self._stream.height = self.height + self.height % 2
+        self._stream.pix_fmt = "yuv420p"
+        if codec == "libx264":
+            self._stream.options = {"crf": str(crf), "preset": "veryfast"}
+        self._stream.codec_context.time_base = Fraction(1) / rate
+        self.frames = 0
+
+    def write(self, image: np.ndarray, bgr: bool = False) -> None:
+        """Append one uint8 frame (H, W, 3) of the size given at construction."""
+        if image.shape[:2] != (self.height, self.width):
+            raise PosekitError(
+                f"{self.path}: frame size {image.shape[1]}x{image.shape[0]} differs from the video's "
+                f"{self.width}x{self.height}"
+            )
+        pad_h, pad_w = self._stream.height - self.height, self._stream.width - self.width
+        if pad_h or pad_w:
+            image = np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgr24" if bgr else "rgb24")
+        frame.pts = self.frames
+        for packet in self._stream.encode(frame):
+            self._container.mux(packet)
+        self.frames += 1
+
+    def close(self) -> None:
+        """Flush the encoder and move the finished file into place."""
+        try:
+            for packet in self._stream.encode():
+                self._container.mux(packet)
+            self._container.close()
+        except BaseException as exc:
+            self._stack.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        self._stack.close()
+
+    def abort(self) -> None:
+        """Drop the partly written file."""
+        try:
+            self._container.close()
+        finally:
+            self._stack.__exit__(PosekitError, PosekitError("aborted"), None)
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()

@@ -1,0 +1,144 @@
+"""Drawing poses as AlphaPose does: a neck point, its limbs and colours, fast or alpha-blended.
+
+The blended drawing gives the same pixels as blending a full-image copy per element (AlphaPose's
+`vis_frame`), but only touches the rectangle each point or limb covers, so it stays cheap.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from posekit.pose.types import PoseResult
+from posekit.skeleton import (
+    LIMB_COLORS_BGR,
+    NUM_KEYPOINTS,
+    POINT_COLORS_BGR,
+    RENDER_LIMBS,
+    TRACK_COLORS_BGR,
+)
+
+BOX_COLOR_BGR = (255, 0, 0)
+TEXT_COLOR_BGR = (0, 0, 0)
+DEFAULT_KP_THRESH = 0.4
+
+
+def with_neck(keypoints: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Append AlphaPose's neck (mean of the shoulders, points 5 and 6) as point 17 of a COCO-17 pose."""
+    neck = (keypoints[5] + keypoints[6]) / 2.0
+    neck_score = (scores[5] + scores[6]) / 2.0
+    return np.vstack([keypoints, neck[None]]), np.append(scores, neck_score)
+
+
+def track_color(track_id: object) -> tuple[int, int, int]:
+    """Colour of a track id (idx % 8 over AlphaPose's pool); untracked lists of ids get the first."""
+    if isinstance(track_id, (int, np.integer)):
+        return TRACK_COLORS_BGR[abs(int(track_id)) % len(TRACK_COLORS_BGR)]
+    return TRACK_COLORS_BGR[0]
+
+
+def draw_poses(
+    image_bgr: np.ndarray,
+    result: PoseResult,
+    fast: bool = False,
+    show_box: bool = False,
+    tracking: bool = False,
+    kp_thresh: float = DEFAULT_KP_THRESH,
+) -> np.ndarray:
+    """Draw every person of `result` on a copy of a BGR uint8 image and return it.
+
+    fast: solid circles (radius 3) and lines (AlphaPose's vis_frame_fast); otherwise blended points
+    (radius 2, alpha = score) and ellipse limbs (alpha = mean score - 0.1). tracking: colour per track id.
+    """
+    canvas = np.ascontiguousarray(image_bgr).copy()
+    for person in range(len(result)):
+        ids = result.ids[person] if person < len(result.ids) else None
+        color = track_color(ids) if tracking else None
+        if show_box:
+            _draw_box(canvas, result.boxes[person], color or BOX_COLOR_BGR, ids if tracking else None)
+        keypoints = np.asarray(result.keypoints[person], dtype=np.float64)
+        scores = np.asarray(result.keypoint_scores[person], dtype=np.float64).reshape(-1)
+        if len(keypoints) == NUM_KEYPOINTS:
+            keypoints, scores = with_neck(keypoints, scores)
+            limbs = RENDER_LIMBS
+        else:
+            limbs = []
+        visible = scores > kp_thresh
+        points = {int(i): (int(keypoints[i, 0]), int(keypoints[i, 1])) for i in np.flatnonzero(visible)}
+        for i, xy in points.items():
+            point_color = color or POINT_COLORS_BGR[i % len(POINT_COLORS_BGR)]
+            if fast:
+                cv2.circle(canvas, xy, 3, point_color, -1)
+            else:
+                _blend_circle(canvas, xy, 2, point_color, float(np.clip(scores[i], 0.0, 1.0)))
+        for n, (a, b) in enumerate(limbs):
+            if a not in points or b not in points:
+                continue
+            limb_color = color or LIMB_COLORS_BGR[n]
+            if fast:
+                thickness = 2 * int(scores[a] + scores[b]) + 1
+                cv2.line(canvas, points[a], points[b], limb_color, thickness)
+            else:
+                alpha = float(np.clip(0.5 * (scores[a] + scores[b]) - 0.1, 0.0, 1.0))
+                _blend_limb(canvas, keypoints[a], keypoints[b], scores[a] + scores[b] + 1, limb_color, alpha)
+    return canvas
+
+
+def _draw_box(canvas: np.ndarray, box: np.ndarray, color: tuple[int, int, int], track_id: object) -> None:
+    x1, y1, x2, y2 = (int(v) for v in box[:4])
+    cv2.rectangle(canvas, (x1, y1), (x2, y2), color, 2)
+    if track_id is not None:
+        cv2.putText(canvas, str(track_id), (x1, max(y1 - 6, 12)), cv2.FONT_HERSHEY_SIMPLEX, 0.8, color, 2)
+
+
+def _blend_region(
+    canvas: np.ndarray, pts: np.ndarray, alpha: float, draw, margin: int = 1
+) -> tuple[int, int] | None:
+    """Blend `draw(roi_copy, offset)` into the bounding rectangle of `pts` (clipped to the image)."""
+    h, w = canvas.shape[:2]
+    x0 = max(int(np.floor(pts[:, 0].min())) - margin, 0)
+    y0 = max(int(np.floor(pts[:, 1].min())) - margin, 0)
+    x1 = min(int(np.ceil(pts[:, 0].max())) + margin + 1, w)
+    y1 = min(int(np.ceil(pts[:, 1].max())) + margin + 1, h)
+    if x0 >= x1 or y0 >= y1:
+        return None
+    roi = canvas[y0:y1, x0:x1]
+    layer = roi.copy()
+    draw(layer, (x0, y0))
+    roi[:] = cv2.addWeighted(layer, alpha, roi, 1.0 - alpha, 0)
+    return x0, y0
+
+
+def _blend_circle(
+    canvas: np.ndarray, xy: tuple[int, int], radius: int, color: tuple[int, int, int], alpha: float
+) -> None:
+    pts = np.array([[xy[0] - radius, xy[1] - radius], [xy[0] + radius, xy[1] + radius]], dtype=np.float64)
+    _blend_region(
+        canvas,
+        pts,
+        alpha,
+        lambda layer, o: cv2.circle(layer, (xy[0] - o[0], xy[1] - o[1]), radius, color, -1),
+    )
+
+
+def _blend_limb(
+    canvas: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    width: float,
+    color: tuple[int, int, int],
+    alpha: float,
+) -> None:
+    """A filled ellipse from `start` to `end` (half-width `width`), blended with `alpha`."""
+    mx, my = (start[0] + end[0]) / 2.0, (start[1] + end[1]) / 2.0
+    length = math.hypot(start[0] - end[0], start[1] - end[1])
+    angle = math.degrees(math.atan2(start[1] - end[1], start[0] - end[0]))
+    polygon = cv2.ellipse2Poly((int(mx), int(my)), (int(length / 2), int(width)), int(angle), 0, 360, 1)
+    _blend_region(
+        canvas,
+        polygon.astype(np.float64),
+        alpha,
+        lambda layer, o: cv2.fillConvexPoly(layer, polygon - np.array(o, dtype=polygon.dtype), color),
+    )
