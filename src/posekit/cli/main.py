@@ -8,10 +8,11 @@ import warnings
 from collections.abc import Sequence
 
 from posekit import __version__
+from posekit.cli import export
 from posekit.errors import PosekitError
 
 # Each module defines register(subparsers) (flags only, no heavy imports) and run(args) -> int.
-SUBCOMMANDS: list = []
+SUBCOMMANDS: list = [export]
 
 
 def build_parser() -> argparse.ArgumentParser:

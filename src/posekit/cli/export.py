@@ -1,0 +1,128 @@
+"""`posekit export onnx|om`: ONNX export of the pose model and the Ascend atc/AIPP files."""
+
+from __future__ import annotations
+
+import argparse
+
+from posekit.export import DEFAULT_SOC_VERSION
+
+
+def add_onnx_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags of `posekit export onnx`, shared with the seed shim pthtar2onnx.py."""
+    parser.add_argument("--cfg", required=True, help="AlphaPose-style YAML config (IMAGE_SIZE sets H, W)")
+    parser.add_argument(
+        "--checkpoint", "--input_pth", "--input-pth", dest="checkpoint", required=True, help="model .pth"
+    )
+    parser.add_argument(
+        "--output", "--output_onnx", "--output-onnx", dest="output", required=True, help="ONNX file to write"
+    )
+    batch = parser.add_mutually_exclusive_group()
+    batch.add_argument("--batch", type=int, default=1, help="fixed batch size of the input (default 1)")
+    batch.add_argument(
+        "--dynamic-batch",
+        "--dynamic_batch",
+        dest="dynamic_batch",
+        action="store_true",
+        help="batch axis free",
+    )
+    parser.add_argument("--opset", type=int, default=11, help="ONNX opset (>= 11, default 11)")
+    parser.add_argument(
+        "--preprocess",
+        nargs="?",
+        const="nhwc",
+        choices=["nhwc", "nchw"],
+        default=None,
+        help="take uint8 RGB crops (NHWC by default) and normalise inside the graph",
+    )
+    parser.add_argument("--simplify", action="store_true", help="run onnxsim on the exported graph")
+    parser.add_argument(
+        "--check-image", "--check_image", dest="check_image", default=None, help="image for the PyTorch check"
+    )
+
+
+def add_om_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags of `posekit export om`."""
+    parser.add_argument("--onnx", "--model", dest="onnx", required=True, help="ONNX file from `export onnx`")
+    parser.add_argument("--cfg", default=None, help="config: input H, W from IMAGE_SIZE (else from the ONNX)")
+    parser.add_argument(
+        "--output", default=None, help="OM path without .om (default: <onnx stem>_aipp_rgb beside the ONNX)"
+    )
+    parser.add_argument("--batch", type=int, default=None, help="batch for a dynamic-batch ONNX (default 1)")
+    parser.add_argument(
+        "--soc-version", "--soc_version", dest="soc_version", default=DEFAULT_SOC_VERSION, help="Ascend SoC"
+    )
+    parser.add_argument(
+        "--no-aipp", dest="aipp", action="store_false", help="no AIPP: the OM takes normalised float input"
+    )
+
+
+def register(subparsers) -> None:
+    """Add `export onnx` and `export om`."""
+    parser = subparsers.add_parser("export", help="export the pose model to ONNX / Ascend OM")
+    kinds = parser.add_subparsers(dest="export_kind", metavar="KIND")
+    onnx_parser = kinds.add_parser("onnx", help="export the pose model to ONNX")
+    add_onnx_flags(onnx_parser)
+    onnx_parser.set_defaults(run=run_onnx)
+    om_parser = kinds.add_parser("om", help="write the atc command and AIPP config; run atc if present")
+    add_om_flags(om_parser)
+    om_parser.set_defaults(run=run_om)
+    parser.set_defaults(run=lambda args: parser.print_help() or 2)
+
+
+def run_onnx(args: argparse.Namespace) -> int:
+    """Load config and checkpoint (mismatches fail here, before any file), export, check, report."""
+    from posekit.config import load_config
+    from posekit.export.onnx import ExportOptions, export_onnx
+    from posekit.export.sample import describe_source
+    from posekit.models.checkpoint import load_pose_model
+
+    options = ExportOptions(
+        batch=args.batch,
+        dynamic_batch=args.dynamic_batch,
+        opset=args.opset,
+        preprocess=args.preprocess,
+        simplify=args.simplify,
+    )
+    cfg = load_config(args.cfg)
+    print(f"Loading model from {args.checkpoint}...")
+    model = load_pose_model(cfg, args.checkpoint, device="cpu")
+    report = export_onnx(model, args.output, cfg.data_preset.image_size, options, args.check_image)
+    print(f"Wrote {report.path}: input '{report.input_dtype}{report.input_shape}', output 'output'")
+    if report.max_abs_diff is None:
+        print("onnxruntime is not installed: skipped the comparison with PyTorch")
+    else:
+        source = describe_source(args.check_image)
+        print(f"max abs difference from PyTorch on a crop of {source}: {report.max_abs_diff:.3g}")
+    return 0
+
+
+def run_om(args: argparse.Namespace) -> int:
+    """Write the AIPP config and atc script; run atc when on PATH, else print the command."""
+    from posekit.export.ascend import run_atc, write_atc_files
+    from posekit.export.inspect import onnx_input_info
+
+    info = onnx_input_info(args.onnx)
+    input_hw = info.input_hw
+    if args.cfg:
+        from posekit.config import load_config
+        from posekit.errors import PosekitError
+
+        input_hw = tuple(load_config(args.cfg).data_preset.image_size)
+        if tuple(info.input_hw) != input_hw:
+            raise PosekitError(f"{args.onnx}: input is {info.input_hw} (H, W) but {args.cfg} says {input_hw}")
+    batch = args.batch or info.batch or 1
+    output = args.output or str(
+        info.path.with_name(f"{info.path.stem}_aipp_rgb" if args.aipp else info.path.stem)
+    )
+    plan = write_atc_files(
+        info.path, output, input_hw, batch, args.soc_version, aipp=args.aipp, input_name=info.name
+    )
+    if plan.aipp_path:
+        print(f"Wrote AIPP config {plan.aipp_path} (uint8 RGB in, rgb/255 - mean done on the device)")
+    print(f"Wrote {plan.script_path}")
+    if run_atc(plan):
+        print(f"atc wrote {plan.om_path}")
+    else:
+        print("atc is not on PATH. On a machine with the CANN toolkit run:")
+        print(plan.command)
+    return 0
