@@ -1,0 +1,26 @@
+"""`posekit ui`: the local web app (needs the optional extra posekit[ui])."""
+
+from __future__ import annotations
+
+import argparse
+
+from posekit.errors import PosekitError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `ui` subcommand."""
+    parser = subparsers.add_parser("ui", help="open the local web UI (convert, train, infer, track, export)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: this machine only)")
+    parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    parser.add_argument("--max-upload", default="500mb", help="largest upload accepted (default 500mb)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the UI and serve until Ctrl-C."""
+    try:
+        from posekit.ui.app import launch
+    except ImportError as exc:
+        raise PosekitError(f"the UI needs the optional extra: pip install 'posekit[ui]' ({exc})") from None
+    launch(args.host, args.port, args.max_upload, block=True)
+    return 0

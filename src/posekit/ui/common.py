@@ -1,0 +1,62 @@
+"""Small helpers every UI tab uses: friendly errors, path checks, markdown tables."""
+
+from __future__ import annotations
+
+import functools
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from posekit.errors import PosekitError
+
+
+def friendly_errors(action: Callable[..., Any]) -> Callable[..., Any]:
+    """Show errors of an action as a message in the page, never as a traceback."""
+
+    @functools.wraps(action)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return action(*args, **kwargs)
+        except gr.Error:
+            raise
+        except PosekitError as exc:
+            raise gr.Error(str(exc)) from None
+        except Exception as exc:  # an unexpected failure: the message only, the traceback to the console
+            traceback.print_exc()
+            raise gr.Error(f"{type(exc).__name__}: {exc}") from None
+
+    return wrapper
+
+
+def required_path(value: str | None, what: str) -> Path:
+    """A path typed by the user, or a clear message when the field is empty."""
+    if not value or not str(value).strip():
+        raise PosekitError(f"{what} is empty: type a path")
+    return Path(str(value).strip()).expanduser()
+
+
+def output_folder(value: str | None, what: str = "output folder") -> Path:
+    """The chosen output folder (created); everything an action writes goes below it."""
+    folder = required_path(value, what)
+    if folder.exists() and not folder.is_dir():
+        raise PosekitError(f"{folder}: {what} is a file, not a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder.resolve()
+
+
+def inside(folder: Path, path: Path) -> Path:
+    """`path` resolved, checked to lie inside `folder` (no writing outside the chosen output folder)."""
+    resolved = path.resolve()
+    if not resolved.is_relative_to(folder.resolve()):
+        raise PosekitError(f"{path}: outside the output folder {folder}")
+    return resolved
+
+
+def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
+    """A small markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell).replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
