@@ -8,11 +8,11 @@ import warnings
 from collections.abc import Sequence
 
 from posekit import __version__
-from posekit.cli import convert, export
+from posekit.cli import convert, export, infer
 from posekit.errors import PosekitError
 
 # Each module defines register(subparsers) (flags only, no heavy imports) and run(args) -> int.
-SUBCOMMANDS: list = [convert, export]
+SUBCOMMANDS: list = [convert, export, infer]
 
 
 def build_parser() -> argparse.ArgumentParser:

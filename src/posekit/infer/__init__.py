@@ -1,0 +1,1 @@
+"""Building blocks of the inference pipeline: input sources, threaded stages, outputs."""

@@ -1,0 +1,35 @@
+"""Choosing the detector and pose model of a run: the embedded default or user files."""
+
+from __future__ import annotations
+
+from posekit.errors import PosekitError
+from posekit.pose.types import PoseModel
+
+
+def load_pose_model(
+    cfg_path: str | None,
+    checkpoint: str | None,
+    device: str = "cpu",
+    batch_size: int = 64,
+    flip: bool = False,
+    log=print,
+) -> PoseModel:
+    """The embedded default model when neither --cfg nor --checkpoint is given, else the FastPose
+    checkpoint with its config (both are needed together)."""
+    if not cfg_path and not checkpoint:
+        from posekit.pose.blazepose import BlazePoseLandmarkModel
+
+        log("Loading the default pose model (BlazePose landmarks -> COCO-17)...")
+        return BlazePoseLandmarkModel()
+    if not cfg_path or not checkpoint:
+        given, missing = ("--cfg", "--checkpoint") if cfg_path else ("--checkpoint", "--cfg")
+        raise PosekitError(f"{given} needs {missing} too (or give neither to use the default model)")
+    from posekit.config import load_config
+    from posekit.pose.estimator import TopDownEstimator
+
+    cfg = load_config(cfg_path)
+    log(f"Loading pose model from {checkpoint}...")
+    estimator = TopDownEstimator.from_checkpoint(cfg, checkpoint, device)
+    estimator.batch_size = max(1, int(batch_size))
+    estimator.flip = bool(flip)
+    return estimator

@@ -1,0 +1,80 @@
+"""Rendered outputs of a run: images in vis/ and the AlphaPose_<name>.mp4 video."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+
+from posekit.errors import PosekitError
+from posekit.infer.sources import Frame
+from posekit.io.atomic import atomic_path
+from posekit.render.draw import draw_poses
+
+
+class RenderedOutputs:
+    """Draws each finished frame and saves it to `outdir/vis/<name>` and/or a video.
+
+    The video (`outdir/AlphaPose_<stem>.mp4`, H.264) opens on the first frame with that frame's size.
+    """
+
+    def __init__(
+        self,
+        outdir: str | Path,
+        save_img: bool,
+        save_video: bool,
+        video_stem: str = "video",
+        fps: float | None = None,
+        fast: bool = False,
+        show_box: bool = False,
+        tracking: bool = False,
+    ) -> None:
+        self.outdir = Path(outdir)
+        self.save_img, self.save_video = save_img, save_video
+        self.video_path = self.outdir / f"AlphaPose_{video_stem}.mp4"
+        self.fps = fps or 25.0
+        self.fast, self.show_box, self.tracking = fast, show_box, tracking
+        self._video = None
+
+    @property
+    def active(self) -> bool:
+        """Whether anything is rendered at all."""
+        return self.save_img or self.save_video
+
+    def write(self, frame: Frame) -> None:
+        """Render one frame that has an image and a result."""
+        if not self.active or frame.image is None or frame.result is None:
+            return
+        bgr = cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR)
+        drawn = draw_poses(bgr, frame.result, fast=self.fast, show_box=self.show_box, tracking=self.tracking)
+        if self.save_img:
+            self._save_image(drawn, frame.name)
+        if self.save_video:
+            if self._video is None:
+                from posekit.io.video import VideoWriter
+
+                self._video = VideoWriter(self.video_path, self.fps, drawn.shape[1], drawn.shape[0])
+            self._video.write(drawn, bgr=True)
+
+    def _save_image(self, bgr, name: str) -> None:
+        path = self.outdir / "vis" / name
+        suffix = path.suffix.lower() if path.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp") else ".jpg"
+        ok, data = cv2.imencode(suffix, bgr)
+        if not ok:
+            raise PosekitError(f"{path}: could not encode the rendered image")
+        with atomic_path(path if path.suffix.lower() == suffix else path.with_suffix(suffix)) as tmp:
+            tmp.write_bytes(data.tobytes())
+
+    def close(self) -> Path | None:
+        """Finish the video file (if any) and return its path."""
+        if self._video is None:
+            return None
+        self._video.close()
+        self._video = None
+        return self.video_path
+
+    def abort(self) -> None:
+        """Drop a partly written video after an error."""
+        if self._video is not None:
+            self._video.abort()
+            self._video = None

@@ -1,0 +1,133 @@
+"""Where frames come from: image files (one, a list file, a folder), a video file, a webcam, the sample."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from posekit.detectors.base import Detections
+from posekit.errors import PosekitError
+from posekit.io.images import IMAGE_SUFFIXES, list_images, read_image_rgb
+from posekit.pose.types import PoseResult
+
+
+@dataclass
+class Frame:
+    """One image travelling through the pipeline; stages fill in detections and result.
+
+    image is RGB uint8, or None when it could not be read (then error says why).
+    """
+
+    index: int
+    name: str
+    image: np.ndarray | None
+    error: str | None = None
+    timestamp: float | None = None
+    detections: Detections | None = None
+    result: PoseResult | None = None
+
+
+@dataclass
+class Source:
+    """Frames to process plus what outputs need: count (None if unknown), fps and a name for video."""
+
+    frames: Iterable[Frame]
+    total: int | None
+    fps: float | None
+    stem: str
+    is_video: bool
+
+
+def sample_image_path() -> Path:
+    """scikit-image's astronaut photo (shipped inside its wheel): a real photo that needs no download."""
+    import skimage
+
+    path = Path(skimage.__file__).parent / "data" / "astronaut.png"
+    if not path.is_file():
+        raise PosekitError(f"{path}: scikit-image's sample photo is missing; reinstall scikit-image")
+    return path
+
+
+def collect_image_paths(indir: str | None, list_file: str | None, image: str | None) -> list[Path]:
+    """The images to process: `--list` (paths relative to --indir), else the folder, else one image."""
+    if list_file:
+        list_path = Path(list_file)
+        if not list_path.is_file():
+            raise PosekitError(f"{list_path}: image list file not found")
+        base = Path(indir) if indir else Path.cwd()
+        lines = [line.strip() for line in list_path.read_text(encoding="utf-8").splitlines()]
+        paths = [base / line for line in lines if line and not line.startswith("#")]
+        if not paths:
+            raise PosekitError(f"{list_path}: the image list is empty")
+        return paths
+    if indir:
+        folder = Path(indir)
+        if not folder.is_dir():
+            raise PosekitError(f"{folder}: input folder not found")
+        paths = list_images(folder)
+        if not paths:
+            others = sum(1 for p in folder.iterdir() if p.is_file())
+            note = f" ({others} other file(s) ignored)" if others else ""
+            kinds = ", ".join(s.lstrip(".") for s in IMAGE_SUFFIXES)
+            raise PosekitError(f"{folder}: no images ({kinds}) in this folder{note}")
+        return paths
+    if image:
+        return [Path(image)]
+    raise PosekitError("no input: give --image, --list, --indir, --video, --webcam or --sample")
+
+
+def image_frames(paths: list[Path]) -> Iterator[Frame]:
+    """Read each image as a Frame named by its file name; unreadable files become Frames with an error."""
+    for index, path in enumerate(paths):
+        try:
+            yield Frame(index, path.name, read_image_rgb(path))
+        except PosekitError as exc:
+            yield Frame(index, path.name, None, error=str(exc))
+
+
+def video_frames(path: str | Path) -> Iterator[Frame]:
+    """Decode a video; frames are named "{k}.jpg" as AlphaPose names them."""
+    from posekit.io.video import read_frames
+
+    for frame in read_frames(path):
+        yield Frame(frame.index, f"{frame.index}.jpg", frame.image, timestamp=frame.timestamp)
+
+
+def open_images(paths: list[Path]) -> Source:
+    """A source over image files."""
+    return Source(image_frames(paths), len(paths), None, "images", is_video=False)
+
+
+def open_video(path: str | Path) -> Source:
+    """A source over a video file's frames (its frame rate is kept for the rendered video)."""
+    from posekit.io.video import probe_video
+
+    info = probe_video(path)
+    return Source(video_frames(path), info.frames or None, float(info.fps), Path(path).stem, is_video=True)
+
+
+def open_webcam(device: int) -> Source:
+    """A source over a camera (OpenCV capture) until it stops delivering or the run is interrupted."""
+    import cv2
+
+    capture = cv2.VideoCapture(int(device))
+    if not capture.isOpened():
+        raise PosekitError(f"webcam {device}: cannot open the camera")
+    fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
+
+    def frames() -> Iterator[Frame]:
+        try:
+            index = 0
+            while True:
+                ok, bgr = capture.read()
+                if not ok:
+                    return
+                yield Frame(index, f"{index}.jpg", cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+                index += 1
+        finally:
+            capture.release()
+
+    return Source(frames(), None, fps if fps > 0 else 25.0, f"webcam{device}", is_video=True)
