@@ -136,14 +136,14 @@ def write_conversion(
     try:
         if images:
             staging = {split: _make_staging(coco_root, image_folder(split)) for split in SPLITS}
-        names = UniqueNames()
+        names = _output_names(plan.train + plan.val)
         image_id = ann_id = 0
         documents = {}
         for split, docs in zip(SPLITS, (plan.train, plan.val)):
             image_entries, annotations = [], []
             for doc in docs:
                 image_id += 1
-                file_name = names.take(safe_file_name(doc.image.name))
+                file_name = names[doc.json_path]
                 if images:
                     _place_image(doc, staging[split] / file_name)
                 image_entries.append(
@@ -195,6 +195,13 @@ def strict_message(plan: ConversionPlan) -> str:
         f"{len(plan.skipped)} of {plan.total} Labelme files have problems, nothing written (--strict); "
         f"first: {first.path}: {first.reason}"
     )
+
+
+def _output_names(documents: list[LabelmeDocument]) -> dict[Path, str]:
+    """Safe unique image names, given in input order so a file keeps its name whatever the split."""
+    names = UniqueNames()
+    ordered = sorted(documents, key=lambda doc: natural_key(doc.json_path))
+    return {doc.json_path: names.take(safe_file_name(doc.image.name)) for doc in ordered}
 
 
 def _make_staging(coco_root: Path, folder: str) -> Path:
