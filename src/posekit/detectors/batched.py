@@ -1,0 +1,102 @@
+"""What YOLOv3-SPP and YOLOX share: batching, device, no-autograd inference, person filtering and NMS."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from posekit.detectors.base import Detections
+from posekit.detectors.letterbox import Placement, boxes_to_image
+from posekit.detectors.nms import crowd_nms
+from posekit.errors import PosekitError
+
+PERSON_CLASS = 0
+
+
+def cxcywh_to_xyxy(boxes: torch.Tensor) -> torch.Tensor:
+    """(N, 4) centre-size boxes to corner boxes."""
+    half = boxes[:, 2:4] / 2
+    return torch.cat([boxes[:, 0:2] - half, boxes[:, 0:2] + half], dim=1)
+
+
+def check_input_size(size: int, name: str) -> int:
+    """Network input sizes must be positive multiples of 32 (the coarsest stride)."""
+    if size <= 0 or size % 32:
+        raise PosekitError(f"{name}: input size {size} must be a positive multiple of 32")
+    return size
+
+
+class BatchedYoloDetector:
+    """Runs a YOLO-style network (input (B,3,S,S) -> (B, N, 5+C) decoded cx,cy,w,h,obj,cls...) in batches.
+
+    Subclasses give `preprocess` (image -> CHW float32 input and its Placement) and `person_scores`
+    (predictions -> score per row and which rows are kept persons).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        model: nn.Module,
+        device: str,
+        input_size: int,
+        conf_thres: float,
+        nms_thres: float,
+        batch_size: int,
+    ) -> None:
+        if batch_size < 1:
+            raise PosekitError(f"{name}: detection batch size must be >= 1, got {batch_size}")
+        self.name = name
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.input_size = input_size
+        self.conf_thres = conf_thres
+        self.nms_thres = nms_thres
+        self.batch_size = batch_size
+
+    def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, Placement]:
+        """One RGB uint8 image -> (3, S, S) float32 network input and where the image sits in it."""
+        raise NotImplementedError
+
+    def person_scores(self, pred: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Rows (N, 5+C) of one image -> (score (N,), keep mask (N,)) for person candidates."""
+        raise NotImplementedError
+
+    @torch.inference_mode()
+    def forward(self, images: Sequence[np.ndarray]) -> tuple[torch.Tensor, list[Placement]]:
+        """Raw decoded network output for a batch of images, with each image's placement."""
+        inputs, placements = zip(*(self.preprocess(self._checked(img)) for img in images))
+        batch = torch.from_numpy(np.stack(inputs)).to(self.device)
+        return self.model(batch), list(placements)
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
+        """People in each RGB uint8 image: xyxy boxes in image pixels and scores, best first."""
+        results: list[Detections] = []
+        for start in range(0, len(images), self.batch_size):
+            chunk = images[start : start + self.batch_size]
+            preds, placements = self.forward(chunk)
+            for image, pred, placement in zip(chunk, preds, placements):
+                results.append(self._postprocess(pred, placement, image.shape[:2]))
+        return results
+
+    def _postprocess(self, pred: torch.Tensor, placement: Placement, image_hw: tuple[int, int]) -> Detections:
+        scores, keep = self.person_scores(pred)
+        boxes = cxcywh_to_xyxy(pred[keep, :4]).double().cpu().numpy()
+        scores = scores[keep].double().cpu().numpy()
+        if len(scores) == 0:
+            return Detections.empty()
+        order = crowd_nms(boxes, scores, self.nms_thres)
+        return Detections(boxes_to_image(boxes[order], placement, image_hw), scores[order].astype(np.float32))
+
+    def _checked(self, image: np.ndarray) -> np.ndarray:
+        if (
+            not isinstance(image, np.ndarray)
+            or image.ndim != 3
+            or image.shape[2] != 3
+            or image.dtype != np.uint8
+        ):
+            got = getattr(image, "shape", type(image).__name__)
+            raise PosekitError(f"{self.name}: expected RGB uint8 images (H, W, 3), got {got}")
+        return image
