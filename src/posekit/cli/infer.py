@@ -11,7 +11,7 @@ import warnings
 
 from posekit.cli.common import add_cfg_checkpoint, add_device
 
-DEFAULT_QSIZE = 32
+DEFAULT_QSIZE = 16
 
 
 def _flag(parser: argparse.ArgumentParser, name: str, **kwargs) -> None:

@@ -1,6 +1,8 @@
-"""Choosing the detector and pose model of a run: the embedded default or user files."""
+"""Loading the pose model of a run: the embedded default, or a FastPose config + checkpoint."""
 
 from __future__ import annotations
+
+import warnings
 
 from posekit.errors import PosekitError
 from posekit.pose.types import PoseModel
@@ -20,6 +22,10 @@ def load_pose_model(
         from posekit.pose.blazepose import BlazePoseLandmarkModel
 
         log("Loading the default pose model (BlazePose landmarks -> COCO-17)...")
+        if flip:
+            warnings.warn(
+                "--flip applies to FastPose checkpoints; the default model ignores it", stacklevel=2
+            )
         return BlazePoseLandmarkModel()
     if not cfg_path or not checkpoint:
         given, missing = ("--cfg", "--checkpoint") if cfg_path else ("--checkpoint", "--cfg")
