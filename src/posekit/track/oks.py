@@ -1,10 +1,11 @@
 """An online pose tracker: OKS and box IoU against constant-velocity predictions, plus colour re-id.
 
-Per frame: (1) every track seen within `max_age` frames is predicted forward with its velocity and
-matched to the new poses by 0.5·OKS + 0.5·IoU (Hungarian; a small appearance bonus breaks ties);
-(2) poses left over are matched to tracks lost for 2+ frames by appearance (a colour histogram of the
-torso), so people who leave and come back within the window get their id back; (3) the rest start new
-tracks. Ids start at 1.
+Per frame, every track seen within `max_age` frames is moved forward with its velocity (for at most
+`max_predict` frames) and scored against each new pose by motion = 0.5·OKS + 0.5·IoU, plus a small
+bonus for similar colours (HSV histograms of torso and thighs). One Hungarian assignment links a pose
+to a track if motion >= min_motion, or, for a track lost for 2+ frames, if the colours alone are
+similar enough (>= min_reid), so people who leave and come back within the window get their id back.
+Poses left over start new tracks. Ids start at 1.
 """
 
 from __future__ import annotations
@@ -40,24 +41,38 @@ def iou_xyxy(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
 
 
-def appearance(image_rgb: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """Colour descriptors (N, 128) of the torso part of each xyxy box; unit-norm square-rooted HSV histograms.
+# Body parts described by colour: torso (shoulders, hips) and thighs (hips, knees), shrunk inwards.
+APPEARANCE_PARTS = (((5, 6, 11, 12), 0.1), ((11, 12, 13, 14), 0.15))
+HIST_BINS = (8, 4, 4)
 
-    The dot product of two descriptors is the Bhattacharyya coefficient of the histograms (1 = same).
+
+def appearance(image_rgb: np.ndarray, keypoints: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Colour descriptors (N, 256): HSV histograms of the torso and thighs spanned by the keypoints.
+
+    Square-rooted and unit-norm, so the dot product of two descriptors is a Bhattacharyya-type
+    similarity (1 = same colours). A part with fewer than 2 valid keypoints contributes zeros.
     """
     h, w = image_rgb.shape[:2]
-    out = np.zeros((len(boxes), 128), dtype=np.float32)
-    for i, (x0, y0, x1, y1) in enumerate(boxes):
-        bw, bh = x1 - x0, y1 - y0
-        cx0, cx1 = int(max(x0 + 0.2 * bw, 0)), int(min(x1 - 0.2 * bw, w))
-        cy0, cy1 = int(max(y0 + 0.15 * bh, 0)), int(min(y0 + 0.65 * bh, h))
-        if cx1 - cx0 < 2 or cy1 - cy0 < 2:
-            continue
-        crop = cv2.resize(image_rgb[cy0:cy1, cx0:cx1], (12, 20), interpolation=cv2.INTER_AREA)
-        hsv = cv2.cvtColor(crop, cv2.COLOR_RGB2HSV)
-        hist = cv2.calcHist([hsv], [0, 1, 2], None, [8, 4, 4], [0, 180, 0, 256, 0, 256]).ravel()
-        out[i] = np.sqrt(hist / max(hist.sum(), 1.0))
-    return out
+    size = int(np.prod(HIST_BINS))
+    out = np.zeros((len(keypoints), size * len(APPEARANCE_PARTS)), dtype=np.float32)
+    for i, (kps, ok) in enumerate(zip(keypoints, valid)):
+        for j, (part, shrink) in enumerate(APPEARANCE_PARTS):
+            idx = list(part)
+            if ok[idx].sum() < 2:
+                continue
+            pts = kps[idx][ok[idx]]
+            lo, hi = pts.min(0), pts.max(0)
+            lo, hi = lo + shrink * (hi - lo), hi - shrink * (hi - lo)
+            x0, y0 = np.maximum(lo, 0).astype(int)
+            x1, y1 = np.minimum(hi, [w, h]).astype(int)
+            if x1 - x0 < 3 or y1 - y0 < 3:
+                continue
+            crop = cv2.resize(image_rgb[y0:y1, x0:x1], (16, 24), interpolation=cv2.INTER_AREA)
+            hsv = cv2.cvtColor(crop, cv2.COLOR_RGB2HSV)
+            hist = cv2.calcHist([hsv], [0, 1, 2], None, list(HIST_BINS), [0, 180, 0, 256, 0, 256]).ravel()
+            out[i, j * size : (j + 1) * size] = hist / max(hist.sum(), 1.0)
+    out = np.sqrt(out)
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
 
 
 @dataclass
@@ -65,12 +80,13 @@ class OksParams:
     """Tuning of the OKS tracker."""
 
     max_age: int = 60  # frames a lost track is kept for re-identification
-    min_motion: float = 0.25  # 0.5·OKS + 0.5·IoU needed to continue a track
-    min_reid: float = 0.85  # appearance similarity needed to revive a lost track
+    min_motion: float = 0.15  # 0.5·OKS + 0.5·IoU needed to continue a track
+    min_reid: float = 0.7  # appearance similarity that revives a lost track anywhere
     kp_thresh: float = 0.05  # keypoints with a lower score are ignored
+    app_kp_thresh: float = 0.4  # keypoints with a lower score (occluded) do not define colour regions
     velocity_smoothing: float = 0.5
     appearance_bonus: float = 0.3
-    max_predict: int = 15  # frames of constant-velocity extrapolation at most
+    max_predict: int = 8  # frames of constant-velocity extrapolation at most
 
 
 @dataclass
@@ -101,12 +117,12 @@ class OksTracker:
         kps = np.asarray(result.keypoints, dtype=np.float64)
         valid = np.asarray(result.keypoint_scores) > p.kp_thresh
         boxes = self._boxes(result, kps, valid)
-        feats = appearance(image_rgb, boxes) if image_rgb is not None and len(boxes) else None
+        seen = np.asarray(result.keypoint_scores) > p.app_kp_thresh
+        feats = appearance(image_rgb, kps, seen) if image_rgb is not None and len(boxes) else None
         ids: list[int | None] = [None] * len(boxes)
+        clean = self._torso_seen(feats, len(boxes))
         if self.tracks and len(boxes):
-            self._match_motion(kps, valid, boxes, feats, ids)
-            self._match_appearance(feats, ids)
-        clean = self._isolated(boxes)
+            self._match(kps, valid, boxes, feats, clean, ids)
         for i in range(len(boxes)):
             if ids[i] is None:
                 ids[i] = self.next_id
@@ -140,35 +156,24 @@ class OksTracker:
         areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]) * (1.0 + 0.25 * (gaps - 1))
         return kps, boxes, areas
 
-    def _match_motion(self, kps, valid, boxes, feats, ids) -> None:
+    def _match(self, kps, valid, boxes, feats, clean, ids: list) -> None:
+        """One Hungarian assignment of poses to tracks (see the module docstring); fills `ids`."""
         p = self.params
-        pk, pb, areas = self._predicted(self.tracks)
-        tv = np.stack([t.valid for t in self.tracks])
+        tracks = self.tracks
+        pk, pb, areas = self._predicted(tracks)
+        tv = np.stack([t.valid for t in tracks])
         motion = 0.5 * oks_matrix(pk, tv, kps, valid, areas) + 0.5 * iou_xyxy(pb, boxes)
-        score = motion + p.appearance_bonus * self._app_matrix(self.tracks, feats, len(boxes))
-        score[motion < p.min_motion] = -1.0
+        app = self._app_matrix(tracks, feats, len(ids))
+        has_app = np.array([t.feature is not None for t in tracks])[:, None] & (feats is not None)
+        own_colours = has_app & clean[None, :]
+        lost = np.array([self.frame - t.frame >= 2 for t in tracks])[:, None]
+        allowed = (motion >= p.min_motion) | (lost & own_colours & (app >= p.min_reid))
+        score = motion + p.appearance_bonus * app
+        score = np.where(allowed, score, -1.0)
         rows, cols = linear_sum_assignment(score, maximize=True)
         for r, c in zip(rows, cols):
-            if score[r, c] >= 0:
-                ids[c] = self.tracks[r].tid
-
-    def _match_appearance(self, feats, ids) -> None:
-        if feats is None:
-            return
-        taken = set(i for i in ids if i is not None)
-        lost = [
-            t
-            for t in self.tracks
-            if t.tid not in taken and self.frame - t.frame >= 2 and t.feature is not None
-        ]
-        free = [i for i, tid in enumerate(ids) if tid is None]
-        if not lost or not free:
-            return
-        sim = self._app_matrix(lost, feats[free], len(free))
-        rows, cols = linear_sum_assignment(sim, maximize=True)
-        for r, c in zip(rows, cols):
-            if sim[r, c] >= self.params.min_reid:
-                ids[free[c]] = lost[r].tid
+            if allowed[r, c]:
+                ids[c] = tracks[r].tid
 
     @staticmethod
     def _app_matrix(tracks: list[_Track], feats: np.ndarray | None, n: int) -> np.ndarray:
@@ -180,13 +185,11 @@ class OksTracker:
         return tf @ feats.T
 
     @staticmethod
-    def _isolated(boxes: np.ndarray) -> np.ndarray:
-        """True for boxes that overlap no other box much (their colours are their own)."""
-        if len(boxes) < 2:
-            return np.ones(len(boxes), dtype=bool)
-        iou = iou_xyxy(boxes, boxes)
-        np.fill_diagonal(iou, 0.0)
-        return iou.max(1) < 0.1
+    def _torso_seen(feats: np.ndarray | None, n: int) -> np.ndarray:
+        """True for poses whose torso colours were measured (its keypoints confidently visible)."""
+        if feats is None:
+            return np.zeros(n, dtype=bool)
+        return feats[:, : int(np.prod(HIST_BINS))].any(axis=1)
 
     def _refresh(self, track: _Track, kps, valid, box, feats, i: int, clean: bool) -> None:
         """Move a track to its new pose, smoothing the velocity and the appearance."""
