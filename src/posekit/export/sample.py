@@ -72,10 +72,13 @@ def synthetic_person(size: tuple[int, int] = (480, 360)) -> np.ndarray:
     return image
 
 
-def sample_crops(
+def sample_crops_and_boxes(
     input_hw: tuple[int, int], count: int = 1, image_path: str | Path | None = None
-) -> np.ndarray:
-    """uint8 RGB crops (count, H, W, 3) of real people where available (see the module doc)."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 RGB crops (count, H, W, 3) of real people where available, and their crop boxes (count, 4).
+
+    With fewer people than `count`, mirrored copies fill the rest (their boxes repeat).
+    """
     if image_path is not None:
         image = read_image_rgb(image_path)
         sources = [(image, np.array([0, 0, image.shape[1], image.shape[0]], dtype=np.float64))]
@@ -84,10 +87,20 @@ def sample_crops(
         if not sources:
             image = synthetic_person()
             sources = [(image, np.array([90, 10, 270, 470], dtype=np.float64))]
-    crops = [crop_person(image, box, input_hw)[0] for image, box in sources]
+    pairs = [crop_person(image, box, input_hw) for image, box in sources]
+    crops = [crop for crop, _ in pairs]
+    boxes = [box for _, box in pairs]
     while len(crops) < count:
-        crops.append(np.ascontiguousarray(crops[len(crops) % len(sources)][:, ::-1]))
-    return np.stack(crops[:count])
+        crops.append(np.ascontiguousarray(crops[len(crops) % len(pairs)][:, ::-1]))
+        boxes.append(boxes[len(boxes) % len(pairs)])
+    return np.stack(crops[:count]), np.stack(boxes[:count])
+
+
+def sample_crops(
+    input_hw: tuple[int, int], count: int = 1, image_path: str | Path | None = None
+) -> np.ndarray:
+    """uint8 RGB crops (count, H, W, 3) of real people where available (see the module doc)."""
+    return sample_crops_and_boxes(input_hw, count, image_path)[0]
 
 
 def describe_source(image_path: str | Path | None = None) -> str:
