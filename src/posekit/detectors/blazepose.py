@@ -93,14 +93,14 @@ def decode(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Model outputs (2254, 12), (2254,) -> scores (M,), boxes (M, 4) xyxy and keypoints (M, 4, 2), all in
     224-input pixels, for the anchors scoring at least `threshold`."""
-    scores = 1.0 / (1.0 + np.exp(-np.clip(raw_scores, -SCORE_CLIP, SCORE_CLIP)))
+    scores = 1.0 / (1.0 + np.exp(-np.clip(raw_scores.astype(np.float64), -SCORE_CLIP, SCORE_CLIP)))
     keep = scores >= threshold
     raw, anchors = raw_boxes[keep], ssd_anchors()[keep] * INPUT_SIZE
     centre = raw[:, :2] / RAW_SCALE * INPUT_SIZE + anchors
     half = raw[:, 2:4] / RAW_SCALE * INPUT_SIZE / 2
     boxes = np.concatenate([centre - half, centre + half], axis=1)
     keypoints = raw[:, 4:12].reshape(-1, NUM_KEYPOINTS, 2) / RAW_SCALE * INPUT_SIZE + anchors[:, None]
-    valid = (half > 0).all(axis=1)
+    valid = (half >= 0).all(axis=1)  # MediaPipe drops only negative sizes
     return scores[keep][valid], boxes[valid], keypoints[valid]
 
 
