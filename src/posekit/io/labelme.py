@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import io
 import json
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -168,9 +170,15 @@ def _resolve_image(
 
 def _is_inside(path: Path, root: Path) -> bool:
     try:
-        return path.resolve().is_relative_to(root.resolve())
+        return path.resolve().is_relative_to(_resolved(root, os.getcwd()))
     except (OSError, RuntimeError, ValueError):
         return False
+
+
+@functools.lru_cache(maxsize=8)
+def _resolved(root: Path, cwd: str) -> Path:
+    """root.resolve(), cached per working folder (one input folder is checked for every file)."""
+    return root.resolve()
 
 
 def _embedded_bytes(doc: dict[str, Any], problems: list[str]) -> bytes | None:
@@ -194,7 +202,8 @@ def _probe_image(path: Path | None, stem: str, problems: list[str], source: Any)
         with Image.open(source) as img:
             fmt = img.format or ""
             width, height = img.size
-            orientation = img.getexif().get(_EXIF_ORIENTATION, 1) if fmt in ("JPEG", "WEBP", "PNG") else 1
+            # Labelme rotates JPEG/WEBP by their EXIF orientation (as cv2 does); PNG's getexif would decode.
+            orientation = img.getexif().get(_EXIF_ORIENTATION, 1) if fmt in ("JPEG", "WEBP") else 1
     except Exception as exc:  # PIL raises many types for corrupt headers; all mean "not an image"
         problems.append(f"{what} is not a readable image ({exc})")
         return None
