@@ -1,0 +1,210 @@
+"""Tracking an image folder from a pose json, in PoseFlow's file formats.
+
+In: AlphaPose's list json (alphapose-results.json: [{image_id, keypoints, score, box, idx}]) or
+PoseFlow's dict form {imgname: [{keypoints, scores}]} (alphapose-results-forvis.json, written beside a
+list input as tracker-general.py does). Out: {imgname: [{keypoints, scores, idx}]} with int ids, one
+key per frame (an empty list for a frame with nobody), plus optional drawn frames.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from posekit.errors import PosekitError
+from posekit.io.atomic import atomic_path, atomic_write_json
+from posekit.io.images import list_images, natural_key, read_image_rgb
+from posekit.pose.types import PoseResult
+from posekit.track import build_tracker
+
+FORVIS_NAME = "alphapose-results-forvis.json"
+
+
+def read_pose_json(path: str | Path) -> tuple[dict[str, list[dict]], bool]:
+    """Poses per image name from either format, and whether the file was AlphaPose's list form.
+
+    Each person is {"keypoints": (K, 3) array, "score": float, "box": xywh list or None}.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise PosekitError(f"{path}: pose json not found")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PosekitError(f"{path}: not a json file ({exc})") from None
+    people: dict[str, list[dict]] = {}
+    if isinstance(data, list):
+        for n, entry in enumerate(data):
+            name = _field(path, n, entry, "image_id")
+            people.setdefault(str(name), []).append(
+                _person(path, n, entry, entry.get("score", 0.0) if isinstance(entry, dict) else 0.0)
+            )
+        return people, True
+    if isinstance(data, dict):
+        for name, entries in data.items():
+            if not isinstance(entries, list):
+                raise PosekitError(f"{path}: value of {name!r} is not a list of people")
+            people[str(name)] = [_person(path, name, e, e.get("scores", 0.0)) for e in entries]
+        return people, False
+    raise PosekitError(
+        f"{path}: expected a list of results or a dict of image names, got {type(data).__name__}"
+    )
+
+
+def _field(path: Path, where, entry, key: str):
+    if not isinstance(entry, dict) or key not in entry:
+        raise PosekitError(f"{path}: entry {where!r} has no {key!r}")
+    return entry[key]
+
+
+def _person(path: Path, where, entry, score) -> dict:
+    kps = np.asarray(_field(path, where, entry, "keypoints"), dtype=np.float64).ravel()
+    if kps.size == 0 or kps.size % 3:
+        raise PosekitError(f"{path}: entry {where!r} has {kps.size} keypoint values, not a multiple of 3")
+    box = entry.get("box")
+    if box is not None and len(box) != 4:
+        raise PosekitError(f"{path}: entry {where!r} has a box of {len(box)} values, expected [x, y, w, h]")
+    return {"keypoints": kps.reshape(-1, 3), "score": float(score), "box": box}
+
+
+def forvis(people: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """PoseFlow's untracked dict form {imgname: [{keypoints: [3K floats], scores: float}]}."""
+    return {
+        name: [{"keypoints": p["keypoints"].ravel().tolist(), "scores": p["score"]} for p in persons]
+        for name, persons in people.items()
+    }
+
+
+def to_result(persons: list[dict], num_joints: int) -> PoseResult:
+    """A PoseResult of json people; boxes from the json (xywh) or the keypoint extent."""
+    if not persons:
+        return PoseResult.empty(num_joints)
+    kps = np.stack([p["keypoints"] for p in persons])
+    boxes = []
+    for p, k in zip(persons, kps):
+        if p["box"] is not None:
+            x, y, w, h = (float(v) for v in p["box"])
+            boxes.append([x, y, x + w, y + h])
+        else:
+            boxes.append([k[:, 0].min(), k[:, 1].min(), k[:, 0].max(), k[:, 1].max()])
+    scores = np.array([p["score"] for p in persons], dtype=np.float64)
+    return PoseResult(
+        boxes=np.asarray(boxes, dtype=np.float64),
+        box_scores=np.ones(len(persons)),
+        keypoints=kps[:, :, :2],
+        keypoint_scores=kps[:, :, 2],
+        scores=scores,
+    )
+
+
+def tracked_entries(result: PoseResult) -> list[dict]:
+    """The output entries of one frame: [{keypoints: [x, y, s, ...], scores, idx: int}]."""
+    out = []
+    for i in range(len(result)):
+        kps = np.concatenate([result.keypoints[i], result.keypoint_scores[i][:, None]], axis=1)
+        out.append(
+            {"keypoints": kps.ravel().tolist(), "scores": float(result.scores[i]), "idx": int(result.ids[i])}
+        )
+    return out
+
+
+def frame_order(
+    imgdir: Path, people: dict[str, list[dict]], in_json: Path
+) -> tuple[list[str], dict[str, Path]]:
+    """All frame names (images of imgdir and names in the json) in natural order, and the image paths.
+
+    Raises when the json names no image of imgdir (results of another folder); warns when only some
+    are missing (those frames are still tracked, without image cues).
+    """
+    images = {p.name: p for p in list_images(imgdir)}
+    missing = [name for name in people if Path(name).name not in images]
+    if people and len(missing) == len(people):
+        raise PosekitError(
+            f"{in_json}: none of its {len(people)} image names is in {imgdir} (first: {missing[0]!r}); "
+            "are these the results of another folder?"
+        )
+    if missing:
+        print(
+            f"warning: {in_json}: {len(missing)} image(s) not in {imgdir} (first: {missing[0]!r}); "
+            "their people are tracked without image correspondences",
+            file=sys.stderr,
+        )
+    names = {Path(n).name: n for n in people}
+    for name in images:
+        names.setdefault(name, name)
+    order = sorted(names, key=natural_key)
+    return [names[n] for n in order], {names[n]: images[n] for n in order if n in images}
+
+
+def track_folder(
+    imgdir: str | Path,
+    in_json: str | Path,
+    out_json: str | Path,
+    visdir: str | Path | None = None,
+    tracker: str = "oks",
+    options: dict | None = None,
+) -> dict[str, list[dict]]:
+    """Track the poses of in_json over the frames of imgdir, write out_json (and drawn frames); return it."""
+    imgdir, in_json, out_json = Path(imgdir), Path(in_json), Path(out_json)
+    people, is_list = read_pose_json(in_json)
+    if is_list and "forvis" not in in_json.name:
+        atomic_write_json(in_json.parent / FORVIS_NAME, forvis(people))
+    sizes = {p["keypoints"].shape[0] for persons in people.values() for p in persons}
+    if len(sizes) > 1:
+        raise PosekitError(f"{in_json}: people have different keypoint counts {sorted(sizes)}")
+    num_joints = sizes.pop() if sizes else 17
+    if tracker == "oks" and num_joints != 17:
+        raise PosekitError(f"{in_json}: {num_joints} keypoints per person; --tracker oks needs COCO-17")
+    frames, paths = frame_order(imgdir, people, in_json)
+    model = build_tracker(tracker, **(options or {}))
+    output: dict[str, list[dict]] = {}
+    first_size: tuple[str, tuple[int, int]] | None = None
+    for name in tqdm(frames, desc=f"tracking ({tracker})", unit="frame"):
+        image = _read(paths.get(name))
+        if image is not None:
+            size = image.shape[1::-1]
+            if first_size is None:
+                first_size = (name, size)
+            elif size != first_size[1]:
+                print(
+                    f"warning: {imgdir}: {name} is {size[0]}x{size[1]} but {first_size[0]} is "
+                    f"{first_size[1][0]}x{first_size[1][1]}; frames of one video should share a size",
+                    file=sys.stderr,
+                )
+                first_size = (name, size)
+        result = model.update(image, to_result(people.get(name, []), num_joints))
+        output[name] = tracked_entries(result)
+        if visdir and image is not None:
+            _draw(Path(visdir) / f"{Path(name).stem}.png", image, result)
+    atomic_write_json(out_json, output)
+    count = len({e["idx"] for entries in output.values() for e in entries})
+    print(f"This video contains {count} people.")
+    return output
+
+
+def _read(path: Path | None) -> np.ndarray | None:
+    if path is None:
+        return None
+    try:
+        return read_image_rgb(path)
+    except PosekitError as exc:
+        print(f"warning: {exc}; its people are tracked without image correspondences", file=sys.stderr)
+        return None
+
+
+def _draw(path: Path, image_rgb: np.ndarray, result: PoseResult) -> None:
+    from posekit.render.draw import draw_poses
+
+    canvas = draw_poses(
+        cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR), result, fast=True, show_box=True, tracking=True
+    )
+    ok, data = cv2.imencode(".png", canvas)
+    if not ok:
+        raise PosekitError(f"{path}: could not encode the drawn frame")
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data.tobytes())
