@@ -148,6 +148,15 @@ def test_strict_writes_nothing(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_no_usable_file_is_an_error_and_keeps_the_old_output(samples, tmp_path):
+    convert_labelme(samples, tmp_path / "out")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "x.json").write_text("{}")
+    with pytest.raises(PosekitError, match="none of the 1 Labelme files can be converted, nothing written"):
+        convert_labelme(tmp_path / "bad", tmp_path / "out")
+    assert len(load(tmp_path / "out" / "coco", "train")["images"]) == 16
+
+
 def test_rerun_replaces_the_output_cleanly(samples, tmp_path):
     convert_labelme(samples, tmp_path, seed=0)
     (tmp_path / "coco" / "train2017" / "stale.jpg").write_bytes(b"old")

@@ -58,8 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from posekit.convert import plan_conversion, write_conversion
-    from posekit.convert.labelme_coco import strict_message
-    from posekit.errors import PosekitError
+    from posekit.convert.labelme_coco import check_plan
 
     seed_log = getattr(args, "seed_log", False)
     verbose = args.verbose or seed_log
@@ -67,8 +66,7 @@ def run(args: argparse.Namespace) -> int:
         plan = plan_conversion(args.input, args.ratio, args.seed, progress=lambda _: bar.update())
     for skipped in plan.skipped:
         print(f"warning: {skipped.path}: {skipped.reason}", file=sys.stderr)
-    if args.strict and plan.skipped:
-        raise PosekitError(strict_message(plan))
+    check_plan(plan, args.strict)
     if seed_log:
         print(f"{len(plan.train)} for training")
         print(f"\n{len(plan.val)} for testing")

@@ -183,18 +183,22 @@ def convert_labelme(
     raises PosekitError before anything is written.
     """
     plan = plan_conversion(input_dir, ratio, seed, progress)
-    if strict and plan.skipped:
-        raise PosekitError(strict_message(plan))
+    check_plan(plan, strict)
     return write_conversion(plan, output_dir, images=images, on_image=on_image)
 
 
-def strict_message(plan: ConversionPlan) -> str:
-    """The one-line error for --strict: how many files are bad and the first problem."""
-    first = plan.skipped[0]
-    return (
-        f"{len(plan.skipped)} of {plan.total} Labelme files have problems, nothing written (--strict); "
-        f"first: {first.path}: {first.reason}"
-    )
+def check_plan(plan: ConversionPlan, strict: bool) -> None:
+    """Raise PosekitError (nothing written yet) if `strict` and a file is bad, or if no file is usable."""
+    if not plan.skipped:
+        return
+    first = f"first: {plan.skipped[0].path}: {plan.skipped[0].reason}"
+    if strict:
+        bad = f"{len(plan.skipped)} of {plan.total} Labelme files have problems"
+        raise PosekitError(f"{bad}, nothing written (--strict); {first}")
+    if not plan.train and not plan.val:
+        raise PosekitError(
+            f"none of the {plan.total} Labelme files can be converted, nothing written; {first}"
+        )
 
 
 def _output_names(documents: list[LabelmeDocument]) -> dict[Path, str]:
