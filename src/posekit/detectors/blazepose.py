@@ -136,6 +136,15 @@ def weighted_nms(
     return np.array(out_scores), np.array(out_boxes), np.array(out_keypoints)
 
 
+def _suppress(scores: np.ndarray, boxes: np.ndarray, iou_threshold: float) -> list[int]:
+    """Plain NMS: indices kept, best first; a box overlapping a kept one by IoU > threshold is dropped."""
+    kept: list[int] = []
+    for index in np.argsort(-scores, kind="stable"):
+        if not kept or _iou_one(boxes[index], boxes[kept]).max() <= iou_threshold:
+            kept.append(int(index))
+    return kept
+
+
 def alignment_rotation(alignment: np.ndarray) -> np.ndarray:
     """Rotation in degrees (clockwise in the image) that turns the mid-hip -> scale-point vector upright,
     as MediaPipe's rotation_vector_target_angle_degrees: 90 does; (N, 2, 2) -> (N,)."""
@@ -284,9 +293,11 @@ class BlazePoseDetector:
         """MediaPipe's detection -> landmarks -> box step: one landmark pass on each detection's aligned
         region; people whose pose flag is below presence_threshold are dropped, the box becomes the hull of
         the landmarks present (plus box_margin), and overlapping boxes (IoU > box_nms_threshold) keep the
-        higher score."""
+        higher score. The same NMS on the rough alignment boxes first saves passes on duplicates."""
+        rough = alignment_to_box(alignment, self.box_extent)
+        first = _suppress(scores, rough, self.box_nms_threshold)
         keep_scores, keep_boxes, keep_alignment = [], [], []
-        for score, points in zip(scores, alignment):
+        for score, points in zip(scores[first], alignment[first]):
             landmarks, flag, present = self._landmarks.landmarks_in_region(image, points)
             if flag < self.presence_threshold or present.sum() < 2:
                 continue
@@ -299,11 +310,7 @@ class BlazePoseDetector:
         if not keep_scores:
             return np.zeros((0,)), np.zeros((0, 4)), np.zeros((0, 2, 2))
         scores, boxes, alignment = np.array(keep_scores), np.array(keep_boxes), np.array(keep_alignment)
-        order = np.argsort(-scores, kind="stable")
-        kept: list[int] = []
-        for index in order:
-            if not kept or _iou_one(boxes[index], boxes[kept]).max() <= self.box_nms_threshold:
-                kept.append(index)
+        kept = _suppress(scores, boxes, self.box_nms_threshold)
         return scores[kept], boxes[kept], alignment[kept]
 
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
