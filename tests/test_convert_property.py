@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from pycocotools.coco import COCO
 
 from posekit.convert import convert_labelme
+from posekit.errors import PosekitError
 from posekit.io.labelme import LabelmeDocument, LabelmeError, read_labelme
 from posekit.skeleton import KEYPOINT_NAMES
 from tests.test_convert_labelme import H, W, write_image
@@ -191,7 +192,12 @@ def test_random_folders_convert_or_skip_every_file(contents):
         write_image(folder / "img.jpg")
         for i, content in enumerate(contents):
             write_content(folder, f"{i}.json", content)
-        summary = convert_labelme(folder, Path(tmp) / "out", ratio=0.5)
+        try:
+            summary = convert_labelme(folder, Path(tmp) / "out", ratio=0.5)
+        except PosekitError as exc:
+            assert str(exc).startswith(f"none of the {len(contents)} Labelme files can be converted")
+            assert not (Path(tmp) / "out").exists()
+            return
         assert len(summary.converted) + len(summary.skipped) == len(contents)
         assert all(s.reason for s in summary.skipped)
         ids = []
