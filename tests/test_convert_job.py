@@ -174,6 +174,12 @@ def test_rerun_replaces_the_output_cleanly(samples, tmp_path):
     ]
 
 
+def test_unwritable_output_is_one_clear_error(samples, tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(PosekitError, match="cannot write the converted data"):
+        convert_labelme(samples, tmp_path / "file" / "out")
+
+
 def test_leftovers_of_an_interrupted_run_are_removed(samples, tmp_path):
     (tmp_path / "coco" / ".train2017.abc123").mkdir(parents=True)
     convert_labelme(samples, tmp_path)

@@ -130,41 +130,53 @@ def write_conversion(
     With images=False only the json files are written (image folders are left as they are).
     """
     coco_root = Path(output_dir) / "coco"
-    coco_root.mkdir(parents=True, exist_ok=True)
     summary = ConvertSummary(coco_root=coco_root, skipped=list(plan.skipped))
     staging: dict[str, Path] = {}
     try:
+        coco_root.mkdir(parents=True, exist_ok=True)
         if images:
             staging = {split: _make_staging(coco_root, image_folder(split)) for split in SPLITS}
-        names = _output_names(plan.train + plan.val)
-        image_id = ann_id = 0
-        documents = {}
-        for split, docs in zip(SPLITS, (plan.train, plan.val)):
-            image_entries, annotations = [], []
-            for doc in docs:
-                image_id += 1
-                file_name = names[doc.json_path]
-                if images:
-                    _place_image(doc, staging[split] / file_name)
-                image_entries.append(
-                    image_entry(image_id, file_name, doc.image.width, doc.image.height, split)
-                )
-                for person in doc.persons:
-                    ann_id += 1
-                    annotations.append(person_annotation(ann_id, image_id, person.polygons, person.keypoints))
-                item = ConvertedImage(doc.json_path, split, file_name, image_id, len(doc.persons))
-                summary.converted.append(item)
-                if on_image is not None:
-                    on_image(item)
-            documents[split] = coco_document(image_entries, annotations)
+        documents = _build_documents(plan, staging, summary, on_image)
         for split in SPLITS:
             if images:
                 _replace_folder(staging.pop(split), coco_root / image_folder(split))
             write_coco(annotation_path(coco_root, split), documents[split])
+    except OSError as exc:
+        where = exc.filename or coco_root
+        raise PosekitError(f"{where}: cannot write the converted data ({exc.strerror or exc})") from exc
     finally:
         for folder in staging.values():
             shutil.rmtree(folder, ignore_errors=True)
     return summary
+
+
+def _build_documents(
+    plan: ConversionPlan,
+    staging: dict[str, Path],
+    summary: ConvertSummary,
+    on_image: Callable[[ConvertedImage], None] | None,
+) -> dict[str, dict]:
+    """The COCO document of each split; images go into `staging[split]` when staging is given."""
+    names = _output_names(plan.train + plan.val)
+    image_id = ann_id = 0
+    documents = {}
+    for split, docs in zip(SPLITS, (plan.train, plan.val)):
+        image_entries, annotations = [], []
+        for doc in docs:
+            image_id += 1
+            file_name = names[doc.json_path]
+            if staging:
+                _place_image(doc, staging[split] / file_name)
+            image_entries.append(image_entry(image_id, file_name, doc.image.width, doc.image.height, split))
+            for person in doc.persons:
+                ann_id += 1
+                annotations.append(person_annotation(ann_id, image_id, person.polygons, person.keypoints))
+            item = ConvertedImage(doc.json_path, split, file_name, image_id, len(doc.persons))
+            summary.converted.append(item)
+            if on_image is not None:
+                on_image(item)
+        documents[split] = coco_document(image_entries, annotations)
+    return documents
 
 
 def convert_labelme(
