@@ -24,11 +24,12 @@ def build_tracker(name: str = DEFAULT_TRACKER, **opts: Any) -> Tracker:
     options of PoseFlowParams plus save_matching=DIR for the seed's {i}_{j}_orb.txt files)."""
     key = name.lower().replace("-", "").replace("_", "")
     if key == "oks":
-        from posekit.track.oks import OksTracker
-
-        return OksTracker(**opts)
-    if key == "poseflow":
-        from posekit.track.poseflow import PoseFlowTracker
-
-        return PoseFlowTracker(**opts)
-    raise PosekitError(f"unknown tracker {name!r}; choose one of: {', '.join(TRACKERS)}")
+        from posekit.track.oks import OksTracker as cls
+    elif key == "poseflow":
+        from posekit.track.poseflow import PoseFlowTracker as cls
+    else:
+        raise PosekitError(f"unknown tracker {name!r}; choose one of: {', '.join(TRACKERS)}")
+    try:
+        return cls(**opts)
+    except TypeError as exc:
+        raise PosekitError(f"tracker {name!r}: {exc}") from None

@@ -32,9 +32,9 @@ def pose_boxes(keypoints: np.ndarray, valid: np.ndarray, size: tuple[int, int] |
     (size = (width, height); None = no clipping), truncated to ints. Keypoints with valid=False
     (score 0: unlabelled or not found) are left out unless a person has no valid keypoint at all.
     """
-    kps = np.asarray(keypoints, dtype=np.float64).reshape(len(keypoints), -1, 2)
-    if len(kps) == 0:
+    if len(keypoints) == 0:
         return np.zeros((0, 4), dtype=np.int64)
+    kps = np.asarray(keypoints, dtype=np.float64).reshape(len(keypoints), -1, 2)
     use = np.asarray(valid, dtype=bool).copy()
     use[~use.any(axis=1)] = True
     big = np.where(use[..., None], kps, np.nan)
