@@ -41,7 +41,13 @@ def coco_run(coco_mini):
     poses = {image_id: pose_model.estimate(images[image_id], d.boxes) for image_id, d in detections.items()}
     people = [a for a in gt["annotations"] if a["num_keypoints"] >= 10 and not a["iscrowd"]]
     return SimpleNamespace(
-        gt=gt, images=images, detections=detections, poses=poses, people=people, pose_model=pose_model
+        gt=gt,
+        images=images,
+        detector=detector,
+        detections=detections,
+        poses=poses,
+        people=people,
+        pose_model=pose_model,
     )
 
 
@@ -106,3 +112,25 @@ def test_keypoint_ap_with_gt_boxes_and_end_to_end(coco_run, coco_mini):
         assert _oks(keypoints[0], ann) > 0.3
     assert _keypoint_ap(gt_path, on_gt_boxes) >= 0.58  # measured 0.620
     assert _keypoint_ap(gt_path, end_to_end) >= 0.43  # measured 0.456
+
+
+def test_rotated_person_gets_an_upright_crop_from_the_detectors_alignment(coco_run):
+    """The skier of 000000000785 turned 90 degrees: with the detector's rotation the pose maps back onto
+    the annotation with OKS 0.91 (measured; 0.29 without it, 0.94 on the upright photo)."""
+    import cv2
+
+    from posekit.detectors.blazepose import detection_rotations
+
+    ann = next(a for a in coco_run.people if a["image_id"] == 785)
+    image = coco_run.images[785]
+    turned = np.ascontiguousarray(cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE))
+    detector = coco_run.detector
+    found = detector.detect([turned])[0]
+    rotations = detection_rotations(found)
+    assert rotations is not None and 45 < rotations[0] < 135
+    keypoints, _ = coco_run.pose_model.estimate(turned, found.boxes[:1], rotations=rotations[:1])
+    back = np.stack([keypoints[0][:, 1], image.shape[0] - 1 - keypoints[0][:, 0]], axis=1)
+    assert _oks(back, ann) >= 0.85
+    plain, _ = coco_run.pose_model.estimate(turned, found.boxes[:1])
+    plain_back = np.stack([plain[0][:, 1], image.shape[0] - 1 - plain[0][:, 0]], axis=1)
+    assert _oks(plain_back, ann) < 0.5

@@ -39,6 +39,16 @@ class BlazePoseDetections(Detections):
     alignment: np.ndarray | None = None
 
 
+def detection_rotations(detections: Detections) -> np.ndarray | None:
+    """Each box's rotation in degrees from a BlazePose detector's alignment points (None for other
+    detectors); pass it as `BlazePoseLandmarkModel.estimate(..., rotations=...)` so lying or tilted
+    people get an upright crop."""
+    alignment = getattr(detections, "alignment", None)
+    if alignment is None or len(alignment) != len(detections):
+        return None
+    return alignment_rotation(alignment)
+
+
 def load_interpreter(path: Path, num_threads: int | None = None):
     """A LiteRT interpreter for one .tflite file, tensors allocated."""
     from ai_edge_litert.interpreter import Interpreter
