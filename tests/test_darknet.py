@@ -282,3 +282,25 @@ def test_cfg_errors_name_the_line(tmp_path: Path) -> None:
         DarknetModel(parse_cfg_text(route))
     with pytest.raises(PosekitError, match="expected 3\\*\\(5\\+80\\)"):
         DarknetModel(parse_cfg_text("[net]\nchannels=3\n[yolo]\nmask=0,1,2\nanchors=1,1,2,2,3,3"))
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_onnx_export_matches_torch(tiny_model: DarknetModel, tmp_path: Path) -> None:
+    ort = pytest.importorskip("onnxruntime")
+    write_weights(tmp_path / "tiny.weights", darknet_values(tiny_model, np.random.default_rng(4)))
+    load_darknet_weights(tiny_model, tmp_path / "tiny.weights")
+    x = torch.rand(2, 3, 64, 96)
+    path = tmp_path / "tiny.onnx"
+    torch.onnx.export(
+        tiny_model, (x,), str(path), input_names=["images"], output_names=["preds"], dynamo=False,
+        dynamic_axes={"images": {0: "batch"}, "preds": {0: "batch"}}, opset_version=17,
+    )  # fmt: skip
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        expected = tiny_model(x).numpy()
+    got = session.run(None, {"images": x.numpy()})[0]
+    assert got.shape == expected.shape == (2, 3 * 16 * 24 + 3 * 32 * 48, 6)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(
+        session.run(None, {"images": x[1:].numpy()})[0], expected[1:], rtol=1e-4, atol=1e-3
+    )

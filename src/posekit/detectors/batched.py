@@ -32,6 +32,8 @@ def check_input_size(size: int, name: str) -> int:
 class BatchedYoloDetector:
     """Runs a YOLO-style network (input (B,3,S,S) -> (B, N, 5+C) decoded cx,cy,w,h,obj,cls...) in batches.
 
+    `batch_size` None runs all images of one `detect` call as one batch (the caller's --detbatch).
+
     Subclasses give `preprocess` (image -> CHW float32 input and its Placement) and `person_scores`
     (predictions -> score per row and which rows are kept persons).
     """
@@ -44,9 +46,9 @@ class BatchedYoloDetector:
         input_size: int,
         conf_thres: float,
         nms_thres: float,
-        batch_size: int,
+        batch_size: int | None,
     ) -> None:
-        if batch_size < 1:
+        if batch_size is not None and batch_size < 1:
             raise PosekitError(f"{name}: detection batch size must be >= 1, got {batch_size}")
         self.name = name
         self.device = torch.device(device)
@@ -74,8 +76,9 @@ class BatchedYoloDetector:
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
         """People in each RGB uint8 image: xyxy boxes in image pixels and scores, best first."""
         results: list[Detections] = []
-        for start in range(0, len(images), self.batch_size):
-            chunk = images[start : start + self.batch_size]
+        step = self.batch_size or max(len(images), 1)
+        for start in range(0, len(images), step):
+            chunk = images[start : start + step]
             preds, placements = self.forward(chunk)
             for image, pred, placement in zip(chunk, preds, placements):
                 results.append(self._postprocess(pred, placement, image.shape[:2]))

@@ -47,7 +47,8 @@ class YOLOv3SPPDetector(BatchedYoloDetector):
     """YOLOv3-SPP: letterbox (cubic, pad 128, centred), RGB/255, objectness > conf, person only, NMS.
 
     Options: `cfg` (darknet cfg path), `inp_dim` (608), `conf_thres` (0.1, or 0.3 with `tracking`),
-    `nms_thres` (0.6), `batch_size` (images per forward pass, AlphaPose's --detbatch).
+    `nms_thres` (0.6), `batch_size` (images per forward pass;
+    default: all images of one `detect` call, which the pipeline sizes with --detbatch).
     """
 
     def __init__(
@@ -59,7 +60,7 @@ class YOLOv3SPPDetector(BatchedYoloDetector):
         inp_dim: int = INPUT_SIZE,
         conf_thres: float | None = None,
         nms_thres: float = NMS_THRES,
-        batch_size: int = 1,
+        batch_size: int | None = None,
         tracking: bool = False,
     ) -> None:
         model = build_darknet(cfg)

@@ -65,8 +65,10 @@ def load_yolox_checkpoint(model: YOLOX, path: str | Path, name: str) -> None:
 class YOLOXDetector(BatchedYoloDetector):
     """YOLOX: BGR, top-left padding 114, no normalisation; obj*cls >= conf, person only, NMS.
 
-    Options: `inp_dim` (640), `conf_thres` (0.1), `nms_thres` (0.6), `batch_size` (AlphaPose's
-    --detbatch), `tracking` (accepted for a uniform interface; YOLOX keeps its threshold).
+    Options: `inp_dim` (640), `conf_thres` (0.1), `nms_thres` (0.6), `batch_size` (images per forward
+    pass; default: all images of one `detect` call, which the pipeline sizes with --detbatch),
+    `tracking` (accepted for a uniform interface; YOLOX keeps its threshold).
+    The score is objectness x person probability (the value YOLOX thresholds).
     """
 
     def __init__(
@@ -77,7 +79,7 @@ class YOLOXDetector(BatchedYoloDetector):
         inp_dim: int = INPUT_SIZE,
         conf_thres: float = CONF_THRES,
         nms_thres: float = NMS_THRES,
-        batch_size: int = 1,
+        batch_size: int | None = None,
         tracking: bool = False,
     ) -> None:
         name = f"yolox-{size_of(name)}"
