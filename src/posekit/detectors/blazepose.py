@@ -146,6 +146,14 @@ def weighted_nms(
     return np.array(out_scores), np.array(out_boxes), np.array(out_keypoints)
 
 
+def _clip_boxes(boxes: np.ndarray, width: int, height: int) -> np.ndarray:
+    """xyxy boxes clipped to the image (so overlaps are measured on what is in the picture)."""
+    boxes = boxes.copy()
+    boxes[:, 0::2] = boxes[:, 0::2].clip(0, width - 1)
+    boxes[:, 1::2] = boxes[:, 1::2].clip(0, height - 1)
+    return boxes
+
+
 def _suppress(scores: np.ndarray, boxes: np.ndarray, iou_threshold: float) -> list[int]:
     """Plain NMS: indices kept, best first; a box overlapping a kept one by IoU > threshold is dropped."""
     kept: list[int] = []
@@ -292,9 +300,7 @@ class BlazePoseDetector:
         if self._landmarks is not None:
             scores, body, alignment = self._refine(image, scores, alignment)
         else:
-            body = alignment_to_box(alignment, self.box_extent)
-        body[:, 0::2] = body[:, 0::2].clip(0, width - 1)
-        body[:, 1::2] = body[:, 1::2].clip(0, height - 1)
+            body = _clip_boxes(alignment_to_box(alignment, self.box_extent), width, height)
         return BlazePoseDetections(body.astype(np.float32), scores.astype(np.float32), alignment=alignment)
 
     def _refine(
@@ -304,7 +310,8 @@ class BlazePoseDetector:
         region; people whose pose flag is below presence_threshold are dropped, the box becomes the hull of
         the landmarks present (plus box_margin), and overlapping boxes (IoU > box_nms_threshold) keep the
         higher score. The same NMS on the rough alignment boxes first saves passes on duplicates."""
-        rough = alignment_to_box(alignment, self.box_extent)
+        height, width = image.shape[:2]
+        rough = _clip_boxes(alignment_to_box(alignment, self.box_extent), width, height)
         first = _suppress(scores, rough, self.box_nms_threshold)
         keep_scores, keep_boxes, keep_alignment = [], [], []
         for score, points in zip(scores[first], alignment[first]):
@@ -319,7 +326,8 @@ class BlazePoseDetector:
             keep_alignment.append(points)
         if not keep_scores:
             return np.zeros((0,)), np.zeros((0, 4)), np.zeros((0, 2, 2))
-        scores, boxes, alignment = np.array(keep_scores), np.array(keep_boxes), np.array(keep_alignment)
+        scores, alignment = np.array(keep_scores), np.array(keep_alignment)
+        boxes = _clip_boxes(np.array(keep_boxes), width, height)
         kept = _suppress(scores, boxes, self.box_nms_threshold)
         return scores[kept], boxes[kept], alignment[kept]
 
