@@ -134,3 +134,18 @@ def test_rotated_person_gets_an_upright_crop_from_the_detectors_alignment(coco_r
     plain, _ = coco_run.pose_model.estimate(turned, found.boxes[:1])
     plain_back = np.stack([plain[0][:, 1], image.shape[0] - 1 - plain[0][:, 0]], axis=1)
     assert _oks(plain_back, ann) < 0.5
+
+
+def test_astronaut_photo_is_one_person_with_her_face_in_place(coco_run):
+    """scikit-image's astronaut (a portrait that ships in its wheel): one box, face points on her face."""
+    from skimage import data
+
+    image = data.astronaut()
+    found = coco_run.detector.detect([image])[0]
+    assert len(found) == 1
+    keypoints, scores = coco_run.pose_model.estimate(image, found.boxes)
+    nose, left_eye, right_eye = keypoints[0][:3]
+    assert 200 < nose[0] < 255 and 100 < nose[1] < 150  # measured (227, 126)
+    assert left_eye[0] > nose[0] > right_eye[0]  # she faces the camera: her left is the image's right
+    assert keypoints[0][5:7, 1].min() > nose[1] + 40  # shoulders below the face
+    assert scores[0][:7].min() > 0.9
