@@ -108,3 +108,14 @@ def test_landmark_model_with_no_boxes_and_bad_weights(models, tmp_path):
         BlazePoseLandmarkModel(weights=bad)
     with pytest.raises(PosekitError, match="not found"):
         BlazePoseLandmarkModel(weights=tmp_path / "absent.tflite")
+
+
+def test_detection_rotations_only_for_blazepose_detections():
+    plain = bd.Detections(np.zeros((1, 4), np.float32), np.ones(1, np.float32))
+    assert bd.detection_rotations(plain) is None
+    lying = bd.BlazePoseDetections(
+        np.zeros((1, 4), np.float32),
+        np.ones(1, np.float32),
+        alignment=np.array([[[50.0, 50.0], [90.0, 50.0]]]),
+    )
+    assert np.allclose(bd.detection_rotations(lying), [90.0])

@@ -200,3 +200,14 @@ def test_models_list_shows_each_file_status_and_place(home, tmp_path, capsys):
     # `posekit models` alone lists too.
     assert main(["models"]) == 0
     assert capsys.readouterr().out.splitlines() == lines
+
+
+def test_a_corrupted_model_file_counts_as_missing(home, real_model_dir):
+    modelstore.pull(from_dir=real_model_dir, progress=lambda message: None)
+    assert modelstore.ensure_default_model(auto_pull=False)["landmarks"].is_file()
+    target = home / "models" / "pose_landmark_full.tflite"
+    target.write_bytes(b"truncated")
+    with pytest.raises(MissingFileError, match=r"pose_landmark_full\.tflite in"):
+        modelstore.ensure_default_model(auto_pull=False)
+    row = next(e for e in modelstore.list_models() if e.name == "pose_landmark_full.tflite")
+    assert not row.present
