@@ -94,11 +94,13 @@ def build_backend(
     device: str = "cpu",
     precision: str = "auto",
     providers: list[str] | None = None,
+    compile: bool = False,
 ) -> HeatmapBackend:
     """A heatmap backend by name: "torch" (a .pth checkpoint) or "onnx" (an exported .onnx file).
 
     For "onnx" the file's input size must match the config's IMAGE_SIZE. `precision` applies to torch on
-    CPU (see posekit.pose.precision): "auto" uses bf16 where the CPU supports it, else fp32.
+    CPU (see posekit.pose.precision): "auto" uses bf16 where the CPU supports it, else fp32; `compile`
+    adds torch.compile (worth it on long runs only).
     """
     if kind == "onnx":
         backend = OnnxBackend(checkpoint, providers=providers)
@@ -114,5 +116,6 @@ def build_backend(
         from posekit.pose.precision import optimize_for_inference
 
         model = load_pose_model(cfg, checkpoint, device=device)
-        return TorchBackend(optimize_for_inference(model, device=device, precision=precision), device=device)
+        fast = optimize_for_inference(model, device=device, precision=precision, compile=compile)
+        return TorchBackend(fast, device=device)
     raise PosekitError(f"unknown backend {kind!r}: choose one of {', '.join(BACKENDS)}")
