@@ -7,7 +7,8 @@ x/y/w/h scaled by 224 around the anchor centres, 4 alignment keypoints (0 mid-hi
 rotation point, 2 mid-shoulder, 3 upper-body point), sigmoid scores clipped at +-100, and weighted NMS
 (IoU > 0.3 on the detection box). Unlike MediaPipe's single-pose graph every person above the threshold
 is kept, and the image is also scanned in overlapping tiles so that small people are found.
-The person box is built from the alignment keypoints (see `alignment_to_box`).
+The person box comes from the alignment keypoints: by default from one landmark pass on MediaPipe's
+region of them (the hull of the landmarks present), else (refine=False) from `alignment_to_box`.
 """
 
 from __future__ import annotations
@@ -217,9 +218,13 @@ def tile_windows(
 class BlazePoseDetector:
     """The embedded default person detector (BlazePose detection, Apache-2.0, from the mediapipe wheel).
 
-    Options: score_threshold (MediaPipe's graph: 0.2), nms_threshold (0.3), tiles (fractions of the long
-    image side scanned in overlapping windows; (1.0,) is MediaPipe's single full-image pass),
-    box_extent ((up, down, half_width) of the body box in alignment sizes), num_threads.
+    Options: score_threshold (MediaPipe's legacy graph 0.2, its Tasks API 0.5; 0.5 measured best here),
+    nms_threshold (weighted NMS, 0.3), tiles (fractions of the long image side scanned in overlapping
+    windows; (1.0,) is MediaPipe's single full-image pass), refine (box from one landmark pass; people
+    whose pose flag is below presence_threshold are dropped), box_nms_threshold (plain NMS of the final
+    boxes), box_margin (padding of the landmark hull), box_extent ((up, down, half_width) of the rough
+    body box in alignment sizes, an anatomical guess used for refine=False and the pre-NMS), num_threads.
+    `device` is accepted for the common constructor and ignored (LiteRT runs on the CPU).
     """
 
     def __init__(
