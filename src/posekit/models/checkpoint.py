@@ -1,0 +1,104 @@
+"""Loading checkpoints: AlphaPose files, posekit training checkpoints, torchvision ImageNet ResNets."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from posekit.config import Config
+from posekit.errors import MissingFileError, PosekitError
+from posekit.models.builder import build_pose_model
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """The model weights in a checkpoint file: a plain state_dict, or the 'model'/'state_dict' entry of
+    a training checkpoint; DataParallel's `module.` prefixes are removed."""
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(f"checkpoint not found: {path}")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a corrupt or foreign file
+        raise PosekitError(
+            f"{path}: not a readable PyTorch checkpoint ({' '.join(str(exc).split())[:200]})"
+        ) from None
+    for key in ("model", "state_dict"):
+        if isinstance(data, Mapping) and isinstance(data.get(key), Mapping):
+            data = data[key]
+    if not isinstance(data, Mapping) or not all(isinstance(v, torch.Tensor) for v in data.values()):
+        raise PosekitError(f"{path}: holds no model weights (expected a state_dict)")
+    return {k.removeprefix("module."): v for k, v in data.items()}
+
+
+def check_state_dict(model: nn.Module, state: Mapping[str, torch.Tensor], source: str) -> None:
+    """Raise PosekitError naming the first key that is missing, unexpected or of another shape."""
+    expected = model.state_dict()
+    for key, tensor in expected.items():
+        if key not in state and not key.endswith("num_batches_tracked"):
+            raise PosekitError(f"{source}: missing key {key} (is this checkpoint for another model/config?)")
+        if key in state and tuple(state[key].shape) != tuple(tensor.shape):
+            raise PosekitError(
+                f"{source}: {key} has shape {list(state[key].shape)} in the file but {list(tensor.shape)} "
+                "in the model built from the config"
+            )
+    for key in state:
+        if key not in expected:
+            raise PosekitError(
+                f"{source}: unexpected key {key} (is this checkpoint for another model/config?)"
+            )
+
+
+def load_checkpoint(model: nn.Module, path: str | Path, strict: bool = True) -> int:
+    """Load weights into `model`. strict: every key and shape must match (num_batches_tracked may be
+    absent). Not strict: load the tensors whose name and shape match. Returns how many were loaded."""
+    state = read_state_dict(path)
+    if strict:
+        check_state_dict(model, state, str(path))
+        model.load_state_dict(state, strict=False)
+        return len(state)
+    own = model.state_dict()
+    matched = {k: v for k, v in state.items() if k in own and tuple(v.shape) == tuple(own[k].shape)}
+    model.load_state_dict(matched, strict=False)
+    return len(matched)
+
+
+def load_pose_model(cfg: Config, checkpoint: str | Path, device: str = "cpu") -> nn.Module:
+    """Build the config's model, load `checkpoint` strictly, move to `device`, eval mode."""
+    model = build_pose_model(cfg.model, cfg.data_preset)
+    state = read_state_dict(checkpoint)
+    joints = state.get("conv_out.weight")
+    if joints is not None and joints.shape[0] != cfg.data_preset.num_joints:
+        raise PosekitError(
+            f"{checkpoint}: checkpoint predicts {joints.shape[0]} joints but {cfg.path or 'the config'} "
+            f"says DATA_PRESET.NUM_JOINTS {cfg.data_preset.num_joints}"
+        )
+    check_state_dict(model, state, str(checkpoint))
+    model.load_state_dict(state, strict=False)
+    return model.to(device).eval()
+
+
+def find_imagenet_resnet(depth: int) -> Path | None:
+    """A torchvision ImageNet file for ResNet-`depth` (e.g. resnet50-0676ba61.pth) in torch's hub cache."""
+    folder = Path(torch.hub.get_dir()) / "checkpoints"
+    candidates = sorted(folder.glob(f"resnet{depth}-*.pth")) if folder.is_dir() else []
+    return candidates[-1] if candidates else None
+
+
+def load_imagenet_backbone(
+    model: nn.Module, depth: int, path: str | Path | None = None
+) -> tuple[int, Path | None]:
+    """Copy a torchvision-format ImageNet ResNet into `model.preact` (shape-matched keys; fc dropped).
+
+    Returns (tensors loaded, file used); (0, None) when no file is given or found in the hub cache.
+    """
+    source = Path(path) if path else find_imagenet_resnet(depth)
+    if source is None:
+        return 0, None
+    state = read_state_dict(source)
+    backbone = model.preact.state_dict()
+    matched = {k: v for k, v in state.items() if k in backbone and tuple(v.shape) == tuple(backbone[k].shape)}
+    model.preact.load_state_dict(matched, strict=False)
+    return len(matched), source
