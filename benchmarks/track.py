@@ -1,0 +1,116 @@
+"""Tracking speed and accuracy: PoseFlow (fast and seed ORB settings) and the OKS tracker.
+
+    python benchmarks/track.py [--frames 100] [--seeds 0 1 2] [--no-pipeline]
+
+The tracking step alone (poses given) on synthetic 1280x720 sequences of 5 real people (crossings,
+occlusions, exits; see posekit.track.synth): frames/s of tracker.update only (frame rendering is not
+timed) and MOTA / IDF1 / ID switches against the known ids. PoseFlow runs with its fast default ORB
+(1500 features, frames downscaled x0.5, only around people) and with the seed's ORB (10000 features,
+full frame, full resolution), which shows what the speed-up costs in accuracy. Then, if the inference
+pipeline and its default model are available, the whole video pipeline with --pose_flow. Prints a
+table; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from posekit.track import build_tracker  # noqa: E402
+from posekit.track.metrics import tracking_metrics  # noqa: E402
+from posekit.track.synth import make_sequence  # noqa: E402
+from tests.shared_data import shared_data_root  # noqa: E402
+
+SEED_ORB = "poseflow (seed ORB: 10000 feat, full frame)"
+CONFIGS = {
+    "poseflow (fast ORB: 1500 feat, x0.5, people only)": ("poseflow", {}),
+    "poseflow (1500 feat, full res, people only)": ("poseflow", {"orb_scale": 1.0}),
+    SEED_ORB: (
+        "poseflow",
+        {"orb_features": 10000, "orb_scale": 1.0, "orb_regions": False},
+    ),
+    "oks": ("oks", {}),
+}
+MP4 = "posetrack18-mini/videos/000001_mpiinew_test/000001_mpiinew_test.mp4"
+
+
+def run_tracker(name: str, options: dict, seq) -> tuple[float, list, float]:
+    """Seconds spent in update(), the tracked results, and the mean number of ORB correspondences."""
+    tracker = build_tracker(name, **options)
+    seconds, hyps, cors = 0.0, [], []
+    for frame, det in zip(seq.frames(), seq.detections):
+        start = time.perf_counter()
+        hyps.append(tracker.update(frame, det))
+        seconds += time.perf_counter() - start
+        if hasattr(tracker, "last_correspondences"):
+            cors.append(len(tracker.last_correspondences))
+    return seconds, hyps, float(np.mean(cors)) if cors else float("nan")
+
+
+def pipeline_fps(data: Path) -> str:
+    """frames/s of `posekit infer --video ... --pose_flow --save_video --vis_fast`, or why it did not run."""
+    with tempfile.TemporaryDirectory() as outdir:
+        cmd = [sys.executable, "-m", "posekit", "infer", "--video", str(data / MP4), "--outdir", outdir]
+        proc = subprocess.run(
+            [*cmd, "--save_video", "--pose_flow", "--vis_fast"], capture_output=True, text=True, cwd=REPO
+        )
+    found = re.search(r"\(([\d.]+) frames/s\)", proc.stdout)
+    if proc.returncode == 0 and found:
+        return f"{found.group(1)} frames/s (posetrack18-mini mp4, 1280x720, default model, --pose_flow)"
+    lines = (proc.stderr or proc.stdout).strip().splitlines()
+    return f"not available: {lines[-1] if lines else 'exit code ' + str(proc.returncode)}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=100)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--no-pipeline", action="store_true", help="skip the whole-pipeline run")
+    args = parser.parse_args()
+    data = shared_data_root()
+    if data is None:
+        raise SystemExit("../shared/data not found")
+    sequences = [make_sequence(data / "coco-val-mini", num_frames=args.frames, seed=s) for s in args.seeds]
+    frames = sum(len(s) for s in sequences)
+    people = np.mean([len(d) for s in sequences for d in s.detections])
+    print(
+        f"{len(sequences)} sequence(s) x {args.frames} frames, 1280x720, {people:.2f} people/frame on average"
+    )
+    print(f"{'tracker':<52} {'frames/s':>9} {'ms/frame':>9} {'cors':>6} {'MOTA':>6} {'IDF1':>6} {'IDSW':>5}")
+    ids: dict[str, list] = {}
+    for label, (name, options) in CONFIGS.items():
+        seconds, mota, idf1, idsw, cors = 0.0, [], [], 0, []
+        ids[label] = []
+        for seq in sequences:
+            spent, hyps, mean_cors = run_tracker(name, options, seq)
+            m = tracking_metrics(seq.ground_truth, hyps)
+            seconds += spent
+            mota.append(m["mota"])
+            idf1.append(m["idf1"])
+            idsw += int(m["num_switches"])
+            cors.append(mean_cors)
+            ids[label] += [h.ids for h in hyps]
+        print(
+            f"{label:<52} {frames / seconds:9.1f} {1000 * seconds / frames:9.2f} {np.mean(cors):6.0f} "
+            f"{np.mean(mota):6.3f} {np.mean(idf1):6.3f} {idsw:5d}"
+        )
+    seed_ids = ids[SEED_ORB]
+    for label in list(CONFIGS)[:2]:
+        same = np.mean([a == b for a, b in zip(ids[label], seed_ids)])
+        print(f"{label}: same ids as with the seed ORB in {100 * same:.1f} % of frames")
+    if not args.no_pipeline:
+        print("whole video pipeline:", pipeline_fps(data))
+
+
+if __name__ == "__main__":
+    main()
