@@ -34,3 +34,9 @@ def resolve_device(args: argparse.Namespace) -> str:
             return "cpu"
         return f"cuda:{first}"
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def flag(parser: argparse.ArgumentParser | argparse._ArgumentGroup, name: str, **kwargs) -> None:
+    """Add --name_with_underscores (the seed's spelling) and --name-with-dashes as one option."""
+    spellings = [f"--{name}"] + ([f"--{name.replace('_', '-')}"] if "_" in name else [])
+    parser.add_argument(*spellings, dest=name, **kwargs)

@@ -1,0 +1,213 @@
+"""COCO keypoint training/validation samples: one per annotated person, with AlphaPose's augmentation."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from torch.utils.data import Dataset
+
+from posekit.config import AugConfig, Config, DatasetSplit
+from posekit.errors import PosekitError
+from posekit.geometry import affine_points, box_to_center_scale, get_affine_transform, normalize_crops
+from posekit.io.images import read_image_rgb
+from posekit.skeleton import KEYPOINT_NAMES, flip_pairs
+from posekit.train.targets import gaussian_targets
+
+# DPG box jitter: Gaussian offsets of each edge, as fractions of the box size (mean, std).
+DPG_EDGE_NOISE = ((-0.0142, 0.1158), (0.0043, 0.068), (0.0154, 0.1337), (-0.0013, 0.0711))
+
+
+@dataclass(frozen=True)
+class PersonSample:
+    """One annotated person: image file, clipped xyxy box, joints (K, 2), visibility (K,)."""
+
+    image_path: Path
+    image_id: int
+    box: tuple[float, float, float, float]
+    joints: np.ndarray
+    visible: np.ndarray
+
+
+def read_coco_people(split: DatasetSplit, num_joints: int) -> tuple[list[PersonSample], list[str]]:
+    """Usable people of a COCO keypoints json (AlphaPose's skip rules) and the keypoint names."""
+    ann_path = split.ann_path
+    try:
+        data = json.loads(ann_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PosekitError(f"{ann_path}: annotation file not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise PosekitError(f"{ann_path}: not valid JSON ({exc})") from None
+    names = _keypoint_names(data, num_joints, ann_path)
+    images = {img["id"]: img for img in data.get("images", [])}
+    people = []
+    for ann in data.get("annotations", []):
+        image = images.get(ann.get("image_id"))
+        if image is None or ann.get("iscrowd", 0) or ann.get("num_keypoints", 1) == 0:
+            continue
+        kps = np.asarray(ann.get("keypoints", []), dtype=np.float64).reshape(-1, 3)
+        if len(kps) != num_joints:
+            raise PosekitError(
+                f"{ann_path}: annotation {ann.get('id')} has {len(kps)} keypoints, config says {num_joints}"
+            )
+        if kps.max(initial=0) <= 0 or ann.get("area", 1) <= 0 or not (kps[:, 2] > 0).any():
+            continue
+        box = _clip_box(ann.get("bbox", [0, 0, 0, 0]), image["width"], image["height"])
+        if box is None:
+            continue
+        visible = np.minimum(1, kps[:, 2]).astype(np.float32)
+        people.append(
+            PersonSample(_image_path(split, image), int(image["id"]), box, kps[:, :2].copy(), visible)
+        )
+    return people, names
+
+
+def _keypoint_names(data: dict, num_joints: int, path: Path) -> list[str]:
+    for category in data.get("categories", []):
+        names = category.get("keypoints") or category.get("keypoint")
+        if names:
+            if len(names) != num_joints:
+                raise PosekitError(
+                    f"{path}: category has {len(names)} keypoints, config says NUM_JOINTS {num_joints}"
+                )
+            return list(names)
+    return (
+        list(KEYPOINT_NAMES)
+        if num_joints == len(KEYPOINT_NAMES)
+        else [f"joint_{i}" for i in range(num_joints)]
+    )
+
+
+def _image_path(split: DatasetSplit, image: dict) -> Path:
+    """Image file from file_name under the split's image folder, else from coco_url under ROOT."""
+    if image.get("file_name"):
+        path = split.image_dir / image["file_name"]
+        if path.is_file() or not image.get("coco_url"):
+            return path
+    parts = str(image.get("coco_url", "")).replace("\\", "/").split("/")[-2:]
+    return Path(split.root, *parts)
+
+
+def _clip_box(bbox: list[float], width: int, height: int) -> tuple[float, float, float, float] | None:
+    x, y, w, h = (float(v) for v in bbox)
+    x1, y1 = min(max(0.0, x), width - 1), min(max(0.0, y), height - 1)
+    x2 = min(max(0.0, x + max(w - 1, 0)), width - 1)
+    y2 = min(max(0.0, y + max(h - 1, 0)), height - 1)
+    return (x1, y1, x2, y2) if x2 > x1 and y2 > y1 else None
+
+
+class KeypointDataset(Dataset):
+    """Person crops and heatmap targets: (image 3xHxW, target Kxhxw, weight Kx1x1, image id, crop box)."""
+
+    def __init__(
+        self, cfg: Config, split: DatasetSplit, train: bool, dpg: bool = False, seed: int = 0
+    ) -> None:
+        self.preset = cfg.data_preset
+        self.aug: AugConfig = split.aug
+        self.train = train
+        self.dpg = dpg
+        self.seed = seed
+        self.epoch = 0
+        self.people, self.keypoint_names = read_coco_people(split, cfg.data_preset.num_joints)
+        if not self.people:
+            raise PosekitError(f"{split.ann_path}: no usable person annotations (need keypoints and a box)")
+        self.pairs = flip_pairs(self.keypoint_names)
+        self.upper_body = [i for i, name in enumerate(self.keypoint_names) if not _is_lower(name)]
+
+    def set_epoch(self, epoch: int) -> None:
+        """Change the augmentation random stream (call once per epoch)."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.people)
+
+    def __getitem__(self, index: int):
+        person = self.people[index]
+        image = read_image_rgb(person.image_path)
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        inp_h, inp_w = self.preset.image_size
+        joints, visible = person.joints.copy(), person.visible.copy()
+        x1, y1, x2, y2 = self._jitter(person.box, image.shape, rng) if self.train and self.dpg else person.box
+        center, scale = box_to_center_scale(x1, y1, x2 - x1, y2 - y1, inp_w / inp_h)
+        rot = 0.0
+        if self.train:
+            center, scale = self._half_body(joints, visible, center, scale, rng)
+            sf, rf = self.aug.scale_factor, self.aug.rot_factor
+            scale = scale * np.clip(rng.standard_normal() * sf + 1, 1 - sf, 1 + sf)
+            rot = float(np.clip(rng.standard_normal() * rf, -2 * rf, 2 * rf)) if rng.random() <= 0.6 else 0.0
+            if self.aug.flip and rng.random() < 0.5:
+                image, joints, visible, center = self._flip(image, joints, visible, center)
+        matrix = get_affine_transform(center, scale, rot, (inp_w, inp_h))
+        crop = cv2.warpAffine(image, matrix, (inp_w, inp_h), flags=cv2.INTER_LINEAR)
+        joints = affine_points(joints, matrix) * (visible[:, None] > 0)
+        target, weight = gaussian_targets(
+            joints, visible, self.preset.heatmap_size, (inp_h, inp_w), self.preset.sigma
+        )
+        crop_box = np.array(
+            [
+                center[0] - scale[0] / 2,
+                center[1] - scale[1] / 2,
+                center[0] + scale[0] / 2,
+                center[1] + scale[1] / 2,
+            ]
+        )
+        return normalize_crops(crop[None])[0], target, weight, person.image_id, crop_box.astype(np.float32)
+
+    def _flip(self, image, joints, visible, center):
+        width = image.shape[1]
+        image = np.ascontiguousarray(image[:, ::-1])
+        joints = joints.copy()
+        joints[:, 0] = width - joints[:, 0] - 1
+        for a, b in self.pairs:
+            joints[[a, b]] = joints[[b, a]]
+            visible[[a, b]] = visible[[b, a]]
+        joints *= visible[:, None] > 0
+        center = np.array([width - center[0] - 1, center[1]])
+        return image, joints, visible, center
+
+    def _half_body(self, joints, visible, center, scale, rng):
+        if not (visible.sum() > self.aug.num_joints_half_body and rng.random() < self.aug.prob_half_body):
+            return center, scale
+        vis = np.nonzero(visible > 0)[0]
+        upper = [i for i in vis if i in self.upper_body]
+        lower = [i for i in vis if i not in self.upper_body]
+        chosen = (
+            upper
+            if (rng.standard_normal() < 0.5 and len(upper) > 2)
+            else (lower if len(lower) > 2 else upper)
+        )
+        if len(chosen) < 2:
+            return center, scale
+        pts = joints[chosen]
+        (x1, y1), (x2, y2) = pts.min(axis=0), pts.max(axis=0)
+        inp_h, inp_w = self.preset.image_size
+        return box_to_center_scale(x1, y1, x2 - x1, y2 - y1, inp_w / inp_h, scale_mult=1.5)
+
+    @staticmethod
+    def _jitter(box, shape, rng):
+        """DPG: random edge offsets (or, 15% of the time, a random sub-patch) of the person box."""
+        x1, y1, x2, y2 = box
+        w, h = x2 - x1, y2 - y1
+        height, width = shape[:2]
+        if rng.random() > 0.85:
+            pw, ph = w * rng.uniform(0.7, 1.0), h * rng.uniform(0.7, 1.0)
+            nx1, ny1 = x1 + rng.uniform(0, w - pw), y1 + rng.uniform(0, h - ph)
+            new = (nx1, ny1, nx1 + pw, ny1 + ph)
+        else:
+            (m0, s0), (m1, s1), (m2, s2), (m3, s3) = DPG_EDGE_NOISE
+            new = (
+                x1 + rng.normal(m0, s0) * w,
+                y1 + rng.normal(m1, s1) * h,
+                x2 + rng.normal(m2, s2) * w,
+                y2 + rng.normal(m3, s3) * h,
+            )
+        nx1, ny1 = min(max(0.0, new[0]), width - 1), min(max(0.0, new[1]), height - 1)
+        nx2, ny2 = min(max(nx1 + 1, new[2]), width - 1), min(max(ny1 + 1, new[3]), height - 1)
+        return (nx1, ny1, nx2, ny2) if nx2 > nx1 + 2 and ny2 > ny1 + 2 else box
+
+
+def _is_lower(name: str) -> bool:
+    return any(part in name for part in ("hip", "knee", "ankle", "foot", "heel", "toe"))

@@ -1,0 +1,304 @@
+"""The training loop, top to bottom: model, data, optimiser, epochs, checkpoints, validation, logs.
+
+Work dir `exp/{exp_id}-{cfg file name}/` holds `training.log` (AlphaPose's line formats),
+`checkpoint.pth` (everything needed to resume, written after every epoch), `model_{epoch}.pth`
+every `snapshot` epochs, `final.pth` (at the DPG milestone), `final_DPG.pth` (at the end), the
+validation results `test_gt_kpt.json` / `test_kpt.json` and `curves.png`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import yaml
+from torch import nn
+from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
+from tqdm import tqdm
+
+from posekit.config import Config, config_to_dict
+from posekit.errors import PosekitError
+from posekit.io.atomic import atomic_write_with
+from posekit.models.builder import build_pose_model
+from posekit.models.checkpoint import load_checkpoint, load_imagenet_backbone
+from posekit.train.curves import plot_curves
+from posekit.train.dataset import KeypointDataset
+from posekit.train.distributed import DistInfo, barrier, cleanup, mean_across_ranks, setup_distributed
+from posekit.train.metrics import heatmap_accuracy, heatmap_loss
+
+RESUME_FILE = "checkpoint.pth"
+
+
+@dataclass
+class TrainOptions:
+    """Everything a training run needs besides the config."""
+
+    cfg: Config
+    exp_id: str = "default"
+    snapshot: int = 2
+    num_workers: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))
+    pretrained: str = ""
+    try_load: str = ""
+    imagenet: str = ""
+    amp: bool = False
+    sync_bn: bool = False
+    device: str | None = None
+    dist_backend: str | None = None
+    work_root: Path = Path("exp")
+    validate: bool = True
+    seed: int = 0
+    stop_event: threading.Event | None = None
+
+    @property
+    def work_dir(self) -> Path:
+        """exp/{exp_id}-{cfg file name}/"""
+        return Path(self.work_root) / f"{self.exp_id}-{self.cfg.file_name}"
+
+
+@dataclass
+class TrainSummary:
+    """What a run did: per-epoch history and where its files are."""
+
+    work_dir: Path
+    history: list[dict]
+    stopped: bool
+
+
+def train(opts: TrainOptions) -> TrainSummary:
+    """Train (or resume / transfer) a pose model as the config says; returns the per-epoch history."""
+    info = setup_distributed(opts.device, opts.dist_backend)
+    try:
+        return _train(opts, info)
+    finally:
+        cleanup(info)
+
+
+def _train(opts: TrainOptions, info: DistInfo) -> TrainSummary:
+    cfg = opts.cfg
+    work_dir = opts.work_dir
+    if info.is_main:
+        work_dir.mkdir(parents=True, exist_ok=True)
+    log = _logger(work_dir / "training.log", info.is_main)
+    log.info("Effective configuration:\n%s", yaml.safe_dump(config_to_dict(cfg), sort_keys=False).rstrip())
+    torch.manual_seed(opts.seed)
+
+    model = build_pose_model(cfg.model, cfg.data_preset)
+    resume = _init_weights(model, opts, log)
+    model.to(info.device)
+    if opts.sync_bn and info.enabled:
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    net = nn.parallel.DistributedDataParallel(model) if info.enabled else model
+
+    optimizer = _optimizer(cfg, model)
+    dpg = bool(resume and resume.get("dpg"))
+    scheduler = _scheduler(cfg, optimizer, dpg)
+    start_epoch = cfg.train.begin_epoch
+    history: list[dict] = []
+    if resume:
+        optimizer.load_state_dict(resume["optimizer"])
+        scheduler.load_state_dict(resume["scheduler"])
+        start_epoch = int(resume["epoch"]) + 1
+        history = list(resume.get("history", []))
+        log.info("Resuming after epoch %d", start_epoch - 1)
+
+    dataset = KeypointDataset(cfg, cfg.dataset.train, train=True, dpg=dpg, seed=opts.seed)
+    stopped = False
+    for epoch in range(start_epoch, cfg.train.end_epoch):
+        if epoch == cfg.train.dpg_milestone and not dpg:
+            if info.is_main:
+                _save_weights(model, work_dir / "final.pth")
+            dpg = dataset.dpg = True
+            for group in optimizer.param_groups:
+                group["lr"] = cfg.train.lr
+            scheduler = _scheduler(cfg, optimizer, dpg=True)
+        lr = optimizer.param_groups[0]["lr"]
+        log.info("############# Starting Epoch %d | LR: %s #############", epoch, lr)
+        loss, acc, stopped = _train_epoch(net, dataset, optimizer, epoch, opts, info)
+        if stopped:
+            log.info(
+                "Stopped during epoch %d; %s holds the last finished epoch", epoch, work_dir / RESUME_FILE
+            )
+            break
+        log.info("Train-%d epoch | loss:%.8f | acc:%.4f", epoch, loss, acc)
+        scheduler.step()
+        record = {"epoch": epoch, "lr": lr, "loss": loss, "acc": acc}
+        if (epoch + 1) % opts.snapshot == 0:
+            if info.is_main:
+                _save_weights(model, work_dir / f"model_{epoch}.pth")
+                if opts.validate:
+                    record.update(_validate(model, cfg, work_dir, info, log, epoch))
+            barrier(info)
+        history.append(record)
+        if info.is_main:
+            _save_resume(work_dir / RESUME_FILE, model, optimizer, scheduler, epoch, history, dpg)
+            plot_curves(history, work_dir / "curves.png")
+        if opts.stop_event is not None and opts.stop_event.is_set():
+            stopped = True
+            log.info("Stopped after epoch %d; resume with --pretrained %s", epoch, work_dir / RESUME_FILE)
+            break
+    if info.is_main and not stopped:
+        _save_weights(model, work_dir / "final_DPG.pth")
+    return TrainSummary(work_dir, history, stopped)
+
+
+def _init_weights(model: nn.Module, opts: TrainOptions, log: logging.Logger) -> dict | None:
+    """--pretrained (strict; a posekit checkpoint resumes), --try_load (matching tensors), or ImageNet."""
+    cfg = opts.cfg
+    if opts.pretrained:
+        log.info("Loading model from %s...", opts.pretrained)
+        load_checkpoint(model, opts.pretrained, strict=True)
+        data = torch.load(opts.pretrained, map_location="cpu", weights_only=False)
+        return data if isinstance(data, dict) and "optimizer" in data else None
+    if opts.try_load:
+        log.info("Loading model from %s...", opts.try_load)
+        count = load_checkpoint(model, opts.try_load, strict=False)
+        log.info("Loaded %d of %d tensors whose name and shape match", count, len(model.state_dict()))
+        return None
+    count, source = load_imagenet_backbone(model, cfg.model.num_layers, opts.imagenet or None)
+    if source is None:
+        log.info(
+            "No ImageNet ResNet-%d file in %s: the backbone starts from random init",
+            cfg.model.num_layers,
+            Path(torch.hub.get_dir()) / "checkpoints",
+        )
+    else:
+        log.info("ImageNet backbone: %d tensors from %s", count, source)
+    return None
+
+
+def _optimizer(cfg: Config, model: nn.Module) -> torch.optim.Optimizer:
+    name = cfg.train.optimizer.lower()
+    if name == "adam":
+        return torch.optim.Adam(model.parameters(), lr=cfg.train.lr)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(model.parameters(), lr=cfg.train.lr)
+    raise PosekitError(
+        f"{cfg.path}: TRAIN.OPTIMIZER must be 'adam' or 'rmsprop', got {cfg.train.optimizer!r}"
+    )
+
+
+def _scheduler(
+    cfg: Config, optimizer: torch.optim.Optimizer, dpg: bool
+) -> torch.optim.lr_scheduler.MultiStepLR:
+    """LR steps at LR_STEP; after the DPG milestone at DPG_STEP counted from the milestone."""
+    milestones = [s - cfg.train.dpg_milestone for s in cfg.train.dpg_step] if dpg else cfg.train.lr_step
+    return torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=milestones, gamma=cfg.train.lr_factor)
+
+
+def _loader(dataset: KeypointDataset, opts: TrainOptions, info: DistInfo, epoch: int) -> DataLoader:
+    dataset.set_epoch(epoch)
+    if info.enabled:
+        sampler = DistributedSampler(dataset, info.world_size, info.rank, shuffle=True, seed=opts.seed)
+        sampler.set_epoch(epoch)
+    else:
+        sampler = RandomSampler(dataset, generator=torch.Generator().manual_seed(opts.seed * 100_003 + epoch))
+    return DataLoader(
+        dataset,
+        batch_size=opts.cfg.train.batch_size,
+        sampler=sampler,
+        num_workers=opts.num_workers,
+        pin_memory=info.device.type == "cuda",
+    )
+
+
+def _train_epoch(
+    net, dataset, optimizer, epoch: int, opts: TrainOptions, info: DistInfo
+) -> tuple[float, float, bool]:
+    """One pass over the data; returns (mean loss, mean acc, stopped early)."""
+    net.train()
+    device = info.device
+    amp_dtype = torch.bfloat16 if device.type == "cpu" else torch.float16
+    scaler = torch.amp.GradScaler("cuda", enabled=opts.amp and device.type == "cuda")
+    loss_sum = acc_sum = 0.0
+    seen = 0
+    bar = tqdm(
+        _loader(dataset, opts, info, epoch), desc=f"Train-{epoch}", disable=not info.is_main, leave=False
+    )
+    for images, targets, weights, _, _ in bar:
+        if opts.stop_event is not None and opts.stop_event.is_set():
+            return 0.0, 0.0, True
+        images, targets, weights = images.to(device), targets.to(device), weights.to(device)
+        with torch.autocast(device.type, dtype=amp_dtype, enabled=opts.amp):
+            output = net(images)
+        loss = heatmap_loss(output.float(), targets, weights)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        n = images.shape[0]
+        acc = heatmap_accuracy(output, targets, weights)
+        loss_sum += float(loss.detach()) * n
+        acc_sum += acc * n
+        seen += n
+        bar.set_postfix_str(f"loss: {loss_sum / seen:.8f} | acc: {acc_sum / seen:.4f}")
+    return (
+        mean_across_ranks(loss_sum / max(seen, 1), info),
+        mean_across_ranks(acc_sum / max(seen, 1), info),
+        False,
+    )
+
+
+def _validate(
+    model: nn.Module, cfg: Config, work_dir: Path, info: DistInfo, log: logging.Logger, epoch: int
+) -> dict:
+    """gt-box mAP always; det-box ("rcnn") mAP when DATASET.TEST.DET_FILE exists."""
+    from posekit.evaluate.validate import validate_det_boxes, validate_gt_boxes
+    from posekit.pose.backends import TorchBackend
+    from posekit.pose.estimator import TopDownEstimator
+
+    model.eval()
+    preset = cfg.data_preset
+    estimator = TopDownEstimator(
+        TorchBackend(model, device=str(info.device)),
+        preset.image_size,
+        preset.heatmap_size,
+        num_joints=preset.num_joints,
+    )
+    gt_map = validate_gt_boxes(estimator, cfg, work_dir / "test_gt_kpt.json")
+    det_map = None
+    test = cfg.dataset.test
+    if test is not None and test.det_file and Path(test.det_file).is_file():
+        det_map = validate_det_boxes(estimator, cfg, work_dir / "test_kpt.json")
+    else:
+        reason = "no DATASET.TEST" if test is None else f"DET_FILE {test.det_file or '(empty)'} not found"
+        log.info("det-box validation skipped: %s", reason)
+    model.train()
+    det_text = f"{det_map:.4f}" if det_map is not None else "n/a"
+    log.info("##### Epoch %d | gt mAP: %.4f | rcnn mAP: %s #####", epoch, gt_map, det_text)
+    return {"gt_map": gt_map, "det_map": det_map}
+
+
+def _save_weights(model: nn.Module, path: Path) -> None:
+    """A plain state_dict (what AlphaPose saves and loads)."""
+    state = model.state_dict()
+    atomic_write_with(path, lambda tmp: torch.save(state, tmp))
+
+
+def _save_resume(path: Path, model, optimizer, scheduler, epoch: int, history: list[dict], dpg: bool) -> None:
+    state = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "epoch": epoch,
+        "history": history,
+        "dpg": dpg,
+    }
+    atomic_write_with(path, lambda tmp: torch.save(state, tmp))
+
+
+def _logger(path: Path, is_main: bool) -> logging.Logger:
+    """Log to stdout and training.log on rank 0; silent elsewhere."""
+    log = logging.getLogger(f"posekit.train.{path}")
+    log.handlers.clear()
+    log.propagate = False
+    log.setLevel(logging.INFO if is_main else logging.WARNING)
+    if is_main:
+        for handler in (logging.StreamHandler(sys.stdout), logging.FileHandler(path, encoding="utf-8")):
+            handler.setFormatter(logging.Formatter("%(message)s"))
+            log.addHandler(handler)
+    return log
