@@ -28,6 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from posekit.track import build_tracker  # noqa: E402
 from posekit.track.metrics import tracking_metrics  # noqa: E402
+from posekit.track.poseflow import OrbCorrespondences, dm_iou, pose_boxes, pose_iou_dm  # noqa: E402
 from posekit.track.synth import make_sequence  # noqa: E402
 from tests.shared_data import shared_data_root  # noqa: E402
 
@@ -55,6 +56,31 @@ def run_tracker(name: str, options: dict, seq) -> tuple[float, list, float]:
         if hasattr(tracker, "last_correspondences"):
             cors.append(len(tracker.last_correspondences))
     return seconds, hyps, float(np.mean(cors)) if cors else float("nan")
+
+
+def orb_term_difference(seq, frames: int = 40) -> tuple[float, float]:
+    """Mean |difference| of PoseFlow's two ORB terms (dm_iou + pose_iou_dm, weight 1 each) between the
+    fast and the seed ORB over all person pairs of consecutive frames, and the mean of those terms."""
+    fast, seed = OrbCorrespondences(1500, 0.5), OrbCorrespondences(10000, 1.0)
+    prev, diffs, values = None, [], []
+    for t in range(min(frames, len(seq))):
+        frame, det = seq.frame(t), seq.detections[t]
+        valid = det.keypoint_scores > 0
+        boxes = pose_boxes(det.keypoints, valid, frame.shape[1::-1])
+        regions = np.concatenate([boxes, prev[3] if prev else boxes]) + np.array([-46, 46, -46, 46])
+        now = (fast.features(frame, regions), seed.features(frame), det, boxes, valid)
+        if prev is not None and len(det) and len(prev[2]):
+            terms = []
+            for orb, index in ((fast, 0), (seed, 1)):
+                cors = orb.match(prev[index], now[index])
+                terms.append(
+                    dm_iou(cors, prev[3], boxes)
+                    + pose_iou_dm(cors, prev[2].keypoints, prev[4], det.keypoints, valid, 7, 30.0)
+                )
+            diffs.append(np.abs(terms[0] - terms[1]).ravel())
+            values.append(terms[1].ravel())
+        prev = now
+    return float(np.concatenate(diffs).mean()), float(np.concatenate(values).mean())
 
 
 def pipeline_fps(data: Path) -> str:
@@ -108,6 +134,11 @@ def main() -> None:
     for label in list(CONFIGS)[:2]:
         same = np.mean([a == b for a, b in zip(ids[label], seed_ids)])
         print(f"{label}: same ids as with the seed ORB in {100 * same:.1f} % of frames")
+    diff, mean = orb_term_difference(sequences[0])
+    print(
+        f"ORB terms (dm_iou + pose_iou_dm), fast vs seed ORB: mean |difference| {diff:.3f} "
+        f"(mean value {mean:.3f})"
+    )
     if not args.no_pipeline:
         print("whole video pipeline:", pipeline_fps(data))
 
