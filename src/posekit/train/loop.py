@@ -62,11 +62,12 @@ class TrainOptions:
 
 @dataclass
 class TrainSummary:
-    """What a run did: per-epoch history and where its files are."""
+    """What a run did: per-epoch history, where its files are, and the trained model."""
 
     work_dir: Path
     history: list[dict]
     stopped: bool
+    model: nn.Module
 
 
 def train(opts: TrainOptions) -> TrainSummary:
@@ -91,7 +92,10 @@ def _train(opts: TrainOptions, info: DistInfo) -> TrainSummary:
     resume = _init_weights(model, opts, log)
     model.to(info.device)
     if opts.sync_bn and info.enabled:
-        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        if info.device.type == "cuda":
+            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        else:
+            log.info("--sync skipped: PyTorch's SyncBatchNorm runs on GPUs only")
     net = nn.parallel.DistributedDataParallel(model) if info.enabled else model
 
     optimizer = _optimizer(cfg, model)
@@ -143,7 +147,7 @@ def _train(opts: TrainOptions, info: DistInfo) -> TrainSummary:
             break
     if info.is_main and not stopped:
         _save_weights(model, work_dir / "final_DPG.pth")
-    return TrainSummary(work_dir, history, stopped)
+    return TrainSummary(work_dir, history, stopped, model)
 
 
 def _init_weights(model: nn.Module, opts: TrainOptions, log: logging.Logger) -> dict | None:

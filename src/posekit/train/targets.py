@@ -15,7 +15,8 @@ def gaussian_targets(
     """Heatmaps (K, h, w) with peak 1 at round(joint / stride) and weights (K, 1, 1).
 
     The Gaussian is cut to a (2*3σ+1)² window; a joint whose window lies fully outside the map, or
-    that is not visible, gets weight 0.
+    that is not visible, gets weight 0. (AlphaPose keeps weight 1 when the window only touches the
+    map's edge from outside, training an empty target for a visible joint; here it gets weight 0.)
     """
     hm_h, hm_w = heatmap_hw
     stride_x, stride_y = input_hw[1] / hm_w, input_hw[0] / hm_h
@@ -30,7 +31,7 @@ def gaussian_targets(
             continue
         mu_x = int(joints[k, 0] / stride_x + 0.5)
         mu_y = int(joints[k, 1] / stride_y + 0.5)
-        if mu_x - radius >= hm_w or mu_y - radius >= hm_h or mu_x + radius + 1 < 0 or mu_y + radius + 1 < 0:
+        if mu_x - radius >= hm_w or mu_y - radius >= hm_h or mu_x + radius < 0 or mu_y + radius < 0:
             weight[k] = 0
             continue
         gx = np.exp(-((xs - mu_x) ** 2) / (2 * sigma**2)) * (np.abs(xs - mu_x) <= radius)
