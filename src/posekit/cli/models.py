@@ -28,6 +28,7 @@ def register(subparsers) -> None:
         "--from_dir",
         dest="from_dir",
         default=None,
+        metavar="DIR",
         help="a folder holding pose_detection.tflite and pose_landmark_full.tflite",
     )
     parser.set_defaults(run=run)
