@@ -21,6 +21,7 @@ def register(subparsers) -> None:
         "--from_wheel",
         dest="from_wheel",
         default=None,
+        metavar="FILE",
         help="a local mediapipe 0.10.14 wheel",
     )
     source.add_argument(
