@@ -14,7 +14,7 @@ from scipy.optimize import linear_sum_assignment
 
 from posekit.detectors import build_detector
 from posekit.detectors.base import Detections
-from posekit.detectors.batched import BatchedYoloDetector
+from posekit.detectors.batched import BatchedYoloDetector, fuse_batchnorm
 from posekit.detectors.letterbox import Placement, boxes_to_image, fit_image
 from posekit.detectors.nms import crowd_nms, iou_matrix, nms
 from posekit.detectors.results import write_detections
@@ -247,3 +247,25 @@ def test_detection_results_for_coco_mini(tmp_path: Path, coco_mini: Path) -> Non
     assert len(loaded.getAnnIds()) == len(reference)
     with pytest.raises(ValueError, match="2 detection sets for 1 image ids"):
         write_detections(tmp_path / "bad.json", per_image[:2], image_ids[:1])
+
+
+def test_batchnorm_fusion_keeps_outputs(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = YOLOX("nano").eval()
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.normal_(0, 0.1)
+            module.running_var.uniform_(0.5, 1.5)
+            module.weight.data.uniform_(0.5, 1.5)
+            module.bias.data.normal_(0, 0.1)
+    x = torch.rand(2, 3, 96, 128) * 255
+    with torch.no_grad():
+        expected = model(x)
+        fused = fuse_batchnorm(model)
+        assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fused.modules())
+        torch.testing.assert_close(fused(x), expected, rtol=1e-4, atol=1e-4)
+    darknet = build_darknet().eval()
+    with torch.no_grad():
+        x = torch.rand(1, 3, 64, 64)
+        expected = darknet(x)
+        torch.testing.assert_close(fuse_batchnorm(darknet)(x), expected, rtol=1e-4, atol=1e-4)

@@ -22,6 +22,22 @@ def cxcywh_to_xyxy(boxes: torch.Tensor) -> torch.Tensor:
     return torch.cat([boxes[:, 0:2] - half, boxes[:, 0:2] + half], dim=1)
 
 
+def fuse_batchnorm(model: nn.Module) -> nn.Module:
+    """Fold every eval-mode BatchNorm that directly follows a conv (children named `conv`, `bn`) into
+    the conv's weights and bias, in place; the network computes the same function with fewer ops."""
+    for module in model.modules():
+        conv, bn = getattr(module, "conv", None), getattr(module, "bn", None)
+        if not (isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d)):
+            continue
+        scale = bn.weight.detach() / torch.sqrt(bn.running_var + bn.eps)
+        bias = conv.bias.detach() if conv.bias is not None else torch.zeros_like(bn.running_mean)
+        with torch.no_grad():
+            conv.weight.mul_(scale.view(-1, 1, 1, 1))
+            conv.bias = nn.Parameter((bias - bn.running_mean) * scale + bn.bias.detach())
+        module.bn = nn.Identity()
+    return model
+
+
 def check_input_size(size: int, name: str) -> int:
     """Network input sizes must be positive multiples of 32 (the coarsest stride)."""
     if size <= 0 or size % 32:
@@ -52,7 +68,7 @@ class BatchedYoloDetector:
             raise PosekitError(f"{name}: detection batch size must be >= 1, got {batch_size}")
         self.name = name
         self.device = torch.device(device)
-        self.model = model.to(self.device).eval()
+        self.model = fuse_batchnorm(model.eval()).to(self.device)
         self.input_size = input_size
         self.conf_thres = conf_thres
         self.nms_thres = nms_thres
