@@ -76,7 +76,9 @@ def _top_mean(per_keypoint: np.ndarray, num: int) -> np.ndarray:
     return -np.sort(-per_keypoint, axis=-1)[..., :k].mean(axis=-1)
 
 
-def pose_iou(kps1, valid1, kps2, valid2, num: int, mag: float) -> np.ndarray:
+def pose_iou(
+    kps1: np.ndarray, valid1: np.ndarray, kps2: np.ndarray, valid2: np.ndarray, num: int, mag: float
+) -> np.ndarray:
     """Per keypoint IoU of the 2·mag squares, mean of the top `num`: (N, M). Invalid keypoints score 0."""
     sq1, sq2 = keypoint_squares(kps1, mag), keypoint_squares(kps2, mag)
     n, m, k = len(kps1), len(kps2), kps1.shape[1]
@@ -104,7 +106,15 @@ def dm_iou(cors: np.ndarray, boxes1: np.ndarray, boxes2: np.ndarray) -> np.ndarr
     return _set_iou(inter, a.sum(1)[:, None], b.sum(1)[None, :])
 
 
-def pose_iou_dm(cors, kps1, valid1, kps2, valid2, num: int, mag: float) -> np.ndarray:
+def pose_iou_dm(
+    cors: np.ndarray,
+    kps1: np.ndarray,
+    valid1: np.ndarray,
+    kps2: np.ndarray,
+    valid2: np.ndarray,
+    num: int,
+    mag: float,
+) -> np.ndarray:
     """pose_iou over correspondence sets inside the keypoint squares: (N, M), top-`num` mean."""
     a = _inside(cors[:, 0:2], keypoint_squares(kps1, mag)).astype(np.float32).transpose(1, 0, 2)
     b = _inside(cors[:, 2:4], keypoint_squares(kps2, mag)).astype(np.float32).transpose(1, 2, 0)
@@ -139,7 +149,15 @@ def identity_iou(boxes1: np.ndarray, boxes2: np.ndarray, size: tuple[int, int]) 
     return _set_iou(inter, area(b1), area(b2))
 
 
-def identity_pose_iou(kps1, valid1, kps2, valid2, num: int, mag: float, size) -> np.ndarray:
+def identity_pose_iou(
+    kps1: np.ndarray,
+    valid1: np.ndarray,
+    kps2: np.ndarray,
+    valid2: np.ndarray,
+    num: int,
+    mag: float,
+    size: tuple[int, int],
+) -> np.ndarray:
     """pose_iou_dm under the identity fallback."""
     n, m, k = len(kps1), len(kps2), kps1.shape[1]
     iou = identity_iou(
@@ -282,7 +300,14 @@ class PoseFlowTracker:
             return None
         return cors
 
-    def grades(self, cors, boxes, kps, valid, size) -> tuple[list[int], np.ndarray]:
+    def grades(
+        self,
+        cors: np.ndarray | None,
+        boxes: np.ndarray,
+        kps: np.ndarray,
+        valid: np.ndarray,
+        size: tuple[int, int] | None,
+    ) -> tuple[list[int], np.ndarray]:
         """Track ids linked within `link` frames and their (T, N) grades against this frame's people."""
         p = self.params
         pids = [pid for pid, t in self.tracks.items() if self.frame - t.frame <= p.link]
@@ -309,6 +334,7 @@ class PoseFlowTracker:
         return pids, np.einsum("tw,wtn->tn", weights, terms)
 
     def _assign(self, cors, boxes, kps, valid, size) -> list[int]:
+        """Hungarian assignment on the grades; unmatched people get new ids."""
         pids, grade = self.grades(cors, boxes, kps, valid, size)
         ids: list[int | None] = [None] * len(boxes)
         if grade.size:
