@@ -1,0 +1,93 @@
+"""COCO keypoint evaluation with pycocotools (OKS matching is never re-implemented here)."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+from pathlib import Path
+
+from posekit.errors import PosekitError
+from posekit.io.results import read_results
+
+STAT_NAMES = ["AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"]
+
+
+def load_coco(gt_json: str | Path):
+    """pycocotools COCO for a keypoints ground-truth file (quiet); errors name the file."""
+    from pycocotools.coco import COCO
+
+    gt_json = Path(gt_json)
+    try:
+        data = json.loads(gt_json.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PosekitError(f"{gt_json}: ground-truth file not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise PosekitError(f"{gt_json}: not valid JSON ({exc})") from None
+    if not any(a.get("num_keypoints", 0) > 0 for a in data.get("annotations", [])):
+        raise PosekitError(f"{gt_json}: no annotation with keypoints (num_keypoints > 0) to evaluate against")
+    coco = COCO()
+    coco.dataset = data
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco.createIndex()
+    return coco
+
+
+def _image_id_map(coco) -> dict[str, int]:
+    """String ids AlphaPose writes (file basenames) -> GT image ids; also stems and decimal ids."""
+    mapping: dict[str, int] = {}
+    for image_id, image in coco.imgs.items():
+        name = Path(str(image.get("file_name", ""))).name
+        for key in (name, Path(name).stem, str(image_id)):
+            mapping.setdefault(key, image_id)
+    return mapping
+
+
+def normalise_results(coco, results: list[dict], source: str) -> list[dict]:
+    """Results with integer GT image ids and category 1; PosekitError for unknown images."""
+    if not results:
+        raise PosekitError(f"{source}: results are empty")
+    mapping = _image_id_map(coco)
+    out = []
+    num_joints = len(next(iter(coco.anns.values()))["keypoints"]) if coco.anns else 51
+    for entry in results:
+        raw = entry.get("image_id")
+        image_id = raw if isinstance(raw, int) and raw in coco.imgs else mapping.get(str(raw))
+        if image_id is None:
+            raise PosekitError(f"{source}: image_id {raw!r} is not an image of the ground truth")
+        if len(entry["keypoints"]) != num_joints:
+            raise PosekitError(
+                f"{source}: {len(entry['keypoints']) // 3} keypoints per person, "
+                f"ground truth has {num_joints // 3}"
+            )
+        item = {k: v for k, v in entry.items() if k not in ("bbox", "area", "id", "box", "idx")}
+        item.update(
+            image_id=image_id, category_id=entry.get("category_id", 1), score=float(entry.get("score", 1.0))
+        )
+        out.append(item)
+    return out
+
+
+def evaluate_keypoints(
+    gt_json: str | Path, results: str | Path | list[dict], verbose: bool = False
+) -> dict[str, float]:
+    """COCO's 10 keypoint stats (AP, AP50, AP75, APm, APl, AR, AR50, AR75, ARm, ARl) of results vs GT.
+
+    `results` is a results file or list: AlphaPose's (string image ids = file names) or plain COCO.
+    With verbose=True pycocotools' summary table is printed.
+    """
+    from pycocotools.cocoeval import COCOeval
+
+    coco = load_coco(gt_json)
+    source = str(results) if isinstance(results, str | Path) else "results"
+    entries = read_results(results) if isinstance(results, str | Path) else copy.deepcopy(results)
+    entries = normalise_results(coco, entries, source)
+    sink = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO())
+    with sink:
+        detections = coco.loadRes(entries)
+        evaluator = COCOeval(coco, detections, "keypoints")
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
+    return {name: float(value) for name, value in zip(STAT_NAMES, evaluator.stats)}

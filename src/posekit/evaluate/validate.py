@@ -1,0 +1,138 @@
+"""gt-box and det-box validation (AlphaPose's validate.py): pose results on the val images, then COCO mAP.
+
+gt box: each ground-truth person box goes through the pose model (score mean + 1.25 max, no NMS).
+det box: boxes from DATASET.TEST.DET_FILE (made by running a detector when the file is missing) go
+through the pose model (score det + mean + 1.25 max), optionally followed by pose NMS.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from posekit.config import Config, DatasetSplit
+from posekit.errors import PosekitError
+from posekit.evaluate.coco import evaluate_keypoints
+from posekit.io.atomic import atomic_write_json
+from posekit.io.images import read_image_rgb
+from posekit.pose.nms import pose_nms
+from posekit.pose.types import PoseModel
+
+
+def _images(split: DatasetSplit) -> dict[int, dict]:
+    try:
+        data = json.loads(split.ann_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PosekitError(f"{split.ann_path}: annotation file not found") from None
+    return {image["id"]: image for image in data.get("images", [])}
+
+
+def _entry(image_id: int, keypoints: np.ndarray, scores: np.ndarray, score: float, box_xyxy) -> dict:
+    x1, y1, x2, y2 = (float(v) for v in box_xyxy)
+    flat = np.concatenate([keypoints, scores[:, None]], axis=1).ravel()
+    return {
+        "image_id": int(image_id),
+        "category_id": 1,
+        "keypoints": [float(v) for v in flat],
+        "score": float(score),
+        "bbox": [x1, y1, x2 - x1, y2 - y1],
+    }
+
+
+def gt_box_results(pose_model: PoseModel, cfg: Config) -> list[dict]:
+    """Pose results for every usable ground-truth person of DATASET.VAL, from its own box."""
+    from posekit.train.dataset import read_coco_people
+
+    people, _ = read_coco_people(cfg.dataset.val, cfg.data_preset.num_joints)
+    by_image = defaultdict(list)
+    for person in people:
+        by_image[(person.image_id, person.image_path)].append(person.box)
+    results = []
+    for (image_id, path), boxes in tqdm(by_image.items(), desc="gt box", leave=False):
+        keypoints, scores = pose_model.estimate(read_image_rgb(path), np.array(boxes))
+        for kp, s, box in zip(keypoints, scores, boxes):
+            results.append(_entry(image_id, kp, s, s.mean() + 1.25 * s.max(), box))
+    return results
+
+
+def validate_gt_boxes(pose_model: PoseModel, cfg: Config, out_json: str | Path) -> float:
+    """gt-box mAP on DATASET.VAL; the results are written to out_json."""
+    results = gt_box_results(pose_model, cfg)
+    atomic_write_json(out_json, results)
+    return evaluate_keypoints(cfg.dataset.val.ann_path, results)["AP"]
+
+
+def ensure_detections(cfg: Config, detector_name: str | None = None, device: str = "cpu") -> Path:
+    """DATASET.TEST.DET_FILE, created by running the detector over the test images when missing."""
+    split = _test_split(cfg)
+    det_file = Path(split.det_file)
+    if det_file.is_file():
+        print("Detection results exist, will use it")
+        return det_file
+    from posekit.detectors import build_detector
+    from posekit.detectors.results import write_detections
+
+    print(f"Will create detection results to {det_file}")
+    detector = build_detector(detector_name or cfg.detector.name, device=device)
+    images = _images(split)
+    dets, ids = [], []
+    for image_id, image in tqdm(images.items(), desc="detect", leave=False):
+        dets.extend(detector.detect([read_image_rgb(split.image_dir / image["file_name"])]))
+        ids.append(image_id)
+    return write_detections(det_file, dets, ids)
+
+
+def det_box_results(pose_model: PoseModel, cfg: Config, det_file: Path, nms: str | None = None) -> list[dict]:
+    """Pose results for every detection of `det_file` on DATASET.TEST's images."""
+    split = _test_split(cfg)
+    images = _images(split)
+    try:
+        detections = json.loads(Path(det_file).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise PosekitError(f"{det_file}: not valid JSON ({exc})") from None
+    by_image = defaultdict(list)
+    for det in detections:
+        if det.get("category_id", 1) == 1:
+            by_image[det["image_id"]].append(det)
+    results = []
+    for image_id, dets in tqdm(by_image.items(), desc="det box", leave=False):
+        if image_id not in images:
+            raise PosekitError(f"{det_file}: image_id {image_id} is not in {split.ann_path}")
+        boxes = np.array([[x, y, x + w, y + h] for x, y, w, h in (d["bbox"] for d in dets)], dtype=np.float64)
+        box_scores = np.array([d["score"] for d in dets], dtype=np.float64)
+        image = read_image_rgb(split.image_dir / images[image_id]["file_name"])
+        keypoints, scores = pose_model.estimate(image, boxes)
+        if nms:
+            kept = pose_nms(boxes, box_scores, keypoints, scores, method=nms)
+            boxes, keypoints, scores, person = kept.boxes, kept.keypoints, kept.keypoint_scores, kept.scores
+        else:
+            person = box_scores + scores.mean(axis=1) + 1.25 * scores.max(axis=1)
+        results += [_entry(image_id, k, s, p, b) for k, s, p, b in zip(keypoints, scores, person, boxes)]
+    return results
+
+
+def validate_det_boxes(
+    pose_model: PoseModel,
+    cfg: Config,
+    out_json: str | Path,
+    detector: str | None = None,
+    nms: str | None = None,
+    device: str = "cpu",
+) -> float:
+    """det-box mAP on DATASET.TEST (DET_FILE, or the detector's boxes); results written to out_json."""
+    det_file = ensure_detections(cfg, detector, device)
+    results = det_box_results(pose_model, cfg, det_file, nms)
+    if not results:
+        raise PosekitError(f"{det_file}: no person detections for the images of {cfg.dataset.test.ann_path}")
+    atomic_write_json(out_json, results)
+    return evaluate_keypoints(cfg.dataset.test.ann_path, results)["AP"]
+
+
+def _test_split(cfg: Config) -> DatasetSplit:
+    if cfg.dataset.test is None:
+        raise PosekitError(f"{cfg.path}: no DATASET.TEST section (needed for det-box validation)")
+    return cfg.dataset.test

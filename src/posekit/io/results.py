@@ -1,0 +1,113 @@
+"""AlphaPose's results json (`alphapose-results.json`), its `--format cmu|open` variants, and reading.
+
+One writer for demo, validation and tracking: a JSON list with one entry per person, keys in order
+image_id, category_id, keypoints (x, y, score per joint), score, box ([x, y, w, h]), idx.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from posekit.errors import PosekitError
+from posekit.io.atomic import atomic_write_json
+from posekit.pose.types import PoseResult
+
+RESULTS_FILE = "alphapose-results.json"
+OPENPOSE_VERSION = "AlphaPose v0.3"
+# OpenPose-18 order from the 54-float COCO-17 + neck array: flat indices of each joint's x.
+OPENPOSE_ORDER = [0, 51, 18, 24, 30, 15, 21, 27, 36, 42, 48, 33, 39, 45, 6, 3, 12, 9]
+
+
+def eval_image_id(image_name: str) -> int:
+    """The integer image id of a file name (AlphaPose --eval): '000000000785.jpg' -> 785."""
+    stem = Path(image_name).name.split(".")[0].split("_")[-1]
+    if not re.fullmatch(r"\d+", stem):
+        raise PosekitError(f"{image_name}: --eval needs numeric image file names (e.g. 000000000785.jpg)")
+    return int(stem)
+
+
+def _idx(value) -> object:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.integer | np.floating):
+        return value.item()
+    if isinstance(value, list):
+        return [_idx(v) for v in value]
+    return value
+
+
+def result_entries(image_name: str, result: PoseResult, for_eval: bool = False) -> list[dict]:
+    """The people of one image as AlphaPose result entries."""
+    image_id: object = eval_image_id(image_name) if for_eval else Path(image_name).name
+    entries = []
+    for i in range(len(result)):
+        x1, y1, x2, y2 = (float(v) for v in result.boxes[i])
+        flat = np.concatenate([result.keypoints[i], result.keypoint_scores[i][:, None]], axis=1).ravel()
+        entries.append(
+            {
+                "image_id": image_id,
+                "category_id": 1,
+                "keypoints": [float(v) for v in flat],
+                "score": float(result.scores[i]),
+                "box": [x1, y1, x2 - x1, y2 - y1],
+                "idx": _idx(result.ids[i]) if i < len(result.ids) else 0,
+            }
+        )
+    return entries
+
+
+def openpose_people(result: PoseResult) -> list[list[float]]:
+    """Each person as 54 floats in OpenPose-18 order with a neck (mean of the shoulders)."""
+    people = []
+    for i in range(len(result)):
+        xy, s = result.keypoints[i], result.keypoint_scores[i]
+        neck = np.array([*(xy[5] + xy[6]) / 2, (s[5] + s[6]) / 2])
+        flat = np.concatenate([np.concatenate([xy, s[:, None]], axis=1).ravel(), neck])
+        people.append([float(v) for j in OPENPOSE_ORDER for v in flat[j : j + 3]])
+    return people
+
+
+def write_results(
+    items: Iterable[tuple[str, PoseResult]],
+    out_dir: str | Path,
+    fmt: str | None = None,
+    for_eval: bool = False,
+    file_name: str = RESULTS_FILE,
+) -> Path:
+    """Write results of every image to out_dir/file_name atomically; cmu/open also write sep-json/."""
+    out_dir = Path(out_dir)
+    path = out_dir / file_name
+    if fmt in ("cmu", "open"):
+        key, joint_key = ("bodies", "joints") if fmt == "cmu" else ("people", "pose_keypoints_2d")
+        documents = {}
+        for name, result in items:
+            documents[Path(name).name] = {
+                "version": OPENPOSE_VERSION,
+                key: [{joint_key: person} for person in openpose_people(result)],
+            }
+        for name, document in documents.items():
+            atomic_write_json(out_dir / "sep-json" / f"{Path(name).stem}.json", document)
+        atomic_write_json(path, documents)
+        return path
+    entries = [entry for name, result in items for entry in result_entries(name, result, for_eval)]
+    atomic_write_json(path, entries)
+    return path
+
+
+def read_results(path: str | Path) -> list[dict]:
+    """Read an AlphaPose/COCO results list; PosekitError naming the file when it is not one."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PosekitError(f"{path}: results file not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise PosekitError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, list) or not all(isinstance(e, dict) and "keypoints" in e for e in data):
+        raise PosekitError(f"{path}: expected a list of results with 'keypoints' (AlphaPose/COCO format)")
+    return data

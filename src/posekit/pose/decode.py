@@ -1,0 +1,90 @@
+"""Heatmaps -> keypoints: AlphaPose's argmax + quarter offset, or a sub-pixel (DARK-style) refinement."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from posekit.geometry import heatmap_to_image_coords
+
+
+def heatmap_peaks(heatmaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Argmax of each heatmap (N, K, h, w): coords (N, K, 2) as (x, y) and peak values (N, K).
+
+    Coordinates are zeroed where the peak is <= 0 (AlphaPose)."""
+    n, k, _, w = heatmaps.shape
+    flat = heatmaps.reshape(n, k, -1)
+    index = flat.argmax(axis=2)
+    peaks = np.take_along_axis(flat, index[..., None], axis=2)[..., 0]
+    coords = np.stack([index % w, index // w], axis=2).astype(np.float64)
+    coords[peaks <= 0] = 0.0
+    return coords, peaks
+
+
+def quarter_offset(heatmaps: np.ndarray, coords: np.ndarray) -> np.ndarray:
+    """Move each peak 0.25 px toward its higher neighbour (x and y), strictly inside the map."""
+    n, k, h, w = heatmaps.shape
+    px = np.round(coords[..., 0]).astype(int)
+    py = np.round(coords[..., 1]).astype(int)
+    inside = (px > 1) & (px < w - 1) & (py > 1) & (py < h - 1)
+    ni, ki = np.meshgrid(np.arange(n), np.arange(k), indexing="ij")
+    xs, ys = np.clip(px, 1, w - 2), np.clip(py, 1, h - 2)
+    dx = heatmaps[ni, ki, ys, xs + 1] - heatmaps[ni, ki, ys, xs - 1]
+    dy = heatmaps[ni, ki, ys + 1, xs] - heatmaps[ni, ki, ys - 1, xs]
+    out = coords.copy()
+    out[..., 0] += np.where(inside, 0.25 * np.sign(dx), 0.0)
+    out[..., 1] += np.where(inside, 0.25 * np.sign(dy), 0.0)
+    return out
+
+
+def taylor_refine(heatmaps: np.ndarray, coords: np.ndarray, kernel: int = 11) -> np.ndarray:
+    """DARK-style sub-pixel peaks: Newton step on the log of the Gaussian-smoothed heatmap."""
+    n, k, h, w = heatmaps.shape
+    smooth = np.empty_like(heatmaps, dtype=np.float64)
+    for i in range(n):
+        for j in range(k):
+            hm = heatmaps[i, j].astype(np.float64)
+            blurred = cv2.GaussianBlur(hm, (kernel, kernel), 0)
+            smooth[i, j] = blurred * (hm.max() / max(blurred.max(), 1e-12))
+    logs = np.log(np.maximum(smooth, 1e-10))
+    px = np.round(coords[..., 0]).astype(int)
+    py = np.round(coords[..., 1]).astype(int)
+    inside = (px >= 1) & (px < w - 1) & (py >= 1) & (py < h - 1)
+    xs, ys = np.clip(px, 1, w - 2), np.clip(py, 1, h - 2)
+    ni, ki = np.meshgrid(np.arange(n), np.arange(k), indexing="ij")
+
+    def at(dy: int, dx: int) -> np.ndarray:
+        return logs[ni, ki, ys + dy, xs + dx]
+
+    center = at(0, 0)
+    gx, gy = 0.5 * (at(0, 1) - at(0, -1)), 0.5 * (at(1, 0) - at(-1, 0))
+    hxx, hyy = at(0, 1) - 2 * center + at(0, -1), at(1, 0) - 2 * center + at(-1, 0)
+    hxy = 0.25 * (at(1, 1) - at(-1, 1) - at(1, -1) + at(-1, -1))
+    det = hxx * hyy - hxy**2
+    ok = inside & (np.abs(det) > 1e-12) & (hxx < 0) & (hyy < 0)
+    safe = np.where(ok, det, 1.0)
+    off_x = -(hyy * gx - hxy * gy) / safe
+    off_y = -(hxx * gy - hxy * gx) / safe
+    ok &= (np.abs(off_x) <= 1) & (np.abs(off_y) <= 1)
+    out = coords.copy()
+    out[..., 0] += np.where(ok, off_x, 0.0)
+    out[..., 1] += np.where(ok, off_y, 0.0)
+    return out
+
+
+def decode_heatmaps(
+    heatmaps: np.ndarray, crop_boxes: np.ndarray, refine: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Heatmaps (N, K, h, w) of crops -> image keypoints (N, K, 2) and scores (N, K) (raw peaks).
+
+    Plain: AlphaPose's argmax + quarter offset. refine=True: Taylor refinement of the smoothed log map.
+    """
+    heatmaps = np.asarray(heatmaps, dtype=np.float32)
+    if heatmaps.shape[0] == 0:
+        return np.zeros((0, heatmaps.shape[1], 2)), np.zeros((0, heatmaps.shape[1]))
+    coords, peaks = heatmap_peaks(heatmaps)
+    valid = peaks > 0
+    coords = taylor_refine(heatmaps, coords) if refine else quarter_offset(heatmaps, coords)
+    coords[~valid] = 0.0
+    h, w = heatmaps.shape[2:]
+    return heatmap_to_image_coords(coords, np.asarray(crop_boxes), (h, w)), peaks.astype(np.float64)

@@ -1,0 +1,75 @@
+"""Top-down pose estimation over person boxes: crop, batch, run a heatmap backend, flip, decode."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from posekit.config import Config
+from posekit.geometry import crop_people, normalize_crops
+from posekit.pose.decode import decode_heatmaps
+from posekit.pose.flip import flip_batch, flip_heatmaps
+from posekit.pose.types import HeatmapBackend
+from posekit.skeleton import FLIP_PAIRS
+
+
+class TopDownEstimator:
+    """A PoseModel over any HeatmapBackend (PyTorch, ONNX Runtime): the crop is posekit.geometry's."""
+
+    def __init__(
+        self,
+        backend: HeatmapBackend,
+        input_hw: Sequence[int],
+        heatmap_hw: Sequence[int],
+        num_joints: int = 17,
+        flip: bool = False,
+        batch_size: int = 64,
+        refine: bool = False,
+        flip_pairs: Sequence[tuple[int, int]] = tuple(FLIP_PAIRS),
+    ) -> None:
+        self.backend = backend
+        self.input_hw = (int(input_hw[0]), int(input_hw[1]))
+        self.heatmap_hw = (int(heatmap_hw[0]), int(heatmap_hw[1]))
+        self.num_joints = num_joints
+        self.flip = flip
+        self.batch_size = batch_size
+        self.refine = refine
+        self.flip_pairs = list(flip_pairs)
+
+    @classmethod
+    def from_checkpoint(
+        cls,
+        cfg: Config,
+        checkpoint: str,
+        device: str = "cpu",
+        backend: str = "torch",
+        precision: str = "auto",
+        **options,
+    ) -> TopDownEstimator:
+        """Estimator for a config and a checkpoint (.pth for torch, .onnx for onnx)."""
+        from posekit.pose.backends_onnx import build_backend
+
+        runner = build_backend(backend, cfg, checkpoint, device=device, precision=precision)
+        preset = cfg.data_preset
+        return cls(runner, preset.image_size, preset.heatmap_size, num_joints=preset.num_joints, **options)
+
+    def heatmaps(self, batch: np.ndarray) -> np.ndarray:
+        """Network heatmaps of normalised crops, in chunks of batch_size, flip-averaged when flip is on."""
+        outputs = []
+        for start in range(0, len(batch), max(1, self.batch_size)):
+            chunk = batch[start : start + self.batch_size]
+            hms = self.backend(chunk)
+            if self.flip:
+                hms = (hms + flip_heatmaps(self.backend(flip_batch(chunk)), self.flip_pairs)) / 2
+            outputs.append(hms)
+        return np.concatenate(outputs)
+
+    def estimate(self, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """RGB image and (N, 4) xyxy boxes -> keypoints (N, K, 2) in image pixels and scores (N, K)."""
+        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        if len(boxes) == 0:
+            return np.zeros((0, self.num_joints, 2)), np.zeros((0, self.num_joints))
+        crops, crop_boxes = crop_people(image, boxes, self.input_hw)
+        hms = self.heatmaps(normalize_crops(crops))
+        return decode_heatmaps(hms, crop_boxes, refine=self.refine)
