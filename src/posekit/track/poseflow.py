@@ -280,6 +280,7 @@ class PoseFlowTracker:
 
     def _correspondences(self, image_rgb: np.ndarray | None, boxes: np.ndarray) -> np.ndarray | None:
         """ORB matches from the previous frame to this one; None = fall back to identity correspondences."""
+        self.last_correspondences = np.zeros((0, 5), dtype=np.float32)
         if image_rgb is None:
             self._prev_features = None
             return None
