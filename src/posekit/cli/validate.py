@@ -1,0 +1,59 @@
+"""`posekit validate`: gt-box and det-box COCO mAP of a checkpoint (the seed's scripts/validate.py)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from posekit.cli.common import add_cfg_checkpoint, add_device, flag
+
+JSON_DIR = Path("exp/json")
+
+
+def add_validate_flags(parser: argparse.ArgumentParser) -> None:
+    """AlphaPose's validate.py flags plus --backend/--precision."""
+    add_cfg_checkpoint(parser, required=True)
+    add_device(parser)
+    parser.add_argument("--batch", type=int, default=32, help="crops per network call")
+    flag(parser, "flip_test", action="store_true", help="average with the mirrored crops' heatmaps")
+    parser.add_argument("--detector", default=None, help="detector that creates DET_FILE when it is missing")
+    flag(parser, "oks_nms", action="store_true", help="OKS pose NMS on det-box results")
+    flag(parser, "ppose_nms", action="store_true", help="parametric pose NMS on det-box results")
+    parser.add_argument("--backend", choices=["torch", "onnx"], default="torch", help="checkpoint kind")
+    parser.add_argument("--precision", default="auto", help="torch CPU precision: auto, fp32, bf16")
+    flag(parser, "num_workers", type=int, default=0, help=argparse.SUPPRESS)
+
+
+def register(subparsers) -> None:
+    """Add the `validate` subcommand."""
+    parser = subparsers.add_parser("validate", help="gt-box and det-box mAP of a checkpoint")
+    add_validate_flags(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate as AlphaPose does and print `##### gt box: X mAP | det box: Y mAP #####`."""
+    from posekit.cli.common import resolve_device
+    from posekit.config import load_config
+    from posekit.evaluate.validate import validate_det_boxes, validate_gt_boxes
+    from posekit.pose.estimator import TopDownEstimator
+
+    device = resolve_device(args)
+    cfg = load_config(args.cfg)
+    print(f"Loading model from {args.checkpoint}...")
+    estimator = TopDownEstimator.from_checkpoint(
+        cfg,
+        args.checkpoint,
+        device=device,
+        backend=args.backend,
+        precision=args.precision,
+        flip=args.flip_test,
+        batch_size=args.batch,
+    )
+    nms = "oks" if args.oks_nms else ("parametric" if args.ppose_nms else None)
+    gt_map = validate_gt_boxes(estimator, cfg, JSON_DIR / "validate_gt_kpt.json")
+    det_map = validate_det_boxes(
+        estimator, cfg, JSON_DIR / "validate_rcnn_kpt.json", detector=args.detector, nms=nms, device=device
+    )
+    print(f"##### gt box: {gt_map:.4f} mAP | det box: {det_map:.4f} mAP #####")
+    return 0
