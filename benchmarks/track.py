@@ -6,9 +6,10 @@ The tracking step alone (poses given) on synthetic 1280x720 sequences of 5 real 
 occlusions, exits; see posekit.track.synth): frames/s of tracker.update only (frame rendering is not
 timed) and MOTA / IDF1 / ID switches against the known ids. PoseFlow runs with its fast default ORB
 (1500 features, frames downscaled x0.5, only around people) and with the seed's ORB (10000 features,
-full frame, full resolution), which shows what the speed-up costs in accuracy. Then, if the inference
-pipeline and its default model are available, the whole video pipeline with --pose_flow. Prints a
-table; nothing is asserted.
+full frame, full resolution), which shows what the speed-up costs in accuracy. Then the whole video
+pipeline on the posetrack18-mini mp4 with the default model: `posekit infer --pose_flow` (when it runs)
+and posekit.pipeline.process with each tracker (read, detect, pose, NMS, track). Prints a table;
+nothing is asserted.
 """
 
 from __future__ import annotations
@@ -97,6 +98,39 @@ def pipeline_fps(data: Path) -> str:
     return f"not available: {lines[-1] if lines else 'exit code ' + str(proc.returncode)}"
 
 
+def pipeline_stages_fps(data: Path, repeat: int = 4) -> str:
+    """frames/s of posekit.pipeline.process (read, detect, pose, NMS, track; no json or video writing)
+    with the default model and each tracker over the mp4 (run once to warm up, then `repeat` times)."""
+    from collections import defaultdict
+
+    from posekit.detectors import build_detector
+    from posekit.infer.sources import open_video
+    from posekit.pipeline import process
+    from posekit.pose.blazepose import BlazePoseLandmarkModel
+
+    detector, model = build_detector("blazepose"), BlazePoseLandmarkModel()
+    lines = []
+    for name in ("poseflow", "oks"):
+        times: dict[str, float] = defaultdict(float)
+        frames, seconds = 0, 0.0
+        for run in range(repeat + 1):  # run 0 warms up
+            start = time.perf_counter()
+            stream = process(
+                open_video(data / MP4),
+                detector,
+                model,
+                tracker=build_tracker(name),
+                times=times if run else None,
+            )
+            done = sum(1 for _ in stream)
+            if run:
+                frames, seconds = frames + done, seconds + time.perf_counter() - start
+        lines.append(
+            f"{name}: {frames / seconds:.2f} frames/s, tracking {1000 * times['track'] / frames:.1f} ms/frame"
+        )
+    return "; ".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=100)
@@ -140,7 +174,8 @@ def main() -> None:
         f"(mean value {mean:.3f})"
     )
     if not args.no_pipeline:
-        print("whole video pipeline:", pipeline_fps(data))
+        print("whole video pipeline (posekit infer):", pipeline_fps(data))
+        print("pipeline stages (1280x720 mp4, default model):", pipeline_stages_fps(data))
 
 
 if __name__ == "__main__":
