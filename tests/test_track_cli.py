@@ -214,3 +214,18 @@ def test_bad_json_gives_one_clear_line(clip, tmp_path, capsys) -> None:
     bad.write_text("{not json")
     assert main(argv) == 1
     assert "not a json file" in capsys.readouterr().err
+
+
+def test_unreadable_image_is_tracked_without_image_cues(clip, tmp_path, capsys) -> None:
+    imgdir = tmp_path / "frames"
+    imgdir.mkdir()
+    for t in range(FRAMES):
+        (imgdir / f"{t:06d}.jpg").write_bytes((clip["imgdir"] / f"{t:06d}.jpg").read_bytes())
+    (imgdir / "000002.jpg").write_bytes(b"not a jpeg")
+    out_json = tmp_path / "tracked.json"
+    argv = ["track", "--imgdir", str(imgdir), "--in_json", str(clip["in_json"]), "--out_json", str(out_json)]
+    assert main([*argv, "--tracker", "poseflow", "--visdir", str(tmp_path / "vis")]) == 0
+    assert "000002.jpg: not a readable image" in capsys.readouterr().err
+    out = json.loads(out_json.read_text())
+    _ids_follow_ground_truth(out, clip)
+    assert sorted(p.name for p in (tmp_path / "vis").iterdir()) == [f"{t:06d}.png" for t in (0, 1, 3, 4)]

@@ -163,20 +163,18 @@ def track_folder(
     frames, paths = frame_order(imgdir, people, in_json)
     model = build_tracker(tracker, **(options or {}))
     output: dict[str, list[dict]] = {}
-    first_size: tuple[str, tuple[int, int]] | None = None
+    last_size: tuple[str, tuple[int, int]] | None = None
     for name in tqdm(frames, desc=f"tracking ({tracker})", unit="frame"):
         image = _read(paths.get(name))
         if image is not None:
             size = image.shape[1::-1]
-            if first_size is None:
-                first_size = (name, size)
-            elif size != first_size[1]:
-                print(
-                    f"warning: {imgdir}: {name} is {size[0]}x{size[1]} but {first_size[0]} is "
-                    f"{first_size[1][0]}x{first_size[1][1]}; frames of one video should share a size",
+            if last_size is not None and size != last_size[1]:
+                tqdm.write(
+                    f"warning: {imgdir}: {name} is {size[0]}x{size[1]} but {last_size[0]} is "
+                    f"{last_size[1][0]}x{last_size[1][1]}; frames of one video should share a size",
                     file=sys.stderr,
                 )
-                first_size = (name, size)
+            last_size = (name, size)
         result = model.update(image, to_result(people.get(name, []), num_joints))
         output[name] = tracked_entries(result)
         if visdir and image is not None:
@@ -193,7 +191,7 @@ def _read(path: Path | None) -> np.ndarray | None:
     try:
         return read_image_rgb(path)
     except PosekitError as exc:
-        print(f"warning: {exc}; its people are tracked without image correspondences", file=sys.stderr)
+        tqdm.write(f"warning: {exc}; its people are tracked without image correspondences", file=sys.stderr)
         return None
 
 
