@@ -182,7 +182,7 @@ class OrbCorrespondences:
     accuracy for speed; the seed used 10000 features on the full frame.
     """
 
-    def __init__(self, nfeatures: int = 1500, scale: float = 0.5, ratio: float = 0.8) -> None:
+    def __init__(self, nfeatures: int = 1000, scale: float = 0.5, ratio: float = 0.8) -> None:
         self.scale = float(scale)
         self.ratio = float(ratio)
         self.orb = cv2.ORB_create(nfeatures=int(nfeatures), scoreType=cv2.ORB_FAST_SCORE)
@@ -240,7 +240,7 @@ class PoseFlowParams:
     num: int = 7
     mag: float = 30.0
     match: float = 0.2
-    orb_features: int = 1500
+    orb_features: int = 1000
     orb_scale: float = 0.5
     orb_regions: bool = True
     min_correspondences: int = 40
