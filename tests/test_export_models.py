@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from posekit.cli.main import main
 from posekit.config import load_config
 from posekit.export.onnx import ExportOptions, export_onnx
 from posekit.geometry import normalize_crops
+from posekit.io.images import read_image_rgb
 from posekit.models.builder import build_pose_model
 from posekit.pose.backends_onnx import OnnxBackend, build_backend
 from tests.test_export import coco_crops
@@ -95,3 +97,31 @@ def test_resnet50_export_matches_pytorch(tmp_path, coco_mini):
     assert np.abs(got - want).max() < 1e-4
     with pytest.raises(Exception, match=r"\(128, 96\)"):
         build_backend("onnx", load_config(TINY_CFG), tmp_path / "r50.onnx")
+
+
+def test_onnx_estimator_keypoints_equal_torch_on_coco_people(tmp_path, tiny_checkpoint, coco_mini):
+    from posekit.pose.estimator import TopDownEstimator
+
+    ckpt, model = tiny_checkpoint
+    cfg = load_config(TINY_CFG)
+    export_onnx(model, tmp_path / "tiny.onnx", (128, 96), ExportOptions(batch=4))
+    torch_est = TopDownEstimator.from_checkpoint(cfg, str(ckpt), backend="torch", precision="fp32")
+    onnx_est = TopDownEstimator.from_checkpoint(cfg, str(tmp_path / "tiny.onnx"), backend="onnx", flip=True)
+    torch_est.flip = True
+    data = json.loads((coco_mini / "annotations" / "person_keypoints_val2017.json").read_text())
+    checked = 0
+    for image in data["images"]:
+        anns = [a for a in data["annotations"] if a["image_id"] == image["id"]]
+        boxes = np.array(
+            [
+                [a["bbox"][0], a["bbox"][1], a["bbox"][0] + a["bbox"][2], a["bbox"][1] + a["bbox"][3]]
+                for a in anns
+            ]
+        )
+        rgb = read_image_rgb(coco_mini / "val2017" / image["file_name"])
+        kp_t, sc_t = torch_est.estimate(rgb, boxes)
+        kp_o, sc_o = onnx_est.estimate(rgb, boxes)
+        assert np.abs(kp_o - kp_t).max() <= 0.01
+        assert np.abs(sc_o - sc_t).max() < 1e-4
+        checked += len(boxes)
+    assert checked == len(data["annotations"])

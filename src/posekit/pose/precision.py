@@ -43,16 +43,39 @@ def resolve_precision(precision: str, device: str | torch.device = "cpu") -> str
 
 
 def fold_batchnorm(model: nn.Module) -> nn.Module:
-    """A copy of an eval-mode model with each Conv2d+BatchNorm2d pair folded into one conv (FX trace).
+    """A copy of an eval-mode model with each Conv2d -> BatchNorm2d pair folded into one conv (FX trace).
 
-    Models FX cannot trace come back as an unfolded copy; the result equals the input within ~1e-6.
+    A model FX cannot trace comes back as an unfolded copy; the result equals the input within ~1e-6.
     """
-    from torch.fx.experimental.optimization import fuse
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+    model = copy.deepcopy(model).eval()
     try:
-        return fuse(copy.deepcopy(model).eval())
-    except Exception:  # any tracing failure: folding is only an optimisation
-        return copy.deepcopy(model).eval()
+        graph = torch.fx.symbolic_trace(model)
+    except Exception:  # untraceable control flow: folding is only an optimisation
+        return model
+    modules = dict(graph.named_modules())
+    for node in list(graph.graph.nodes):
+        if node.op != "call_module" or not isinstance(modules[node.target], nn.BatchNorm2d):
+            continue
+        source = node.args[0]
+        if not (isinstance(source, torch.fx.Node) and source.op == "call_module"):
+            continue
+        conv = modules[source.target]
+        if not isinstance(conv, nn.Conv2d) or len(source.users) != 1:
+            continue
+        _replace_module(graph, source.target, fuse_conv_bn_eval(conv, modules[node.target]))
+        node.replace_all_uses_with(source)
+        graph.graph.erase_node(node)
+    graph.graph.lint()
+    graph.delete_all_unused_submodules()
+    graph.recompile()
+    return graph
+
+
+def _replace_module(graph: torch.fx.GraphModule, target: str, module: nn.Module) -> None:
+    parent, _, name = target.rpartition(".")
+    setattr(graph.get_submodule(parent) if parent else graph, name, module)
 
 
 class InferenceModel(nn.Module):
