@@ -284,7 +284,7 @@ def test_cfg_errors_name_the_line(tmp_path: Path) -> None:
         DarknetModel(parse_cfg_text("[net]\nchannels=3\n[yolo]\nmask=0,1,2\nanchors=1,1,2,2,3,3"))
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 def test_onnx_export_matches_torch(tiny_model: DarknetModel, tmp_path: Path) -> None:
     ort = pytest.importorskip("onnxruntime")
     write_weights(tmp_path / "tiny.weights", darknet_values(tiny_model, np.random.default_rng(4)))

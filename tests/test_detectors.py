@@ -15,6 +15,7 @@ from scipy.optimize import linear_sum_assignment
 from posekit.detectors import build_detector
 from posekit.detectors.base import Detections
 from posekit.detectors.batched import BatchedYoloDetector, fuse_batchnorm
+from posekit.detectors.darknet import DarknetModel, parse_cfg_text
 from posekit.detectors.letterbox import Placement, boxes_to_image, fit_image
 from posekit.detectors.nms import crowd_nms, iou_matrix, nms
 from posekit.detectors.results import write_detections
@@ -22,7 +23,7 @@ from posekit.detectors.yolov3 import YOLOv3SPPDetector, build_darknet
 from posekit.detectors.yolox_net import YOLOX
 from posekit.errors import MissingFileError, PosekitError
 from posekit.io.images import list_images, read_image_rgb
-from tests.test_darknet import darknet_values, write_weights
+from tests.test_darknet import TINY_CFG, darknet_values, write_weights
 
 
 def test_nms_greedy_is_not_transitive() -> None:
@@ -176,9 +177,8 @@ def test_yolov3_batch_size_does_not_change_results(tmp_path: Path, coco_images: 
 
 
 @pytest.mark.parametrize("size", ["nano", "s"])
-def test_yolox_batch_size_does_not_change_results(
-    size: str, tmp_path: Path, coco_images: list[np.ndarray]
-) -> None:
+def _yolox_checkpoint(size: str, path: Path, images: list[np.ndarray], inp_dim: int) -> Path:
+    """Random YOLOX weights in the official layout whose objectness lets ~3% of anchors through."""
     torch.manual_seed(0)
     state = YOLOX(size).state_dict()
     for key, value in state.items():  # random batch-norm statistics so features vary across the image
@@ -189,21 +189,67 @@ def test_yolox_batch_size_does_not_change_results(
     for k in range(3):
         state[f"head.obj_preds.{k}.weight"] *= 100
         state[f"head.cls_preds.{k}.bias"][0] = 4.0  # person the likeliest class
-    path = tmp_path / f"yolox_{size}.pth"
     torch.save({"model": state}, path)
-    # Shift objectness so about 3% of the anchors pass the 0.1 score threshold.
-    preds, _ = build_detector(f"yolox-{size}", weights=str(path), inp_dim=256).forward(coco_images[:2])
-    shift = float(
-        torch.logit(torch.tensor(0.11)) - torch.quantile(torch.logit(preds[..., 4]).flatten(), 0.97)
-    )
+    preds, _ = build_detector(f"yolox-{size}", weights=str(path), inp_dim=inp_dim).forward(images[:1])
+    logits = torch.logit(preds[..., 4]).flatten()
+    shift = float(torch.logit(torch.tensor(0.11)) - torch.quantile(logits, 0.97))
     for k in range(3):
         state[f"head.obj_preds.{k}.bias"] += shift
     torch.save({"model": state}, path)
-    weights = str(path)
+    return path
+
+
+@pytest.mark.parametrize("size", ["nano", "s"])
+def test_yolox_batch_size_does_not_change_results(
+    size: str, tmp_path: Path, coco_images: list[np.ndarray]
+) -> None:
+    weights = str(_yolox_checkpoint(size, tmp_path / f"yolox_{size}.pth", coco_images, 256))
     detections = _batch_invariant(build_detector(f"yolox-{size}", weights=weights, inp_dim=256), coco_images)
     assert sum(len(d) for d in detections) > 0
     for dets, image in zip(detections, coco_images):
         assert np.all(dets.boxes[:, [0, 2]] <= image.shape[1] - 1) and np.all(dets.boxes >= 0)
+
+
+class ConstantPose:
+    """A PoseModel stand-in: every keypoint at the box centre with score 0.5."""
+
+    num_joints = 17
+
+    def estimate(self, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        centres = (boxes[:, None, :2] + boxes[:, None, 2:]) / 2
+        return np.repeat(centres, 17, axis=1), np.full((len(boxes), 17), 0.5)
+
+
+def test_validation_reads_the_detections_a_detector_writes(
+    tmp_path: Path, coco_mini: Path, coco_images: list[np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DET_FILE missing: validation runs the detector (found at the seed path) and reads its file back."""
+    from posekit.config import DatasetSplit, load_config
+    from posekit.evaluate.validate import det_box_results, ensure_detections
+
+    weights = tmp_path / "detector/yolox/data/yolox_nano.pth"
+    weights.parent.mkdir(parents=True)
+    _yolox_checkpoint("nano", weights, coco_images, 640)
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config(Path(__file__).parents[1] / "configs/tests/tiny_res18_128x96.yaml")
+    cfg.dataset.test = DatasetSplit(
+        root=str(coco_mini),
+        ann="annotations/person_keypoints_val2017.json",
+        img_prefix="val2017",
+        det_file=str(tmp_path / "dets/test_det.json"),
+    )
+    det_file = ensure_detections(cfg, "yolox-nano")
+    written = json.loads(det_file.read_text())
+    ids = sorted(COCO(str(cfg.dataset.test.ann_path)).getImgIds())
+    assert {e["image_id"] for e in written} <= set(ids) and len(written) > 0
+    first = next(e["image_id"] for e in written)
+    image = read_image_rgb(coco_mini / f"val2017/{first:012d}.jpg")
+    again = build_detector("yolox-nano").detect([image])[0]  # same weights, found at the seed path
+    entries = [e for e in written if e["image_id"] == first]
+    assert len(entries) == len(again)
+    np.testing.assert_allclose([e["bbox"][:2] for e in entries], again.boxes[:, :2], rtol=1e-5, atol=1e-3)
+    results = det_box_results(ConstantPose(), cfg, det_file)
+    assert len(results) == len(written)
 
 
 def test_missing_weights_say_where_they_go(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -264,7 +310,10 @@ def test_batchnorm_fusion_keeps_outputs(tmp_path: Path) -> None:
         fused = fuse_batchnorm(model)
         assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fused.modules())
         torch.testing.assert_close(fused(x), expected, rtol=1e-4, atol=1e-4)
-    darknet = build_darknet().eval()
+    darknet = DarknetModel(parse_cfg_text(TINY_CFG)).eval()
+    for module in darknet.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_var.uniform_(0.5, 1.5)
     with torch.no_grad():
         x = torch.rand(1, 3, 64, 64)
         expected = darknet(x)

@@ -118,7 +118,7 @@ def test_preprocess_bgr_topleft_114(tmp_path: Path) -> None:
     assert np.all(x[:, 32:, :] == 114)  # padding below, no normalisation
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 def test_onnx_export_matches_torch(tmp_path: Path) -> None:
     ort = pytest.importorskip("onnxruntime")
     torch.manual_seed(0)

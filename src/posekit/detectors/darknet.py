@@ -156,8 +156,10 @@ class YoloLayer(nn.Module):
         ys = torch.arange(height, dtype=x.dtype, device=x.device)
         xs = torch.arange(width, dtype=x.dtype, device=x.device)
         grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1).view(1, height, width, 1, 2)
-        stride = torch.tensor([input_hw[1] / width, input_hw[0] / height], dtype=x.dtype, device=x.device)
-        xy = (torch.sigmoid(pred[..., 0:2]) + grid) * stride
+        cells = torch.sigmoid(pred[..., 0:2]) + grid
+        xy = torch.cat(
+            [cells[..., 0:1] * (input_hw[1] / width), cells[..., 1:2] * (input_hw[0] / height)], -1
+        )
         wh = torch.exp(pred[..., 2:4]) * self.anchors.to(x.dtype)
         rest = torch.sigmoid(pred[..., 4:])
         return torch.cat([xy, wh, rest], dim=-1).reshape(batch, -1, attrs)
@@ -286,7 +288,7 @@ def _read_header(data: bytes, path: Path) -> int:
     """Size in bytes of the header (major, minor, revision, seen) of a darknet .weights file."""
     if len(data) < 16:
         raise PosekitError(f"{path}: {len(data)} bytes is too short for a darknet .weights file")
-    major, minor, _revision = np.frombuffer(data, dtype="<i4", count=3)
+    major, minor, _revision = (int(v) for v in np.frombuffer(data, dtype="<i4", count=3))
     seen_is_64bit = (major * 10 + minor) >= 2 and major < 1000 and minor < 1000
     return 20 if seen_is_64bit else 16
 
