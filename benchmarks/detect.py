@@ -11,6 +11,7 @@ but the number of boxes reaching NMS does, so the forward pass alone is reported
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -61,7 +62,8 @@ def make_detector(name: str, batch: int) -> tuple[BatchedYoloDetector, str]:
 def bench(name: str, images: list[np.ndarray], batch: int, repeat: int) -> dict[str, float | str]:
     """Best-of-`repeat` throughput of detect() and of the network forward alone."""
     det, weights = make_detector(name, batch)
-    det.detect(images[:batch])  # warm-up
+    for _ in range(2):  # warm-up: the first calls build the CPU kernels for this input size
+        det.detect(images[:batch])
     best_total, best_forward = float("inf"), float("inf")
     for _ in range(repeat):
         start = time.perf_counter()
@@ -88,10 +90,14 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=4, help="images per timed run")
     parser.add_argument("--batch", type=int, default=1, help="images per forward pass (--detbatch)")
     parser.add_argument("--repeat", type=int, default=2, help="timed runs; the best is reported")
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     images = load_images(args.images)
-    threads = torch.get_num_threads()
-    print(f"torch {torch.__version__}, {threads} threads, {len(images)} images, batch {args.batch}")
+    threads, load = torch.get_num_threads(), os.getloadavg()[0]
+    print(f"torch {torch.__version__}, {threads} threads, {len(images)} images, batch {args.batch}", end="")
+    print(f", 1-min load average {load:.1f}")
     print(f"{'detector':<12} {'input':>5} {'images/s':>9} {'forward/s':>10}  weights")
     for name in args.detectors:
         r = bench(name, images, args.batch, args.repeat)

@@ -20,6 +20,17 @@ from posekit.detectors.darknet import (
 from posekit.detectors.yolov3 import build_darknet, find_cfg
 from posekit.errors import PosekitError
 
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """One intra-op thread: these are correctness tests, and on a shared 2-core machine two OpenMP threads
+    spin against other processes and run many times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 # Every layer kind the parser supports, small enough to run in milliseconds.
 TINY_CFG = """
 [net]

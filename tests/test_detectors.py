@@ -26,6 +26,16 @@ from posekit.io.images import list_images, read_image_rgb
 from tests.test_darknet import TINY_CFG, darknet_values, write_weights
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """One intra-op thread: these are correctness tests, and on a shared 2-core machine two OpenMP threads
+    spin against other processes and run many times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def test_nms_greedy_is_not_transitive() -> None:
     # B overlaps A (IoU 0.8) and is dropped; C overlaps B (IoU 0.8) but A only 0.6, so C stays.
     boxes = np.array([[0, 0, 10, 10], [1, 0, 11, 10], [2, 0, 12, 10], [50, 50, 60, 60]], float)

@@ -12,6 +12,17 @@ from posekit.detectors.yolox import YOLOXDetector, load_yolox_checkpoint, seed_w
 from posekit.detectors.yolox_net import YOLOX, YOLOXHead
 from posekit.errors import PosekitError
 
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """One intra-op thread: these are correctness tests, and on a shared 2-core machine two OpenMP threads
+    spin against other processes and run many times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 # Parameter counts published in the YOLOX model zoo (millions, rounded as published).
 PUBLISHED_PARAMS_M = {"nano": 0.91, "tiny": 5.06, "s": 9.0, "m": 25.3, "l": 54.2, "x": 99.1}
 
