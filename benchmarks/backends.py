@@ -11,7 +11,10 @@ whose argmax jumps on any rounding.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
+import dataclasses
+import io
 import os
 import tempfile
 import time
@@ -126,6 +129,23 @@ def build_runners(model: torch.nn.Module, input_hw, calibration: np.ndarray, ski
         yield name, run, time.perf_counter() - start
 
 
+def gt_box_ap(run: Runner, cfg, workdir: Path) -> float | None:
+    """COCO keypoint AP with ground-truth boxes on coco-val-mini through this path (None without the data)."""
+    from posekit.evaluate.validate import validate_gt_boxes
+    from posekit.export.sample import coco_mini_root
+    from posekit.pose.estimator import TopDownEstimator
+
+    root = coco_mini_root()
+    if root is None:
+        return None
+    val = dataclasses.replace(cfg.dataset.val, root=str(root), img_prefix="val2017")
+    val_cfg = dataclasses.replace(cfg, dataset=dataclasses.replace(cfg.dataset, val=val))
+    preset = cfg.data_preset
+    estimator = TopDownEstimator(run, preset.image_size, preset.heatmap_size, num_joints=preset.num_joints)
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        return validate_gt_boxes(estimator, val_cfg, workdir / "gt.json")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cfg", default="configs/coco/resnet/256x192_res50_lr1e-3_1x.yaml")
@@ -158,6 +178,10 @@ def main() -> None:
     )
 
     print(f"load average before: {os.getloadavg()[0]:.2f} (other processes skew the timings)")
+    hm_h, hm_w = cfg.data_preset.heatmap_size
+    heatmap_px = np.stack([(boxes[:, 2] - boxes[:, 0]) / hm_w, (boxes[:, 3] - boxes[:, 1]) / hm_h], -1)[
+        :, None
+    ]
     reference = None
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -169,20 +193,27 @@ def main() -> None:
             if reference is None:
                 reference = (heatmaps, keypoints)
             hm_diff = float(np.abs(heatmaps - reference[0]).max())
-            kp_diff = float(np.abs(keypoints - reference[1]).max())
+            moved = np.abs(keypoints - reference[1]).max(-1)
+            kp_diff = float(moved.max())
+            hm_px = float((np.abs(keypoints - reference[1]) / heatmap_px).max())
+            changed = int((moved > 1e-6).sum())
+            ap = gt_box_ap(run, cfg, Path(tmp))
             b1 = seconds_per_call(run, batch8[:1], args.repeats) * 1000
             b8 = seconds_per_call(run, batch8, args.repeats) * 1000 / 8
-            rows.append((name, b1, b8, hm_diff, kp_diff, setup))
+            rows.append((name, b1, b8, hm_diff, kp_diff, hm_px, changed, ap, setup))
             print(f"  {name}: done", flush=True)
 
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     print()
-    header = ["path", "batch 1 latency (ms)", "batch 8 (ms/person)", "max heatmap diff", "max kp diff (px)"]
-    print("| " + " | ".join([*header, "setup (s)"]) + " |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for name, b1, b8, hm_diff, kp_diff, setup in rows:
-        kp = f"{kp_diff:.3f}" if args.checkpoint else f"{kp_diff:.3f} (random)"
-        print(f"| {name} | {b1:.1f} | {b8:.1f} | {hm_diff:.2e} | {kp} | {setup:.1f} |")
+    header = ["path", "batch 1 (ms)", "batch 8 (ms/person)", "max heatmap diff", "max kp diff: image px"]
+    header += ["heatmap px", f"kps changed (of {keypoints.size // 2})", "AP gt boxes", "setup (s)"]
+    print("| " + " | ".join(header) + " |")
+    print("|---|" + "---:|" * (len(header) - 1))
+    note = "" if args.checkpoint else " (random)"
+    for name, b1, b8, hm_diff, kp_diff, hm_px, changed, ap, setup in rows:
+        ap_text = "n/a" if ap is None else f"{ap:.4f}"
+        cells = [name, f"{b1:.1f}", f"{b8:.1f}", f"{hm_diff:.2e}", f"{kp_diff:.2f}{note}", f"{hm_px:.2f}"]
+        print("| " + " | ".join([*cells, str(changed), ap_text, f"{setup:.1f}"]) + " |")
 
 
 if __name__ == "__main__":

@@ -39,6 +39,8 @@ def test_fp32_path_equals_model_and_bf16_is_close(coco_mini):
     assert np.abs(got - want).max() < 1e-5
     bf16 = optimize_for_inference(model, precision="bf16")
     assert next(bf16.net.parameters()).dtype == torch.bfloat16
+    assert isinstance(bf16.net.conv_out, precision.Float32Conv)  # heatmaps not rounded to bf16
+    assert bf16.net.conv_out.conv.weight.dtype == torch.float32
     got16 = run(bf16, batch)
     assert got16.dtype == np.float32
     assert np.abs(got16 - want).max() < 0.02 * np.abs(want).max()

@@ -19,7 +19,8 @@ from posekit.io.images import read_image_rgb
 _REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
-def _coco_mini_dir() -> Path | None:
+def coco_mini_root() -> Path | None:
+    """coco-val-mini beside a development checkout (or under $POSEKIT_SHARED_DATA), else None."""
     env = os.environ.get("POSEKIT_SHARED_DATA")
     roots = [Path(env)] if env else []
     roots += [_REPO_ROOT.parent / "shared" / "data"]
@@ -32,7 +33,7 @@ def _coco_mini_dir() -> Path | None:
 
 def coco_mini_people(limit: int = 16) -> list[tuple[np.ndarray, np.ndarray]]:
     """(image RGB, box xyxy) for annotated people of coco-val-mini, or [] when it is not there."""
-    root = _coco_mini_dir()
+    root = coco_mini_root()
     if root is None:
         return []
     data = json.loads((root / "annotations" / "person_keypoints_val2017.json").read_text(encoding="utf-8"))
@@ -107,5 +108,5 @@ def describe_source(image_path: str | Path | None = None) -> str:
     """Where sample_crops takes its people from, for messages."""
     if image_path is not None:
         return str(image_path)
-    root = _coco_mini_dir()
+    root = coco_mini_root()
     return f"{root} (annotated people)" if root else "a synthetic stick figure"
