@@ -67,7 +67,7 @@ def appearance(image_rgb: np.ndarray, keypoints: np.ndarray, valid: np.ndarray) 
             x1, y1 = np.minimum(hi, [w, h]).astype(int)
             if x1 - x0 < 3 or y1 - y0 < 3:
                 continue
-            crop = cv2.resize(image_rgb[y0:y1, x0:x1], (16, 24), interpolation=cv2.INTER_AREA)
+            crop = cv2.resize(image_rgb[y0:y1, x0:x1], (24, 36), interpolation=cv2.INTER_NEAREST)
             hsv = cv2.cvtColor(crop, cv2.COLOR_RGB2HSV)
             hist = cv2.calcHist([hsv], [0, 1, 2], None, list(HIST_BINS), [0, 180, 0, 256, 0, 256]).ravel()
             out[i, j * size : (j + 1) * size] = hist / max(hist.sum(), 1.0)
