@@ -185,6 +185,11 @@ def test_seed_cfg_location_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.chdir(tmp_path)
     assert find_cfg() == seed
     assert len(build_darknet().module_list) == 16
+    assert find_cfg(str(seed)) == seed
+    seed.unlink()  # DETECTOR.CONFIG's default path, absent: the packaged cfg
+    assert find_cfg("detector/yolo/cfg/yolov3-spp.cfg").parent.name == "data"
+    with pytest.raises(PosekitError, match=r"darknet cfg not found: other\.cfg"):
+        find_cfg("other.cfg")
 
 
 def test_tiny_cfg_shapes(tiny_model: DarknetModel) -> None:

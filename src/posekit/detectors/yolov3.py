@@ -25,16 +25,18 @@ PAD_VALUE = 128
 
 
 def find_cfg(explicit: str | None = None) -> Path:
-    """The darknet cfg: the explicit path, else ./detector/yolo/cfg/yolov3-spp.cfg, else the packaged copy."""
+    """The darknet cfg: `explicit` (e.g. a config's DETECTOR.CONFIG) if it exists, else
+    ./detector/yolo/cfg/yolov3-spp.cfg, else the packaged copy. An explicit path that is missing is an
+    error unless it names yolov3-spp.cfg, which posekit ships."""
+    packaged = Path(str(resources.files("posekit") / "data" / "yolov3-spp.cfg"))
     if explicit:
         path = Path(explicit).expanduser()
-        if not path.is_file():
+        if path.is_file():
+            return path
+        if path.name != packaged.name:
             raise MissingFileError(f"darknet cfg not found: {path}")
-        return path
     local = Path.cwd() / SEED_CFG
-    if local.is_file():
-        return local
-    return Path(str(resources.files("posekit") / "data" / "yolov3-spp.cfg"))
+    return local if local.is_file() else packaged
 
 
 def build_darknet(cfg: str | None = None) -> DarknetModel:
