@@ -1,0 +1,171 @@
+"""COCO keypoint evaluation against pycocotools, and gt/det-box validation end to end."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+
+import numpy as np
+import pytest
+import torch
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+
+from posekit.cli.main import main
+from posekit.errors import PosekitError
+from posekit.evaluate.coco import STAT_NAMES, evaluate_keypoints
+from posekit.evaluate.validate import validate_det_boxes, validate_gt_boxes
+from posekit.models.builder import build_pose_model
+from posekit.pose.backends import TorchBackend
+from posekit.pose.estimator import TopDownEstimator
+from tests.train_helpers import tiny_config
+
+GT = "annotations/person_keypoints_val2017.json"
+
+
+def _pycocotools_stats(gt_path, results_path) -> list[float]:
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO(str(gt_path))
+        evaluator = COCOeval(gt, gt.loadRes(str(results_path)), "keypoints")
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
+    return list(evaluator.stats)
+
+
+def _noisy_results(gt: dict, sigma: float, rng) -> list[dict]:
+    names = {img["id"]: img["file_name"] for img in gt["images"]}
+    results = []
+    for ann in gt["annotations"]:
+        if ann["num_keypoints"] == 0:
+            continue
+        kps = np.array(ann["keypoints"], dtype=float).reshape(-1, 3)
+        kps[:, :2] += rng.normal(0, sigma, (len(kps), 2))
+        kps[:, 2] = rng.uniform(0.2, 1.0, len(kps))
+        results.append(
+            {
+                "image_id": names[ann["image_id"]],
+                "category_id": 1,
+                "keypoints": kps.ravel().tolist(),
+                "score": float(rng.uniform(0.5, 3)),
+                "box": ann["bbox"],
+                "idx": [0],
+            }
+        )
+    return results
+
+
+@pytest.mark.parametrize("sigma", [0.0, 2.0, 6.0, 15.0])
+def test_eval_equals_pycocotools(coco_mini, tmp_path, sigma):
+    gt = json.loads((coco_mini / GT).read_text())
+    results = _noisy_results(gt, sigma, np.random.default_rng(int(sigma * 10)))
+    alphapose_file = tmp_path / "alphapose-results.json"
+    alphapose_file.write_text(json.dumps(results))
+    # the same results with integer ids, for pycocotools itself
+    ids = {img["file_name"]: img["id"] for img in gt["images"]}
+    coco_file = tmp_path / "coco-results.json"
+    coco_file.write_text(json.dumps([{**r, "image_id": ids[r["image_id"]]} for r in results]))
+    expected = _pycocotools_stats(coco_mini / GT, coco_file)
+    out = tmp_path / "stats.json"
+    assert main(["eval", str(coco_mini / GT), str(alphapose_file), "--out", str(out)]) == 0
+    stats = json.loads(out.read_text())
+    assert list(stats) == STAT_NAMES
+    assert list(stats.values()) == expected
+    if sigma == 0.0:
+        assert stats["AP"] == 1.0 and stats["AR"] == 1.0
+    else:
+        assert stats["AP"] < 1.0
+
+
+def test_eval_errors(coco_mini, tmp_path):
+    gt_path = coco_mini / GT
+    with pytest.raises(PosekitError, match="results are empty"):
+        evaluate_keypoints(gt_path, [])
+    entry = {"image_id": "nope.jpg", "category_id": 1, "keypoints": [0.0] * 51, "score": 1.0}
+    with pytest.raises(PosekitError, match=r"image_id 'nope.jpg' is not an image of the ground truth"):
+        evaluate_keypoints(gt_path, [entry])
+    short = {**entry, "image_id": 785, "keypoints": [0.0] * 42}
+    with pytest.raises(PosekitError, match="14 keypoints per person, ground truth has 17"):
+        evaluate_keypoints(gt_path, [short])
+    no_kp = tmp_path / "gt.json"
+    no_kp.write_text(json.dumps({"images": [], "annotations": [], "categories": []}))
+    with pytest.raises(PosekitError, match="no annotation with keypoints"):
+        evaluate_keypoints(no_kp, [entry])
+    (tmp_path / "empty.json").write_text("[]")
+    assert main(["eval", str(gt_path), str(tmp_path / "empty.json")]) == 1
+
+
+@pytest.fixture(scope="module")
+def tiny_estimator(coco_mini):
+    torch.manual_seed(0)
+    cfg = tiny_config(coco_mini)
+    model = build_pose_model(cfg.model, cfg.data_preset).eval()
+    preset = cfg.data_preset
+    return cfg, TopDownEstimator(TorchBackend(model), preset.image_size, preset.heatmap_size)
+
+
+def test_gt_box_validation_end_to_end(tiny_estimator, coco_mini, tmp_path):
+    cfg, estimator = tiny_estimator
+    out = tmp_path / "test_gt_kpt.json"
+    ap = validate_gt_boxes(estimator, cfg, out)
+    results = json.loads(out.read_text())
+    assert len(results) == 12  # one per annotated person
+    assert {r["image_id"] for r in results} == {785, 40083, 196141, 197388}
+    for r in results:
+        kps = np.array(r["keypoints"]).reshape(17, 3)
+        assert r["score"] == pytest.approx(kps[:, 2].mean() + 1.25 * kps[:, 2].max())
+    assert ap == _pycocotools_stats(coco_mini / GT, out)[0]
+
+
+def test_det_box_validation_uses_det_file(tiny_estimator, coco_mini, tmp_path, capsys):
+    cfg, estimator = tiny_estimator
+    out = tmp_path / "test_kpt.json"
+    ap = validate_det_boxes(estimator, cfg, out)
+    assert "Detection results exist, will use it" in capsys.readouterr().out
+    results = json.loads(out.read_text())
+    detections = json.loads((coco_mini / "annotations/person_detections_val2017.json").read_text())
+    assert len(results) == len(detections)
+    assert ap == _pycocotools_stats(coco_mini / GT, out)[0]
+
+
+def test_det_box_validation_creates_det_file(tiny_estimator, tmp_path, capsys, coco_mini):
+    from posekit.detectors import DETECTORS
+
+    cfg, estimator = tiny_estimator
+    cfg.dataset.test.det_file = str(tmp_path / "json" / "test_det.json")
+
+    class OneBoxDetector:
+        name = "fake"
+
+        def __init__(self, **kwargs):
+            pass
+
+        def detect(self, images):
+            from posekit.detectors.base import Detections
+
+            return [Detections(np.array([[10.0, 10.0, 200.0, 300.0]]), np.array([0.9])) for _ in images]
+
+    import sys
+    import types
+
+    module = types.ModuleType("posekit_test_fake_detector")
+    module.OneBoxDetector = OneBoxDetector
+    sys.modules[module.__name__] = module
+    DETECTORS["fake"] = (module.__name__, "OneBoxDetector")
+    try:
+        validate_det_boxes(estimator, cfg, tmp_path / "out.json", detector="fake")
+    finally:
+        del DETECTORS["fake"]
+    assert f"Will create detection results to {cfg.dataset.test.det_file}" in capsys.readouterr().out
+    written = json.loads((tmp_path / "json" / "test_det.json").read_text())
+    assert len(written) == 4 and written[0]["bbox"] == [10.0, 10.0, 190.0, 290.0]
+
+
+def test_validate_cli_rejects_other_joint_count(coco_mini, tmp_path, capsys):
+    other = tiny_config(coco_mini, **{"DATA_PRESET.NUM_JOINTS": 14})
+    path = tmp_path / "k14.pth"
+    torch.save(build_pose_model(other.model, other.data_preset).state_dict(), path)
+    code = main(["validate", "--cfg", "configs/tests/tiny_res18_128x96.yaml", "--checkpoint", str(path)])
+    assert code == 1
+    assert "checkpoint predicts 14 joints" in capsys.readouterr().err
