@@ -44,7 +44,7 @@ def taylor_refine(heatmaps: np.ndarray, coords: np.ndarray, kernel: int = 11) ->
     for i in range(n):
         for j in range(k):
             hm = heatmaps[i, j].astype(np.float64)
-            blurred = cv2.GaussianBlur(hm, (kernel, kernel), 0)
+            blurred = cv2.GaussianBlur(hm, (kernel, kernel), 0, borderType=cv2.BORDER_CONSTANT)
             smooth[i, j] = blurred * (hm.max() / max(blurred.max(), 1e-12))
     logs = np.log(np.maximum(smooth, 1e-10))
     px = np.round(coords[..., 0]).astype(int)

@@ -1,0 +1,183 @@
+"""Heatmap decoding, flip test, pose NMS and the results writer."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from posekit.geometry import crop_person, heatmap_to_image_coords
+from posekit.io.results import OPENPOSE_ORDER, read_results, result_entries, write_results
+from posekit.pose.backends import TorchBackend
+from posekit.pose.decode import decode_heatmaps
+from posekit.pose.estimator import TopDownEstimator
+from posekit.pose.flip import flip_heatmaps
+from posekit.pose.nms import pose_nms
+from posekit.pose.types import PoseResult
+from posekit.skeleton import FLIP_PAIRS
+
+HM = (64, 48)
+
+
+def _gaussian_maps(centers: np.ndarray, sigma: float = 2.0) -> np.ndarray:
+    ys, xs = np.mgrid[0 : HM[0], 0 : HM[1]]
+    maps = [np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * sigma**2)) for cx, cy in centers]
+    return np.array(maps, dtype=np.float32)[None]
+
+
+def test_decode_subpixel_centres_plain_and_refined():
+    rng = np.random.default_rng(0)
+    centres = np.column_stack([rng.uniform(4, 43, 17), rng.uniform(4, 59, 17)])
+    maps = _gaussian_maps(centres)
+    box = np.array([[0.0, 0.0, 48.0, 64.0]])  # heatmap px == image px
+    plain, scores = decode_heatmaps(maps, box)
+    refined, _ = decode_heatmaps(maps, box, refine=True)
+    assert np.abs(plain[0] - centres).max() <= 0.25 + 1e-6
+    assert np.abs(refined[0] - centres).max() <= 0.05
+    assert np.all(scores > 0.85)
+
+
+def test_decode_quarter_offset_rules():
+    maps = np.zeros((1, 2, *HM), np.float32)
+    maps[0, 0, 10, 10], maps[0, 0, 10, 11], maps[0, 0, 11, 10] = 1.0, 0.5, 0.5  # right and down
+    maps[0, 1, 0, 30] = 1.0  # on the border: no offset
+    coords, scores = decode_heatmaps(maps, np.array([[0.0, 0.0, 48.0, 64.0]]))
+    np.testing.assert_allclose(coords[0], [[10.25, 10.25], [30.0, 0.0]])
+    np.testing.assert_allclose(scores[0], [1.0, 1.0])
+    empty, _ = decode_heatmaps(-np.ones((1, 1, *HM), np.float32), np.array([[5.0, 7.0, 53.0, 71.0]]))
+    np.testing.assert_allclose(empty[0, 0], [5.0, 7.0])  # zeroed, then mapped to the crop corner
+
+
+def test_decode_after_crop_round_trips_image_points():
+    image = np.zeros((400, 600, 3), np.uint8)
+    box = np.array([220.0, 80.0, 330.0, 360.0])
+    _, crop_box = crop_person(image, box, (256, 192))
+    points = np.array([[250.0, 100.0], [300.0, 340.0], [275.5, 210.25]])
+    hm_xy = (points - crop_box[:2]) / (crop_box[2:] - crop_box[:2]) * [48, 64]
+    maps = _gaussian_maps(hm_xy)
+    decoded, _ = decode_heatmaps(maps, crop_box[None], refine=True)
+    cell = (crop_box[2] - crop_box[0]) / 48
+    assert np.abs(decoded[0] - points).max() < 0.05 * cell
+    np.testing.assert_allclose(heatmap_to_image_coords(hm_xy[None], crop_box[None], HM)[0], points)
+
+
+def test_flip_heatmaps_mirrors_swaps_and_shifts():
+    maps = np.zeros((1, 17, *HM), np.float32)
+    maps[0, 5, 20, 10] = 1.0  # left shoulder at x=10
+    back = flip_heatmaps(maps, FLIP_PAIRS)
+    assert np.argwhere(back[0, 6]).tolist() == [[20, 48 - 1 - 10 + 1]]  # right shoulder, mirrored + shift
+    assert not back[0, 5].any()
+
+
+def test_flip_test_on_symmetric_input_gives_symmetric_pose():
+    from posekit.config import load_config
+    from posekit.models.builder import build_pose_model
+
+    torch.manual_seed(1)
+    cfg = load_config("configs/tests/tiny_res18_128x96.yaml")
+    estimator = TopDownEstimator(
+        TorchBackend(build_pose_model(cfg.model, cfg.data_preset)), (128, 96), (32, 24), flip=True
+    )
+    rng = np.random.default_rng(0)
+    half = rng.integers(0, 255, (200, 100, 3), dtype=np.uint8)
+    image = np.concatenate([half, half[:, ::-1]], axis=1)  # mirror-symmetric about x = 99.5
+    # The crop maps the box centre to pixel 48 of 96, so it samples the image symmetrically when the
+    # centre sits half a crop pixel right of the axis: the crop itself is then mirror-symmetric.
+    crop_scale = 96 / (160 * 1.25 * 0.75)
+    centre = 99.5 + 0.5 / crop_scale
+    box = np.array([[centre - 60, 20.0, centre + 60, 180.0]])
+    keypoints, _ = estimator.estimate(image, box)
+    for a, b in FLIP_PAIRS:
+        assert keypoints[0, a, 1] == pytest.approx(keypoints[0, b, 1])
+        assert (keypoints[0, a, 0] + keypoints[0, b, 0]) / 2 == pytest.approx(centre)
+
+
+def _gt_people(coco_mini, image_id: int):
+    data = json.loads((coco_mini / "annotations/person_keypoints_val2017.json").read_text())
+    anns = [a for a in data["annotations"] if a["image_id"] == image_id and a["num_keypoints"] > 0]
+    kps = np.array([a["keypoints"] for a in anns], dtype=float).reshape(len(anns), 17, 3)
+    boxes = np.array([[x, y, x + w, y + h] for x, y, w, h in (a["bbox"] for a in anns)])
+    scores = np.where(kps[..., 2] > 0, 0.9, 0.05)
+    return boxes, kps[..., :2], scores
+
+
+def test_pose_nms_merges_duplicates_and_keeps_distinct_people(coco_mini):
+    boxes, keypoints, scores = _gt_people(coco_mini, 197388)  # five people, some overlapping
+    rng = np.random.default_rng(3)
+    dup_kp = keypoints + rng.normal(0, 1.5, keypoints.shape)
+    all_boxes = np.concatenate([boxes, boxes + 2])
+    all_kp = np.concatenate([keypoints, dup_kp])
+    all_scores = np.concatenate([scores, scores * 0.9])
+    box_scores = np.concatenate([np.full(len(boxes), 0.95), np.full(len(boxes), 0.8)])
+    result = pose_nms(all_boxes, box_scores, all_kp, all_scores)
+    assert len(result) == len(boxes) == 5
+    assert sorted(int(np.flatnonzero((all_boxes == b).all(axis=1))[0]) for b in result.boxes) == [
+        0,
+        1,
+        2,
+        3,
+        4,
+    ]
+    for ids in result.ids:  # each kept pose merged itself and its duplicate
+        assert len(ids) == 2 and abs(ids[1] - ids[0]) == 5
+    expected = result.keypoint_scores.mean(1) + result.box_scores + 1.25 * result.keypoint_scores.max(1)
+    np.testing.assert_allclose(result.scores, expected)
+    distinct = pose_nms(boxes, np.full(len(boxes), 0.9), keypoints, scores)
+    assert len(distinct) == 5
+    np.testing.assert_allclose(np.sort(distinct.keypoints[:, 0, 0]), np.sort(keypoints[:, 0, 0]))
+    oks = pose_nms(all_boxes, box_scores, all_kp, all_scores, method="oks")
+    assert len(oks) == 5
+
+
+def test_pose_nms_drops_low_scores_and_small_poses():
+    kp = np.tile(np.array([[10.0 + i, 20.0 + 2 * i] for i in range(17)]), (2, 1, 1))
+    kp[1] += 200
+    scores = np.array([np.full(17, 0.2), np.full(17, 0.9)])
+    boxes = np.array([[0.0, 0, 40, 60], [200, 200, 240, 260]])
+    result = pose_nms(boxes, np.array([0.9, 0.9]), kp, scores)
+    assert len(result) == 1 and result.boxes[0, 0] == 200
+    assert len(pose_nms(boxes, np.array([0.9, 0.9]), kp, scores, min_box_area=1e6)) == 0
+    assert len(pose_nms(np.zeros((0, 4)), np.zeros(0), np.zeros((0, 17, 2)), np.zeros((0, 17)))) == 0
+
+
+def _result(n: int) -> PoseResult:
+    rng = np.random.default_rng(n)
+    kp = rng.uniform(0, 100, (n, 17, 2))
+    s = rng.uniform(0, 1, (n, 17))
+    return PoseResult(
+        np.array([[1.0, 2.0, 11.0, 22.0]] * n),
+        np.full(n, 0.9),
+        kp,
+        s,
+        np.arange(n) + 1.0,
+        [[i] for i in range(n)],
+    )
+
+
+def test_results_writer_alphapose_format_round_trip(tmp_path):
+    path = write_results([("000000000785.jpg", _result(2)), ("000000040083.jpg", _result(1))], tmp_path)
+    assert path.name == "alphapose-results.json"
+    entries = read_results(path)
+    assert len(entries) == 3
+    assert list(entries[0]) == ["image_id", "category_id", "keypoints", "score", "box", "idx"]
+    assert entries[0]["image_id"] == "000000000785.jpg" and entries[0]["box"] == [1.0, 2.0, 10.0, 20.0]
+    assert len(entries[0]["keypoints"]) == 51 and entries[0]["idx"] == [0]
+    assert result_entries("000000000785.jpg", _result(1), for_eval=True)[0]["image_id"] == 785
+
+
+@pytest.mark.parametrize(
+    ("fmt", "key", "joints"), [("cmu", "bodies", "joints"), ("open", "people", "pose_keypoints_2d")]
+)
+def test_results_writer_openpose_formats(tmp_path, fmt, key, joints):
+    result = _result(1)
+    path = write_results([("a.jpg", result)], tmp_path, fmt=fmt)
+    document = json.loads(path.read_text())["a.jpg"]
+    assert document["version"] == "AlphaPose v0.3"
+    person = np.array(document[key][0][joints]).reshape(18, 3)
+    np.testing.assert_allclose(person[0, :2], result.keypoints[0, 0])  # nose
+    np.testing.assert_allclose(person[1, :2], (result.keypoints[0, 5] + result.keypoints[0, 6]) / 2)  # neck
+    np.testing.assert_allclose(person[2, :2], result.keypoints[0, 6])  # right shoulder
+    assert len(OPENPOSE_ORDER) == 18
+    assert json.loads((tmp_path / "sep-json" / "a.json").read_text()) == document
