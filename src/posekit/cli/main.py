@@ -8,11 +8,11 @@ import warnings
 from collections.abc import Sequence
 
 from posekit import __version__
-from posekit.cli import convert, export, infer, models, track, ui
+from posekit.cli import convert, evaluate, export, infer, models, track, train, ui, validate
 from posekit.errors import PosekitError
 
 # Each module defines register(subparsers) (flags only, no heavy imports) and run(args) -> int.
-SUBCOMMANDS: list = [convert, export, models, infer, track, ui]
+SUBCOMMANDS: list = [convert, train, evaluate, validate, export, models, infer, track, ui]
 
 
 def build_parser() -> argparse.ArgumentParser:
