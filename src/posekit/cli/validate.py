@@ -52,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     )
     nms = "oks" if args.oks_nms else ("parametric" if args.ppose_nms else None)
     gt_map = validate_gt_boxes(estimator, cfg, JSON_DIR / "validate_gt_kpt.json")
+    print(f"gt box: {gt_map:.4f} mAP ({JSON_DIR / 'validate_gt_kpt.json'})")
     det_map = validate_det_boxes(
         estimator, cfg, JSON_DIR / "validate_rcnn_kpt.json", detector=args.detector, nms=nms, device=device
     )
