@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
-import json
 from pathlib import Path
 
 from posekit.errors import PosekitError
+from posekit.io.jsonio import read_json
 from posekit.io.results import read_results
 
 STAT_NAMES = ["AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"]
@@ -18,13 +18,7 @@ def load_coco(gt_json: str | Path):
     """pycocotools COCO for a keypoints ground-truth file (quiet); errors name the file."""
     from pycocotools.coco import COCO
 
-    gt_json = Path(gt_json)
-    try:
-        data = json.loads(gt_json.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PosekitError(f"{gt_json}: ground-truth file not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise PosekitError(f"{gt_json}: not valid JSON ({exc})") from None
+    data = read_json(gt_json, "ground-truth file")
     if not any(a.get("num_keypoints", 0) > 0 for a in data.get("annotations", [])):
         raise PosekitError(f"{gt_json}: no annotation with keypoints (num_keypoints > 0) to evaluate against")
     coco = COCO()

@@ -7,7 +7,6 @@ through the pose model (score det + mean + 1.25 max), optionally followed by pos
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
 
@@ -19,15 +18,13 @@ from posekit.errors import PosekitError
 from posekit.evaluate.coco import evaluate_keypoints
 from posekit.io.atomic import atomic_write_json
 from posekit.io.images import read_image_rgb
+from posekit.io.jsonio import read_json
 from posekit.pose.nms import pose_nms
 from posekit.pose.types import PoseModel
 
 
 def _images(split: DatasetSplit) -> dict[int, dict]:
-    try:
-        data = json.loads(split.ann_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PosekitError(f"{split.ann_path}: annotation file not found") from None
+    data = read_json(split.ann_path, "annotation file")
     return {image["id"]: image for image in data.get("images", [])}
 
 
@@ -90,10 +87,7 @@ def det_box_results(pose_model: PoseModel, cfg: Config, det_file: Path, nms: str
     """Pose results for every detection of `det_file` on DATASET.TEST's images."""
     split = _test_split(cfg)
     images = _images(split)
-    try:
-        detections = json.loads(Path(det_file).read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise PosekitError(f"{det_file}: not valid JSON ({exc})") from None
+    detections = read_json(det_file, "detection file")
     by_image = defaultdict(list)
     for det in detections:
         if det.get("category_id", 1) == 1:

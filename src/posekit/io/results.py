@@ -6,7 +6,6 @@ image_id, category_id, keypoints (x, y, score per joint), score, box ([x, y, w, 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -15,6 +14,7 @@ import numpy as np
 
 from posekit.errors import PosekitError
 from posekit.io.atomic import atomic_write_json
+from posekit.io.jsonio import read_json
 from posekit.pose.types import PoseResult
 
 RESULTS_FILE = "alphapose-results.json"
@@ -101,13 +101,7 @@ def write_results(
 
 def read_results(path: str | Path) -> list[dict]:
     """Read an AlphaPose/COCO results list; PosekitError naming the file when it is not one."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PosekitError(f"{path}: results file not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise PosekitError(f"{path}: not valid JSON ({exc})") from None
+    data = read_json(path, "results file")
     if not isinstance(data, list) or not all(isinstance(e, dict) and "keypoints" in e for e in data):
         raise PosekitError(f"{path}: expected a list of results with 'keypoints' (AlphaPose/COCO format)")
     return data

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from posekit.config import AugConfig, Config, DatasetSplit
 from posekit.errors import PosekitError
 from posekit.geometry import affine_points, box_to_center_scale, get_affine_transform, normalize_crops
 from posekit.io.images import read_image_rgb
+from posekit.io.jsonio import read_json
 from posekit.skeleton import KEYPOINT_NAMES, flip_pairs
 from posekit.train.targets import gaussian_targets
 
@@ -35,12 +35,7 @@ class PersonSample:
 def read_coco_people(split: DatasetSplit, num_joints: int) -> tuple[list[PersonSample], list[str]]:
     """Usable people of a COCO keypoints json (AlphaPose's skip rules) and the keypoint names."""
     ann_path = split.ann_path
-    try:
-        data = json.loads(ann_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PosekitError(f"{ann_path}: annotation file not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise PosekitError(f"{ann_path}: not valid JSON ({exc})") from None
+    data = read_json(ann_path, "annotation file")
     names = _keypoint_names(data, num_joints, ann_path)
     images = {img["id"]: img for img in data.get("images", [])}
     people = []
