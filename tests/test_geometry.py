@@ -66,3 +66,23 @@ def test_normalize_crops_subtracts_rgb_mean():
 def test_box_iou():
     iou = g.box_iou(np.array([[0, 0, 10, 10]]), np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30]]))
     np.testing.assert_allclose(iou, [[1.0, 1 / 3, 0.0]])
+
+
+def test_atomic_write_replaces_and_keeps_normal_permissions(tmp_path):
+    import os
+
+    from posekit.io.atomic import atomic_write_json, atomic_write_text
+
+    target = tmp_path / "out.json"
+    target.write_text("old")
+    atomic_write_json(target, {"a": 1})
+    assert target.read_text() == '{"a": 1}'
+    mask = os.umask(0)
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]  # no temp file left behind
+    with pytest.raises(TypeError):
+        atomic_write_json(target, {"bad": object()})
+    assert target.read_text() == '{"a": 1}'  # a failed write leaves the old file
+    atomic_write_text(tmp_path / "new" / "x.txt", "hi")
+    assert (tmp_path / "new" / "x.txt").read_text() == "hi"

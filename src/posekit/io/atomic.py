@@ -21,6 +21,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the file normal permissions
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
@@ -42,3 +43,9 @@ def atomic_write_with(path: str | Path, write: Callable[[Path], None]) -> None:
     """Call write(tmp_path) and move the result to `path` atomically (for torch.save, cv2.imwrite...)."""
     with atomic_path(path) as tmp:
         write(tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
