@@ -1,0 +1,76 @@
+"""Plain vs refined decoding (and flip test) on coco-val-mini with a model overfit to it (run by hand).
+
+Trains the tiny FastPose of tests/test_train_overfit.py (300 steps, a few CPU minutes) unless
+--checkpoint is given, then reports gt-box and det-box AP for each decoding variant.
+
+    python benchmarks/decode_accuracy.py [--checkpoint final_DPG.pth] [--shared DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from posekit.evaluate.validate import validate_det_boxes, validate_gt_boxes  # noqa: E402
+from posekit.models.checkpoint import load_pose_model  # noqa: E402
+from posekit.pose.backends import TorchBackend  # noqa: E402
+from posekit.pose.estimator import TopDownEstimator  # noqa: E402
+from posekit.train.loop import TrainOptions, train  # noqa: E402
+from tests.train_helpers import tiny_config  # noqa: E402
+
+OVERFIT = {
+    "DATASET.TRAIN.AUG.FLIP": False,
+    "DATASET.TRAIN.AUG.ROT_FACTOR": 0,
+    "DATASET.TRAIN.AUG.SCALE_FACTOR": 0.0,
+    "MODEL.CONV_DIM": 32,
+    "TRAIN.BATCH_SIZE": 12,
+    "TRAIN.LR": 0.003,
+    "TRAIN.END_EPOCH": 30,
+    "TRAIN.LR_STEP": [22],
+}
+
+
+def overfit_checkpoint(coco: Path, work: Path) -> Path:
+    """Train the overfit model (annotations repeated 10x per epoch); returns final_DPG.pth."""
+    gt = json.loads((coco / "annotations/person_keypoints_val2017.json").read_text())
+    anns = [{**a, "id": a["id"] * 100 + r} for r in range(10) for a in gt["annotations"]]
+    ann_file = work / "train_repeated.json"
+    ann_file.write_text(json.dumps({**gt, "annotations": anns}))
+    cfg = tiny_config(coco, **OVERFIT, **{"DATASET.TRAIN.ANN": str(ann_file)})
+    summary = train(TrainOptions(cfg=cfg, work_root=work, num_workers=0, snapshot=30, validate=False))
+    return summary.work_dir / "final_DPG.pth"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--checkpoint", default=None)
+    parser.add_argument("--shared", default=str(REPO.parent / "shared/data/coco-val-mini"))
+    args = parser.parse_args()
+    coco = Path(args.shared)
+    with tempfile.TemporaryDirectory() as tmp:
+        checkpoint = Path(args.checkpoint) if args.checkpoint else overfit_checkpoint(coco, Path(tmp))
+        cfg = tiny_config(coco, **OVERFIT)
+        model = load_pose_model(cfg, checkpoint)
+        preset = cfg.data_preset
+        print("| decoding | flip test | gt-box AP | det-box AP |\n|---|---|---|---|")
+        for refine in (False, True):
+            for flip in (False, True):
+                est = TopDownEstimator(
+                    TorchBackend(model), preset.image_size, preset.heatmap_size, refine=refine, flip=flip
+                )
+                gt_ap = validate_gt_boxes(est, cfg, Path(tmp) / "gt.json")
+                det_ap = validate_det_boxes(est, cfg, Path(tmp) / "det.json")
+                name = "Taylor-refined" if refine else "argmax + quarter offset"
+                print(f"| {name} | {'yes' if flip else 'no'} | {gt_ap:.4f} | {det_ap:.4f} |")
+
+
+if __name__ == "__main__":
+    main()
