@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import gaussian_filter
 
 from posekit.geometry import heatmap_to_image_coords
 
@@ -37,23 +36,46 @@ def quarter_offset(heatmaps: np.ndarray, coords: np.ndarray) -> np.ndarray:
     return out
 
 
+def _gaussian_taps(kernel: int) -> np.ndarray:
+    """Normalised 1-D Gaussian of `kernel` taps with OpenCV's sigma for that size (DARK's blur)."""
+    sigma = 0.3 * ((kernel - 1) * 0.5 - 1) + 0.8
+    x = np.arange(kernel) - kernel // 2
+    taps = np.exp(-0.5 * x**2 / sigma**2)
+    return taps / taps.sum()
+
+
+def _smoothed_neighbourhoods(heatmaps: np.ndarray, xs: np.ndarray, ys: np.ndarray, kernel: int) -> np.ndarray:
+    """Gaussian-smoothed (zero padding) values of the 3x3 pixels around each (xs, ys): (N, K, 3, 3).
+
+    Only the (kernel + 2)^2 window of each peak is read, so the cost does not grow with the map size."""
+    n, k = xs.shape
+    radius = kernel // 2
+    pad = radius + 1
+    padded = np.pad(heatmaps, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    span = np.arange(kernel + 2)  # window rows/cols, relative to (peak - radius - 1)
+    ni = np.arange(n)[:, None, None, None]
+    ki = np.arange(k)[None, :, None, None]
+    rows = ys[..., None, None] + span[:, None]  # padded row of (peak - radius - 1 + span)
+    cols = xs[..., None, None] + span[None, :]
+    windows = padded[ni, ki, rows, cols]  # (N, K, kernel + 2, kernel + 2)
+    taps = _gaussian_taps(kernel)
+    band = np.zeros((3, kernel + 2))
+    for i in range(3):
+        band[i, i : i + kernel] = taps
+    return np.einsum("ia,nkab,jb->nkij", band, windows, band)
+
+
 def taylor_refine(heatmaps: np.ndarray, coords: np.ndarray, kernel: int = 11) -> np.ndarray:
     """DARK-style sub-pixel peaks: Newton step on the log of the Gaussian-smoothed heatmap."""
-    n, k, h, w = heatmaps.shape
-    hms = heatmaps.astype(np.float64)
-    sigma = 0.3 * ((kernel - 1) * 0.5 - 1) + 0.8  # OpenCV's sigma for this kernel size
-    smooth = gaussian_filter(hms, sigma=(0, 0, sigma, sigma), mode="constant", truncate=(kernel // 2) / sigma)
-    peak = hms.max(axis=(2, 3), keepdims=True)
-    smooth *= peak / np.maximum(smooth.max(axis=(2, 3), keepdims=True), 1e-12)
-    logs = np.log(np.maximum(smooth, 1e-10))
+    _, _, h, w = heatmaps.shape
     px = np.round(coords[..., 0]).astype(int)
     py = np.round(coords[..., 1]).astype(int)
     inside = (px >= 1) & (px < w - 1) & (py >= 1) & (py < h - 1)
     xs, ys = np.clip(px, 1, w - 2), np.clip(py, 1, h - 2)
-    ni, ki = np.meshgrid(np.arange(n), np.arange(k), indexing="ij")
+    logs = np.log(np.maximum(_smoothed_neighbourhoods(heatmaps.astype(np.float64), xs, ys, kernel), 1e-10))
 
     def at(dy: int, dx: int) -> np.ndarray:
-        return logs[ni, ki, ys + dy, xs + dx]
+        return logs[..., 1 + dy, 1 + dx]
 
     center = at(0, 0)
     gx, gy = 0.5 * (at(0, 1) - at(0, -1)), 0.5 * (at(1, 0) - at(-1, 0))
