@@ -169,3 +169,49 @@ def test_validate_cli_rejects_other_joint_count(coco_mini, tmp_path, capsys):
     code = main(["validate", "--cfg", "configs/tests/tiny_res18_128x96.yaml", "--checkpoint", str(path)])
     assert code == 1
     assert "checkpoint predicts 14 joints" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra", [[], ["--ppose-nms", "--refine", "--flip-test"], ["--oks-nms"]])
+def test_validate_seed_script_end_to_end(coco_mini, tmp_path, monkeypatch, capsys, extra):
+    import runpy
+
+    from tests.train_helpers import REPO, TINY_CFG
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "coco").symlink_to(coco_mini)  # the config's ./data/coco/ paths
+    monkeypatch.chdir(tmp_path)
+    torch.manual_seed(0)
+    cfg = tiny_config(coco_mini)
+    model = build_pose_model(cfg.model, cfg.data_preset)
+    with torch.no_grad():
+        model.conv_out.bias.fill_(0.5)  # peaks above pose NMS's 0.3 keypoint-score floor
+    torch.save(model.state_dict(), tmp_path / "tiny.pth")
+    script = runpy.run_path(str(REPO / "scripts/validate.py"), run_name="validate_shim")
+    argv = [
+        f"--cfg={TINY_CFG}",
+        "--checkpoint=tiny.pth",
+        "--batch",
+        "8",
+        "--num_workers",
+        "2",
+        "--gpus",
+        "-1",
+    ]
+    assert script["main"](argv + extra) == 0
+    out = capsys.readouterr().out
+    gt_file, det_file = (
+        tmp_path / "exp/json/validate_gt_kpt.json",
+        tmp_path / "exp/json/validate_rcnn_kpt.json",
+    )
+    gt_ap = _pycocotools_stats(coco_mini / GT, gt_file)[0]
+    det_ap = _pycocotools_stats(coco_mini / GT, det_file)[0]
+    assert "Detection results exist, will use it" in out
+    assert f"##### gt box: {gt_ap:.4f} mAP | det box: {det_ap:.4f} mAP #####" in out
+    det_results = json.loads(det_file.read_text())
+    assert list(det_results[0]) == ["image_id", "category_id", "keypoints", "score", "bbox"]
+    detections = json.loads((coco_mini / "annotations/person_detections_val2017.json").read_text())
+    if extra:  # pose NMS keeps at most one pose per detection, each with its proposal score
+        assert 0 < len(det_results) <= len(detections)
+    else:
+        assert len(det_results) == len(detections)
+    assert len(json.loads(gt_file.read_text())) == 12

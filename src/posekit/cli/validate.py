@@ -16,6 +16,9 @@ def add_validate_flags(parser: argparse.ArgumentParser) -> None:
     add_device(parser)
     parser.add_argument("--batch", type=int, default=32, help="crops per network call")
     flag(parser, "flip_test", action="store_true", help="average with the mirrored crops' heatmaps")
+    parser.add_argument(
+        "--refine", action="store_true", help="sub-pixel (DARK-style) decoding instead of the quarter offset"
+    )
     parser.add_argument("--detector", default=None, help="detector that creates DET_FILE when it is missing")
     flag(parser, "oks_nms", action="store_true", help="OKS pose NMS on det-box results")
     flag(parser, "ppose_nms", action="store_true", help="parametric pose NMS on det-box results")
@@ -49,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         precision=args.precision,
         flip=args.flip_test,
         batch_size=args.batch,
+        refine=args.refine,
     )
     nms = "oks" if args.oks_nms else ("parametric" if args.ppose_nms else None)
     gt_map = validate_gt_boxes(estimator, cfg, JSON_DIR / "validate_gt_kpt.json")

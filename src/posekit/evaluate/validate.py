@@ -120,6 +120,10 @@ def validate_det_boxes(
     """det-box mAP on DATASET.TEST (DET_FILE, or the detector's boxes); results written to out_json."""
     det_file = ensure_detections(cfg, detector, device)
     results = det_box_results(pose_model, cfg, det_file, nms)
+    if not results and nms:
+        raise PosekitError(
+            f"{det_file}: {nms} pose NMS kept no pose (no pose reaches a keypoint score of 0.3)"
+        )
     if not results:
         raise PosekitError(f"{det_file}: no person detections for the images of {cfg.dataset.test.ann_path}")
     atomic_write_json(out_json, results)
