@@ -181,3 +181,62 @@ def test_results_writer_openpose_formats(tmp_path, fmt, key, joints):
     np.testing.assert_allclose(person[2, :2], result.keypoints[0, 6])  # right shoulder
     assert len(OPENPOSE_ORDER) == 18
     assert json.loads((tmp_path / "sep-json" / "a.json").read_text()) == document
+
+
+def _reference_parametric_nms(boxes, keypoints, scores):
+    """Plain-loop transcription of AlphaPose's parametric pose NMS (facts §5), for comparison."""
+    s = np.where(scores == 0, 1e-5, scores)
+    ref = 0.1 * np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    human = s.mean(axis=1)
+    remaining, rounds = list(range(len(boxes))), []
+    while remaining:
+        pick = max(remaining, key=lambda i: human[i])
+        cluster = []
+        for j in remaining:
+            simi, match = 0.0, 0
+            for k in range(keypoints.shape[1]):
+                d = float(np.hypot(*(keypoints[j, k] - keypoints[pick, k])))
+                simi += np.tanh(s[pick, k]) * np.tanh(s[j, k]) if d <= 1 else 0.0
+                simi += 1.7 * np.exp(-d / 2.65)
+                match += d / min(ref[pick], 7) <= 1
+            if simi > 22.48 or match >= 5:
+                cluster.append(j)
+        cluster = cluster or [pick]
+        remaining = [i for i in remaining if i not in cluster]
+        rounds.append((pick, cluster))
+    kept = []
+    for pick, cluster in rounds:
+        if s[pick].max() < 0.3:
+            continue
+        xy, merged = np.zeros((keypoints.shape[1], 2)), np.zeros(keypoints.shape[1])
+        for k in range(keypoints.shape[1]):
+            w = [
+                s[j, k] if np.hypot(*(keypoints[j, k] - keypoints[pick, k])) <= min(ref[pick], 15) else 0.0
+                for j in cluster
+            ]
+            total = sum(w)
+            for j, wj in zip(cluster, w):
+                xy[k] += wj / total * keypoints[j, k]
+                merged[k] += wj * wj / total
+        if merged.max() >= 0.3:
+            kept.append((pick, xy, merged, cluster))
+    return kept
+
+
+@pytest.mark.parametrize("noise", [0.5, 6.0, 12.0])  # all merge, partly, none
+def test_parametric_nms_equals_plain_loop_reference(coco_mini, noise):
+    data = json.loads((coco_mini / "annotations/person_keypoints_val2017.json").read_text())
+    rng = np.random.default_rng(int(noise * 10))
+    for image_id in sorted({a["image_id"] for a in data["annotations"] if a["num_keypoints"] > 0}):
+        boxes, keypoints, _ = _gt_people(coco_mini, image_id)
+        copies = 3
+        all_kp = np.concatenate([keypoints + rng.normal(0, noise, keypoints.shape) for _ in range(copies)])
+        all_boxes = np.concatenate([boxes + rng.normal(0, noise, boxes.shape) for _ in range(copies)])
+        all_scores = rng.uniform(0, 1, all_kp.shape[:2]) * (rng.uniform(size=all_kp.shape[:2]) > 0.1)
+        result = pose_nms(all_boxes, np.full(len(all_boxes), 0.8), all_kp, all_scores)
+        reference = _reference_parametric_nms(all_boxes, all_kp, all_scores)
+        assert len(result) == len(reference) > 0
+        np.testing.assert_allclose(result.boxes, all_boxes[[r[0] for r in reference]])
+        np.testing.assert_allclose(result.keypoints, np.stack([r[1] for r in reference]), atol=1e-9)
+        np.testing.assert_allclose(result.keypoint_scores, np.stack([r[2] for r in reference]), atol=1e-12)
+        assert result.ids == [sorted(r[3]) for r in reference]
