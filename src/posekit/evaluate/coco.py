@@ -44,7 +44,7 @@ def normalise_results(coco, results: list[dict], source: str) -> list[dict]:
         raise PosekitError(f"{source}: results are empty")
     mapping = _image_id_map(coco)
     out = []
-    num_joints = len(next(iter(coco.anns.values()))["keypoints"]) if coco.anns else 51
+    num_joints = next((len(a["keypoints"]) for a in coco.anns.values() if a.get("keypoints")), 51)
     for entry in results:
         raw = entry.get("image_id")
         image_id = raw if isinstance(raw, int) and raw in coco.imgs else mapping.get(str(raw))
