@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from posekit.errors import PosekitError
 from posekit.geometry import crop_person, heatmap_to_image_coords
 from posekit.io.results import OPENPOSE_ORDER, read_results, result_entries, write_results
 from posekit.pose.backends import TorchBackend
@@ -140,6 +141,8 @@ def test_pose_nms_drops_low_scores_and_small_poses():
     assert len(result) == 1 and result.boxes[0, 0] == 200
     assert len(pose_nms(boxes, np.array([0.9, 0.9]), kp, scores, min_box_area=1e6)) == 0
     assert len(pose_nms(np.zeros((0, 4)), np.zeros(0), np.zeros((0, 17, 2)), np.zeros((0, 17)))) == 0
+    with pytest.raises(PosekitError, match="unknown pose NMS method 'soft'"):
+        pose_nms(boxes, np.array([0.9, 0.9]), kp, scores, method="soft")
 
 
 def _result(n: int) -> PoseResult:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from posekit.errors import PosekitError
 from posekit.pose.types import PoseResult
 from posekit.skeleton import OKS_SIGMAS
 
@@ -44,7 +45,7 @@ def pose_nms(
     elif method == "oks":
         kept = _oks(boxes, keypoints, scores, min_box_area)
     else:
-        raise ValueError(f"unknown pose NMS method {method!r}")
+        raise PosekitError(f"unknown pose NMS method {method!r} (use 'parametric' or 'oks')")
     if not kept:
         return PoseResult.empty(num_joints)
     picks = [k[0] for k in kept]
