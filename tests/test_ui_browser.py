@@ -91,3 +91,46 @@ def test_error_shows_as_message_not_traceback(page):
     message = page.get_by_text("input folder not found").first
     message.wait_for(timeout=30_000)
     assert "Traceback" not in page.content()
+
+
+def test_infer_tab_renders_the_astronaut_photo(page, tmp_path):
+    from posekit.infer.sources import sample_image_path
+
+    out = tmp_path / "infer"
+    _open_tab(page, "Infer")
+    page.locator("#infer-files input[type=file]").set_input_files(str(sample_image_path()))
+    _fill(page, "infer-output", str(out))
+    page.locator("#infer-run").click()
+    page.locator("#infer-result").get_by_text("1 frame(s), 1 pose(s)").wait_for(timeout=60_000)
+    assert (out / "inputs" / "astronaut.png").is_file()
+    assert (out / "vis" / "astronaut.png").is_file()
+    results = json.loads((out / "alphapose-results.json").read_text())
+    assert [r["image_id"] for r in results] == ["astronaut.png"]
+    image = page.locator("#infer-gallery img").first
+    image.wait_for(timeout=30_000)
+    assert image.evaluate("img => img.complete && img.naturalWidth") == 512
+    page.screenshot(path="/tmp/ui/infer.png", full_page=True)
+
+
+def test_export_tab_writes_onnx_and_shows_atc(page, tmp_path):
+    import torch
+
+    from posekit.config import load_config
+    from posekit.models.builder import build_pose_model
+
+    cfg_path = "configs/tests/tiny_res18_128x96.yaml"
+    cfg = load_config(cfg_path)
+    torch.manual_seed(0)
+    torch.save(build_pose_model(cfg.model, cfg.data_preset).state_dict(), tmp_path / "tiny.pth")
+    onnx_path = tmp_path / "exported" / "tiny.onnx"
+    _open_tab(page, "Export")
+    _fill(page, "export-cfg", cfg_path)
+    _fill(page, "export-checkpoint", str(tmp_path / "tiny.pth"))
+    _fill(page, "export-output", str(onnx_path))
+    page.locator("#export-run").click()
+    page.locator("#export-result").get_by_text("Wrote").wait_for(timeout=60_000)
+    assert onnx_path.stat().st_size > 100_000
+    atc = page.locator("#export-atc").inner_text()
+    assert "atc" in atc and str(onnx_path) in atc and "--insert_op_conf" in atc
+    assert (tmp_path / "exported" / "tiny_aipp_rgb_atc.sh").is_file()
+    page.screenshot(path="/tmp/ui/export.png", full_page=True)

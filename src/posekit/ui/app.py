@@ -9,10 +9,10 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
 
-from posekit.ui import tab_convert
+from posekit.ui import tab_convert, tab_export, tab_infer
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
-TABS = [("Convert", tab_convert)]
+TABS = [("Convert", tab_convert), ("Infer", tab_infer), ("Export", tab_export)]
 
 
 def build_app() -> gr.Blocks:

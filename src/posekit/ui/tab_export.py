@@ -1,0 +1,90 @@
+"""Export tab: FastPose checkpoint -> ONNX, plus the Ascend atc command (as `posekit export onnx|om`)."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from posekit.ui.common import friendly_errors, inside, output_folder, required_path
+
+
+@friendly_errors
+def run_export(
+    cfg_path: str,
+    checkpoint: str,
+    output_onnx: str,
+    batch: float,
+    dynamic: bool,
+    opset: float,
+    preprocess: str,
+) -> tuple[str, str]:
+    """Export as `posekit export onnx` does, write the atc files beside it; return (summary, atc command)."""
+    from posekit.config import load_config
+    from posekit.export.ascend import write_atc_files
+    from posekit.export.inspect import onnx_input_info
+    from posekit.export.onnx import ExportOptions, export_onnx
+    from posekit.models.checkpoint import load_pose_model
+
+    cfg_file = required_path(cfg_path, "config")
+    ckpt = required_path(checkpoint, "checkpoint")
+    target = required_path(output_onnx, "output ONNX path")
+    folder = output_folder(str(target.parent), "ONNX output folder")
+    target = inside(folder, target)
+    pre = None if preprocess == "none" else preprocess
+    options = ExportOptions(batch=int(batch), dynamic_batch=bool(dynamic), opset=int(opset), preprocess=pre)
+    cfg = load_config(cfg_file)
+    model = load_pose_model(cfg, ckpt, device="cpu")
+    report = export_onnx(model, target, cfg.data_preset.image_size, options, None)
+    lines = [
+        f"Wrote `{report.path}`: input `{report.input_dtype}{list(report.input_shape)}`, output `output`"
+    ]
+    if report.max_abs_diff is not None:
+        lines.append(f"max abs difference from PyTorch on a sample crop: {report.max_abs_diff:.3g}")
+    if pre is not None:
+        lines.append("The graph takes uint8 RGB crops: the atc command is for float input only.")
+        return "\n\n".join(lines), ""
+    info = onnx_input_info(report.path)
+    stem = report.path.with_name(f"{report.path.stem}_aipp_rgb")
+    plan = write_atc_files(report.path, stem, info.input_hw, info.batch or 1, aipp=True, input_name=info.name)
+    lines.append(f"Ascend: AIPP config `{plan.aipp_path}` and script `{plan.script_path}` written.")
+    return "\n\n".join(lines), plan.command
+
+
+def build() -> None:
+    """The Export tab's components and events."""
+    gr.Markdown(
+        "Export a FastPose checkpoint to ONNX (checked against PyTorch when onnxruntime is installed) "
+        "and get the `atc` command that turns it into an Ascend OM model."
+    )
+    with gr.Row():
+        cfg = gr.Textbox(
+            label="Config (.yaml)",
+            value="configs/coco/resnet/256x192_res50_lr1e-3_1x.yaml",
+            elem_id="export-cfg",
+        )
+        ckpt = gr.Textbox(
+            label="Input checkpoint (.pth)",
+            placeholder="exp/default-.../final.pth",
+            elem_id="export-checkpoint",
+        )
+        out = gr.Textbox(label="Output ONNX file", value="exported/fastpose.onnx", elem_id="export-output")
+    with gr.Accordion("Options", open=False), gr.Row():
+        batch = gr.Number(
+            value=1, precision=0, minimum=1, label="Fixed batch size", elem_id="export-batch"
+        )
+        dynamic = gr.Checkbox(label="Dynamic batch axis", value=False, elem_id="export-dynamic")
+        opset = gr.Number(value=11, precision=0, minimum=11, label="ONNX opset", elem_id="export-opset")
+        pre = gr.Radio(
+            ["none", "nhwc", "nchw"],
+            value="none",
+            label="Preprocess inside the graph (uint8)",
+            elem_id="export-preprocess",
+        )
+    button = gr.Button("Export", variant="primary", elem_id="export-run")
+    result = gr.Markdown(elem_id="export-result")
+    atc = gr.Code(
+        label="Ascend atc command (run where the CANN toolkit is installed)",
+        language="shell",
+        elem_id="export-atc",
+        interactive=False,
+    )
+    button.click(run_export, [cfg, ckpt, out, batch, dynamic, opset, pre], [result, atc])

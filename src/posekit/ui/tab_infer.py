@@ -1,0 +1,162 @@
+"""Infer tab: images, a folder or a video -> poses, rendered results and alphapose-results.json."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import gradio as gr
+
+from posekit.ui.common import friendly_errors, inside, output_folder
+
+DEFAULT_MODEL = "Default (embedded BlazePose -> COCO-17)"
+FASTPOSE_MODEL = "FastPose config + checkpoint"
+NO_TRACKING = "none"
+
+
+def copy_uploads(files: list[str] | None, folder: Path) -> list[Path]:
+    """Copy uploaded files into `folder/inputs/` (inside the chosen output folder); return the copies."""
+    target = inside(folder, folder / "inputs")
+    target.mkdir(parents=True, exist_ok=True)
+    copies = []
+    for name in files or []:
+        source = Path(name)
+        copy = inside(folder, target / source.name)
+        shutil.copyfile(source, copy)
+        copies.append(copy)
+    return copies
+
+
+def open_source(uploads: list[Path], video: Path | None, folder_path: str):
+    """The pipeline source from what the user gave: a video, uploaded images, else a typed folder."""
+    from posekit.infer.sources import collect_image_paths, open_images, open_video
+
+    if video is not None:
+        return open_video(video)
+    if uploads:
+        return open_images(uploads)
+    if folder_path and folder_path.strip():
+        return open_images(collect_image_paths(folder_path.strip(), None, None))
+    raise gr.Error("no input: upload images or a video, or type a folder of images")
+
+
+def infer(
+    source,
+    outdir: Path,
+    model: str,
+    cfg_path: str,
+    checkpoint: str,
+    detector: str,
+    tracker: str = NO_TRACKING,
+):
+    """Run the `posekit infer` pipeline (same library calls as the CLI) and return its RunSummary."""
+    from posekit.detectors import build_detector, canonical_detector_name
+    from posekit.infer.models import load_pose_model
+    from posekit.infer.outputs import RenderedOutputs
+    from posekit.pipeline import run_inference
+    from posekit.track import build_tracker
+
+    fastpose = model == FASTPOSE_MODEL
+    pose_model = load_pose_model(cfg_path if fastpose else None, checkpoint if fastpose else None, "cpu")
+    detector_model = build_detector(canonical_detector_name(detector), device="cpu")
+    tracking = tracker != NO_TRACKING
+    options = {"save_matching": str(outdir / "poseflow" / "matching")} if tracker == "poseflow" else {}
+    outputs = RenderedOutputs(
+        outdir,
+        save_img=not source.is_video,
+        save_video=source.is_video,
+        video_stem=source.stem,
+        fps=source.fps,
+        show_box=tracking,
+        tracking=tracking,
+    )
+    return run_inference(
+        source,
+        detector_model,
+        pose_model,
+        outdir,
+        outputs=outputs,
+        tracker=build_tracker(tracker, **options) if tracking else None,
+        progress=False,
+    )
+
+
+def describe(summary, outdir: Path) -> str:
+    """A short markdown summary of a run."""
+    lines = [
+        f"**{summary.frames} frame(s), {summary.people} pose(s)** in {summary.seconds:.1f} s "
+        f"({summary.fps:.2f} frames/s)",
+        f"- results: `{summary.results_path}`",
+    ]
+    if summary.video_path:
+        lines.append(f"- rendered video: `{summary.video_path}`")
+    elif summary.frames:
+        lines.append(f"- rendered images: `{outdir / 'vis'}`")
+    lines += [f"- skipped `{name}`: {error}" for name, error in summary.failed]
+    return "\n".join(lines)
+
+
+@friendly_errors
+def run_infer(
+    files: list[str] | None,
+    video: str | None,
+    folder_path: str,
+    model: str,
+    cfg_path: str,
+    checkpoint: str,
+    detector: str,
+    output_dir: str,
+    tracker: str = NO_TRACKING,
+):
+    """Infer action: (summary, gallery images, video, files to download)."""
+    outdir = output_folder(output_dir)
+    uploads = copy_uploads(files, outdir)
+    video_copy = copy_uploads([video], outdir)[0] if video else None
+    summary = infer(
+        open_source(uploads, video_copy, folder_path), outdir, model, cfg_path, checkpoint, detector, tracker
+    )
+    vis = sorted((outdir / "vis").glob("*")) if not summary.video_path else []
+    downloads = [str(p) for p in (summary.results_path, summary.video_path) if p]
+    video_out = str(summary.video_path) if summary.video_path else None
+    return describe(summary, outdir), [str(p) for p in vis], video_out, downloads
+
+
+def build() -> None:
+    """The Infer tab's components and events."""
+    from posekit.detectors import DEFAULT_DETECTOR, detector_names
+
+    gr.Markdown("Detect people and estimate their COCO-17 poses, as `posekit infer` does.")
+    with gr.Row():
+        with gr.Column():
+            with gr.Tab("Images"):
+                files = gr.File(
+                    label="Images", file_count="multiple", file_types=["image"], elem_id="infer-files"
+                )
+            with gr.Tab("Video"):
+                video = gr.File(label="Video", file_types=["video"], elem_id="infer-video")
+            with gr.Tab("Folder on this machine"):
+                folder = gr.Textbox(label="Folder of images", elem_id="infer-folder")
+        with gr.Column():
+            model = gr.Radio(
+                [DEFAULT_MODEL, FASTPOSE_MODEL],
+                value=DEFAULT_MODEL,
+                label="Pose model",
+                elem_id="infer-model",
+            )
+            with gr.Row():
+                cfg = gr.Textbox(label="FastPose config", elem_id="infer-cfg")
+                ckpt = gr.Textbox(label="FastPose checkpoint", elem_id="infer-checkpoint")
+            detector = gr.Dropdown(
+                detector_names(), value=DEFAULT_DETECTOR, label="Person detector", elem_id="infer-detector"
+            )
+            outdir = gr.Textbox(label="Output folder", value="examples/res/", elem_id="infer-output")
+    button = gr.Button("Run", variant="primary", elem_id="infer-run")
+    summary = gr.Markdown(elem_id="infer-result")
+    gallery = gr.Gallery(label="Rendered images", columns=3, height="auto", elem_id="infer-gallery")
+    video_out = gr.Video(label="Rendered video", elem_id="infer-video-out")
+    downloads = gr.File(label="Download", file_count="multiple", elem_id="infer-downloads")
+    button.click(
+        run_infer,
+        [files, video, folder, model, cfg, ckpt, detector, outdir],
+        [summary, gallery, video_out, downloads],
+    )
