@@ -9,10 +9,17 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
 
-from posekit.ui import tab_convert, tab_export, tab_infer
+from posekit.ui import tab_convert, tab_export, tab_infer, tab_track, tab_train, tab_validate
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
-TABS = [("Convert", tab_convert), ("Infer", tab_infer), ("Export", tab_export)]
+TABS = [
+    ("Convert", tab_convert),
+    ("Train", tab_train),
+    ("Validate", tab_validate),
+    ("Infer", tab_infer),
+    ("Track", tab_track),
+    ("Export", tab_export),
+]
 
 
 def build_app() -> gr.Blocks:

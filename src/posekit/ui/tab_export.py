@@ -68,9 +68,7 @@ def build() -> None:
         )
         out = gr.Textbox(label="Output ONNX file", value="exported/fastpose.onnx", elem_id="export-output")
     with gr.Accordion("Options", open=False), gr.Row():
-        batch = gr.Number(
-            value=1, precision=0, minimum=1, label="Fixed batch size", elem_id="export-batch"
-        )
+        batch = gr.Number(value=1, precision=0, minimum=1, label="Fixed batch size", elem_id="export-batch")
         dynamic = gr.Checkbox(label="Dynamic batch axis", value=False, elem_id="export-dynamic")
         opset = gr.Number(value=11, precision=0, minimum=11, label="ONNX opset", elem_id="export-opset")
         pre = gr.Radio(

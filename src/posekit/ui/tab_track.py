@@ -1,0 +1,81 @@
+"""Track tab: a video -> tracked poses (as `posekit infer --pose_track/--pose_flow`), or frames + a results
+json -> tracked json (as `posekit track`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from posekit.ui import tab_infer
+from posekit.ui.common import friendly_errors, inside, output_folder, required_path
+
+TRACKERS = ["oks", "poseflow"]
+
+
+@friendly_errors
+def run_track_video(video: str | None, tracker: str, detector: str, output_dir: str):
+    """Detect, estimate and track a video; (summary, tracked video, downloads)."""
+    if not video:
+        raise gr.Error("no video: upload one")
+    outdir = output_folder(output_dir)
+    copy = tab_infer.copy_uploads([video], outdir)[0]
+    source = tab_infer.open_source([], copy, "")
+    summary = tab_infer.infer(source, outdir, tab_infer.DEFAULT_MODEL, "", "", detector, tracker)
+    downloads = [str(p) for p in (summary.results_path, summary.video_path) if p]
+    video_out = str(summary.video_path) if summary.video_path else None
+    return tab_infer.describe(summary, outdir), video_out, downloads
+
+
+@friendly_errors
+def run_track_files(imgdir: str, in_json: str, tracker: str, output_dir: str):
+    """Track the poses of a results json over its frames; (summary, drawn frames, downloads)."""
+    from posekit.track.files import track_folder
+
+    frames, poses = required_path(imgdir, "frames folder"), required_path(in_json, "results json")
+    outdir = output_folder(output_dir)
+    out_json = inside(outdir, outdir / f"{Path(poses).stem}-tracked.json")
+    visdir = inside(outdir, outdir / "vis")
+    tracked = track_folder(frames, poses, out_json, visdir=visdir, tracker=tracker)
+    people = len({e["idx"] for entries in tracked.values() for e in entries})
+    summary = (
+        f"**{people} people** tracked over {len(tracked)} frame(s): `{out_json}`, drawn frames in `{visdir}`"
+    )
+    return summary, [str(p) for p in sorted(visdir.glob("*.png"))], [str(out_json)]
+
+
+def build() -> None:
+    """The Track tab's components and events."""
+    from posekit.detectors import DEFAULT_DETECTOR, detector_names
+
+    gr.Markdown(
+        "Give every person a track id across frames: **oks** is the fast online tracker, **poseflow** "
+        "AlphaPose's PoseFlow (ORB feature matching)."
+    )
+    with gr.Row():
+        tracker = gr.Radio(TRACKERS, value="oks", label="Tracker", elem_id="track-tracker")
+        outdir = gr.Textbox(label="Output folder", value="examples/tracked/", elem_id="track-output")
+    with gr.Tab("Video"):
+        with gr.Row():
+            video = gr.File(label="Video", file_types=["video"], elem_id="track-video")
+            detector = gr.Dropdown(
+                detector_names(), value=DEFAULT_DETECTOR, label="Person detector", elem_id="track-detector"
+            )
+        video_button = gr.Button("Track video", variant="primary", elem_id="track-video-run")
+        video_summary = gr.Markdown(elem_id="track-video-result")
+        video_out = gr.Video(label="Tracked video", elem_id="track-video-out")
+        video_files = gr.File(label="Download", file_count="multiple", elem_id="track-video-downloads")
+    with gr.Tab("Frames + results json"):
+        with gr.Row():
+            imgdir = gr.Textbox(label="Frames folder", elem_id="track-imgdir")
+            in_json = gr.Textbox(label="Results json (alphapose-results.json)", elem_id="track-json")
+        files_button = gr.Button("Track", variant="primary", elem_id="track-files-run")
+        files_summary = gr.Markdown(elem_id="track-files-result")
+        gallery = gr.Gallery(label="Tracked frames", columns=4, height=360, elem_id="track-gallery")
+        files_out = gr.File(label="Download", file_count="multiple", elem_id="track-files-downloads")
+    video_button.click(
+        run_track_video, [video, tracker, detector, outdir], [video_summary, video_out, video_files]
+    )
+    files_button.click(
+        run_track_files, [imgdir, in_json, tracker, outdir], [files_summary, gallery, files_out]
+    )

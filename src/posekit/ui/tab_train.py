@@ -1,0 +1,116 @@
+"""Train tab: `posekit train` in a background thread, with the live log, the curves and a Stop button."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import gradio as gr
+
+from posekit.ui.common import friendly_errors, required_path
+
+REFRESH_SECONDS = 2.0
+LOG_LINES = 40
+_STOP = threading.Event()
+
+
+def log_tail(path: Path, lines: int = LOG_LINES) -> str:
+    """The last `lines` lines of a log file ("" while it does not exist yet)."""
+    if not path.is_file():
+        return ""
+    return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+
+
+def train_options(cfg_path: str, batch: float, epochs: float, pretrained: str, try_load: str, exp_id: str):
+    """TrainOptions as `posekit train` builds them, with the UI's stop event."""
+    from posekit.config import load_config
+    from posekit.train.loop import TrainOptions
+
+    overrides = {"TRAIN.BATCH_SIZE": int(batch), "TRAIN.END_EPOCH": int(epochs)}
+    cfg = load_config(required_path(cfg_path, "config"), overrides)
+    return TrainOptions(
+        cfg=cfg,
+        exp_id=(exp_id or "default").strip(),
+        pretrained=(pretrained or "").strip(),
+        try_load=(try_load or "").strip(),
+        stop_event=_STOP,
+    )
+
+
+@friendly_errors
+def run_train(
+    cfg_path: str, batch: float, epochs: float, pretrained: str, try_load: str, exp_id: str
+) -> Iterator[tuple[str, str, str | None]]:
+    """Train in a thread; yield (status, log tail, curves image) every few seconds until it ends."""
+    from posekit.train.loop import train
+
+    opts = train_options(cfg_path, batch, epochs, pretrained, try_load, exp_id)
+    _STOP.clear()
+    outcome: dict = {}
+
+    def work() -> None:
+        try:
+            outcome["summary"] = train(opts)
+        except Exception as exc:  # shown in the page below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=work, name="posekit-ui-train", daemon=True)
+    thread.start()
+    log, curves = opts.work_dir / "training.log", opts.work_dir / "curves.png"
+    while thread.is_alive():
+        thread.join(REFRESH_SECONDS)
+        yield f"Training in `{opts.work_dir}`...", log_tail(log), str(curves) if curves.is_file() else None
+    if "error" in outcome:
+        raise outcome["error"]
+    summary = outcome["summary"]
+    state = (
+        f"Stopped. `{summary.work_dir / 'checkpoint.pth'}` holds the last finished epoch: resume with it as "
+        "Pretrained."
+        if summary.stopped
+        else f"Finished: `{summary.work_dir / 'final_DPG.pth'}`"
+    )
+    yield state, log_tail(log), str(curves) if curves.is_file() else None
+
+
+def stop_train() -> str:
+    """Ask the running training to stop after its current step."""
+    _STOP.set()
+    return "Stopping after the current step..."
+
+
+def build() -> None:
+    """The Train tab's components and events."""
+    gr.Markdown(
+        "Train FastPose as `posekit train` does. **Stop** ends training after the current step; "
+        "`checkpoint.pth` of the last finished epoch stays in the work folder and resumes training when "
+        "given as *Pretrained*."
+    )
+    with gr.Row():
+        cfg = gr.Textbox(
+            label="Config (.yaml)",
+            value="configs/coco/resnet/256x192_res50_lr1e-3_1x.yaml",
+            elem_id="train-cfg",
+        )
+        exp_id = gr.Textbox(label="Experiment id", value="default", elem_id="train-exp")
+    with gr.Row():
+        batch = gr.Number(value=32, precision=0, minimum=1, label="Batch size", elem_id="train-batch")
+        epochs = gr.Number(
+            value=270, precision=0, minimum=1, label="Epochs (END_EPOCH)", elem_id="train-epochs"
+        )
+    with gr.Accordion("Start from weights", open=False), gr.Row():
+        pretrained = gr.Textbox(
+            label="Pretrained (strict load, or checkpoint.pth to resume)", elem_id="train-pretrained"
+        )
+        try_load = gr.Textbox(label="Try-load (matching layers only)", elem_id="train-tryload")
+    with gr.Row():
+        start = gr.Button("Start training", variant="primary", elem_id="train-run")
+        stop = gr.Button("Stop", variant="stop", elem_id="train-stop")
+    status = gr.Markdown(elem_id="train-status")
+    with gr.Row():
+        log = gr.Textbox(
+            label="training.log (last lines)", lines=16, max_lines=16, elem_id="train-log", autoscroll=True
+        )
+        curves = gr.Image(label="Loss / accuracy / mAP", type="filepath", elem_id="train-curves")
+    start.click(run_train, [cfg, batch, epochs, pretrained, try_load, exp_id], [status, log, curves])
+    stop.click(stop_train, None, status, concurrency_limit=None)
