@@ -8,7 +8,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from posekit.ui.common import friendly_errors, required_path
+from posekit.ui.common import friendly_errors, output_folder, required_path
 
 REFRESH_SECONDS = 2.0
 LOG_LINES = 40
@@ -22,7 +22,9 @@ def log_tail(path: Path, lines: int = LOG_LINES) -> str:
     return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
 
 
-def train_options(cfg_path: str, batch: float, epochs: float, pretrained: str, try_load: str, exp_id: str):
+def train_options(
+    cfg_path: str, batch: float, epochs: float, pretrained: str, try_load: str, exp_id: str, work_root: str
+):
     """TrainOptions as `posekit train` builds them, with the UI's stop event."""
     from posekit.config import load_config
     from posekit.train.loop import TrainOptions
@@ -34,18 +36,19 @@ def train_options(cfg_path: str, batch: float, epochs: float, pretrained: str, t
         exp_id=(exp_id or "default").strip(),
         pretrained=(pretrained or "").strip(),
         try_load=(try_load or "").strip(),
+        work_root=output_folder(work_root, "work folder"),
         stop_event=_STOP,
     )
 
 
 @friendly_errors
 def run_train(
-    cfg_path: str, batch: float, epochs: float, pretrained: str, try_load: str, exp_id: str
+    cfg_path: str, batch: float, epochs: float, pretrained: str, try_load: str, exp_id: str, work_root: str
 ) -> Iterator[tuple[str, str, str | None]]:
     """Train in a thread; yield (status, log tail, curves image) every few seconds until it ends."""
     from posekit.train.loop import train
 
-    opts = train_options(cfg_path, batch, epochs, pretrained, try_load, exp_id)
+    opts = train_options(cfg_path, batch, epochs, pretrained, try_load, exp_id, work_root)
     _STOP.clear()
     outcome: dict = {}
 
@@ -93,6 +96,9 @@ def build() -> None:
             elem_id="train-cfg",
         )
         exp_id = gr.Textbox(label="Experiment id", value="default", elem_id="train-exp")
+        work_root = gr.Textbox(
+            label="Work folder (<exp id>-<cfg name>/ inside)", value="exp", elem_id="train-work"
+        )
     with gr.Row():
         batch = gr.Number(value=32, precision=0, minimum=1, label="Batch size", elem_id="train-batch")
         epochs = gr.Number(
@@ -112,5 +118,7 @@ def build() -> None:
             label="training.log (last lines)", lines=16, max_lines=16, elem_id="train-log", autoscroll=True
         )
         curves = gr.Image(label="Loss / accuracy / mAP", type="filepath", elem_id="train-curves")
-    start.click(run_train, [cfg, batch, epochs, pretrained, try_load, exp_id], [status, log, curves])
+    start.click(
+        run_train, [cfg, batch, epochs, pretrained, try_load, exp_id, work_root], [status, log, curves]
+    )
     stop.click(stop_train, None, status, concurrency_limit=None)

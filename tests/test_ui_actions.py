@@ -1,0 +1,93 @@
+"""The web UI's action functions called directly (no browser): guards, messages and library calls."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+gr = pytest.importorskip("gradio")
+
+from posekit.errors import PosekitError  # noqa: E402
+from posekit.ui import common, tab_infer, tab_track, tab_train, tab_validate  # noqa: E402
+from tests.test_track_cli import clip  # noqa: E402,F401  (the 5-frame PoseTrack18 clip fixture)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_inside_refuses_paths_outside_the_output_folder(tmp_path):
+    folder = common.output_folder(str(tmp_path / "out"))
+    assert common.inside(folder, folder / "a" / "b.json") == folder / "a" / "b.json"
+    with pytest.raises(PosekitError, match="outside the output folder"):
+        common.inside(folder, folder / ".." / "escape.json")
+
+
+def test_uploads_are_copied_under_the_output_folder_only(tmp_path):
+    upload = tmp_path / "upload" / "photo.png"
+    upload.parent.mkdir()
+    upload.write_bytes(b"png")
+    folder = common.output_folder(str(tmp_path / "out"))
+    (copy,) = tab_infer.copy_uploads([str(upload)], folder)
+    assert copy == folder / "inputs" / "photo.png" and copy.read_bytes() == b"png"
+
+
+def test_output_folder_that_is_a_file_is_a_message(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(gr.Error, match="is a file, not a folder"):
+        tab_validate.run_validate(
+            "configs/tests/tiny_res18_128x96.yaml", "x.pth", "blazepose", str(tmp_path / "file"), False
+        )
+
+
+def test_infer_without_input_says_so(tmp_path):
+    with pytest.raises(gr.Error, match="no input"):
+        tab_infer.run_infer(None, None, "", tab_infer.DEFAULT_MODEL, "", "", "blazepose", str(tmp_path))
+
+
+def test_missing_checkpoint_is_a_message_naming_it(tmp_path):
+    with pytest.raises(gr.Error, match=r"missing\.pth"):
+        tab_validate.run_validate(
+            str(REPO / "configs/tests/tiny_res18_128x96.yaml"),
+            str(tmp_path / "missing.pth"),
+            "",
+            str(tmp_path),
+            False,
+        )
+
+
+def _tiny_cfg(coco_root: Path, tmp_path: Path) -> Path:
+    text = (
+        (REPO / "configs/tests/tiny_res18_128x96.yaml").read_text().replace("./data/coco/", f"{coco_root}/")
+    )
+    path = tmp_path / "tiny.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_train_stop_leaves_a_resumable_checkpoint(coco_mini, tmp_path, monkeypatch):
+    monkeypatch.setattr(tab_train, "REFRESH_SECONDS", 0.2)
+    cfg = _tiny_cfg(coco_mini, tmp_path)
+    updates = tab_train.run_train(str(cfg), 2, 50, "", "", "ui", str(tmp_path / "exp"))
+    status = log = ""
+    for status, log, _curves in updates:
+        if "Train-0 epoch" in log and "Stopping" not in status:
+            tab_train.stop_train()
+    work = tmp_path / "exp" / "ui-tiny.yaml"
+    assert status.startswith("Stopped.") and str(work / "checkpoint.pth") in status
+    assert (work / "checkpoint.pth").is_file() and (work / "curves.png").is_file()
+    assert "Train-0 epoch | loss:" in log
+    assert "Starting Epoch 49" not in (work / "training.log").read_text()
+
+
+def test_track_files_writes_tracked_json_and_frames(clip, tmp_path):  # noqa: F811
+    out = tmp_path / "tracked"
+    summary, frames, downloads = tab_track.run_track_files(
+        str(clip["imgdir"]), str(clip["in_json"]), "oks", str(out)
+    )
+    tracked = json.loads((out / "alphapose-results-tracked.json").read_text())
+    ids = {e["idx"] for entries in tracked.values() for e in entries}
+    assert len(tracked) == 5 and len(ids) == clip["people"]
+    assert f"**{clip['people']} people** tracked over 5 frame(s)" in summary
+    assert [Path(f).name for f in frames] == [f"{t:06d}.png" for t in range(5)]
+    assert downloads == [str(out / "alphapose-results-tracked.json")]
