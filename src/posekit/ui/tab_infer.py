@@ -117,8 +117,13 @@ def run_infer(
     )
     vis = sorted((outdir / "vis").glob("*")) if not summary.video_path else []
     downloads = [str(p) for p in (summary.results_path, summary.video_path) if p]
-    video_out = str(summary.video_path) if summary.video_path else None
-    return describe(summary, outdir), [str(p) for p in vis], video_out, downloads
+    video_out = (
+        gr.update(value=str(summary.video_path), visible=True)
+        if summary.video_path
+        else gr.update(visible=False)
+    )
+    gallery = gr.update(value=[str(p) for p in vis], visible=bool(vis))
+    return describe(summary, outdir), gallery, video_out, downloads
 
 
 def build() -> None:
@@ -152,9 +157,16 @@ def build() -> None:
             outdir = gr.Textbox(label="Output folder", value="examples/res/", elem_id="infer-output")
     button = gr.Button("Run", variant="primary", elem_id="infer-run")
     summary = gr.Markdown(elem_id="infer-result")
-    gallery = gr.Gallery(label="Rendered images", columns=3, height="auto", elem_id="infer-gallery")
-    video_out = gr.Video(label="Rendered video", elem_id="infer-video-out")
-    downloads = gr.File(label="Download", file_count="multiple", elem_id="infer-downloads")
+    gallery = gr.Gallery(
+        label="Rendered images",
+        columns=3,
+        height=420,
+        object_fit="contain",
+        visible=False,
+        elem_id="infer-gallery",
+    )
+    video_out = gr.Video(label="Rendered video", height=420, visible=False, elem_id="infer-video-out")
+    downloads = gr.File(label="Download", file_count="multiple", height=100, elem_id="infer-downloads")
     button.click(
         run_infer,
         [files, video, folder, model, cfg, ckpt, detector, outdir],

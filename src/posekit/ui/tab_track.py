@@ -63,8 +63,10 @@ def build() -> None:
             )
         video_button = gr.Button("Track video", variant="primary", elem_id="track-video-run")
         video_summary = gr.Markdown(elem_id="track-video-result")
-        video_out = gr.Video(label="Tracked video", elem_id="track-video-out")
-        video_files = gr.File(label="Download", file_count="multiple", elem_id="track-video-downloads")
+        video_out = gr.Video(label="Tracked video", height=360, elem_id="track-video-out")
+        video_files = gr.File(
+            label="Download", file_count="multiple", height=100, elem_id="track-video-downloads"
+        )
     with gr.Tab("Frames + results json"):
         with gr.Row():
             imgdir = gr.Textbox(label="Frames folder", elem_id="track-imgdir")
@@ -72,7 +74,9 @@ def build() -> None:
         files_button = gr.Button("Track", variant="primary", elem_id="track-files-run")
         files_summary = gr.Markdown(elem_id="track-files-result")
         gallery = gr.Gallery(label="Tracked frames", columns=4, height=360, elem_id="track-gallery")
-        files_out = gr.File(label="Download", file_count="multiple", elem_id="track-files-downloads")
+        files_out = gr.File(
+            label="Download", file_count="multiple", height=100, elem_id="track-files-downloads"
+        )
     video_button.click(
         run_track_video, [video, tracker, detector, outdir], [video_summary, video_out, video_files]
     )

@@ -115,9 +115,9 @@ def build() -> None:
     status = gr.Markdown(elem_id="train-status")
     with gr.Row():
         log = gr.Textbox(
-            label="training.log (last lines)", lines=16, max_lines=16, elem_id="train-log", autoscroll=True
+            label="training.log (last lines)", lines=12, max_lines=12, elem_id="train-log", autoscroll=True
         )
-        curves = gr.Image(label="Loss / accuracy / mAP", type="filepath", elem_id="train-curves")
+        curves = gr.Image(label="Loss / accuracy / mAP", type="filepath", height=300, elem_id="train-curves")
     start.click(
         run_train, [cfg, batch, epochs, pretrained, try_load, exp_id, work_root], [status, log, curves]
     )
