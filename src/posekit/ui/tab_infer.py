@@ -148,7 +148,7 @@ def build() -> None:
                 label="Pose model",
                 elem_id="infer-model",
             )
-            with gr.Row():
+            with gr.Row(visible=False) as fastpose_row:
                 cfg = gr.Textbox(label="FastPose config", elem_id="infer-cfg")
                 ckpt = gr.Textbox(label="FastPose checkpoint", elem_id="infer-checkpoint")
             detector = gr.Dropdown(
@@ -167,6 +167,7 @@ def build() -> None:
     )
     video_out = gr.Video(label="Rendered video", height=420, visible=False, elem_id="infer-video-out")
     downloads = gr.File(label="Download", file_count="multiple", height=100, elem_id="infer-downloads")
+    model.change(lambda m: gr.update(visible=m == FASTPOSE_MODEL), model, fastpose_row)
     button.click(
         run_infer,
         [files, video, folder, model, cfg, ckpt, detector, outdir],
