@@ -123,7 +123,7 @@ def run_infer(
         else gr.update(visible=False)
     )
     gallery = gr.update(value=[str(p) for p in vis], visible=bool(vis))
-    return describe(summary, outdir), gallery, video_out, downloads
+    return describe(summary, outdir), gallery, video_out, gr.update(value=downloads, visible=True)
 
 
 def build() -> None:
@@ -166,7 +166,7 @@ def build() -> None:
         elem_id="infer-gallery",
     )
     video_out = gr.Video(label="Rendered video", height=420, visible=False, elem_id="infer-video-out")
-    downloads = gr.File(label="Download", file_count="multiple", height=100, elem_id="infer-downloads")
+    downloads = gr.File(label="Download", file_count="multiple", visible=False, elem_id="infer-downloads")
     model.change(lambda m: gr.update(visible=m == FASTPOSE_MODEL), model, fastpose_row)
     button.click(
         run_infer,
