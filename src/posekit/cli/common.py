@@ -21,6 +21,13 @@ def add_device(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_refine(parser: argparse.ArgumentParser) -> None:
+    """--refine: sub-pixel (DARK-style) heatmap decoding instead of AlphaPose's quarter-pixel offset."""
+    parser.add_argument(
+        "--refine", action="store_true", help="sub-pixel (DARK-style) decoding instead of the quarter offset"
+    )
+
+
 def resolve_device(args: argparse.Namespace) -> str:
     """The torch device string chosen by --device / --gpus, defaulting to the first GPU or the CPU."""
     import torch

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from posekit.cli.common import flag
+from posekit.cli.common import add_refine, flag
 
 
 def add_train_flags(parser: argparse.ArgumentParser) -> None:
@@ -31,6 +31,7 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
     flag(parser, "work_root", default="exp", help="folder holding experiment work dirs")
     parser.add_argument("--no-map", dest="map", action="store_false", help="skip validation mAP")
     parser.add_argument("--map", dest="map", action="store_true", default=True, help=argparse.SUPPRESS)
+    add_refine(parser)
     # Accepted for AlphaPose compatibility; torchrun's environment decides rank and world size.
     for name in ("rank", "dist_url", "launcher", "board", "debug", "detector", "gpus"):
         flag(parser, name, default=None, help=argparse.SUPPRESS)
@@ -68,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         dist_backend=args.dist_backend,
         work_root=args.work_root,
         validate=args.map,
+        refine=args.refine,
         seed=args.seed,
     )
     world_size = int(os.environ.get("WORLD_SIZE", "1"))

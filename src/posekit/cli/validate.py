@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from posekit.cli.common import add_cfg_checkpoint, add_device, flag
+from posekit.cli.common import add_cfg_checkpoint, add_device, add_refine, flag
 
 JSON_DIR = Path("exp/json")
 
@@ -16,9 +16,7 @@ def add_validate_flags(parser: argparse.ArgumentParser) -> None:
     add_device(parser)
     parser.add_argument("--batch", type=int, default=32, help="crops per network call")
     flag(parser, "flip_test", action="store_true", help="average with the mirrored crops' heatmaps")
-    parser.add_argument(
-        "--refine", action="store_true", help="sub-pixel (DARK-style) decoding instead of the quarter offset"
-    )
+    add_refine(parser)
     parser.add_argument("--detector", default=None, help="detector that creates DET_FILE when it is missing")
     flag(parser, "oks_nms", action="store_true", help="OKS pose NMS on det-box results")
     flag(parser, "ppose_nms", action="store_true", help="parametric pose NMS on det-box results")

@@ -51,6 +51,7 @@ class TrainOptions:
     dist_backend: str | None = None
     work_root: Path = Path("exp")
     validate: bool = True
+    refine: bool = False  # validation decodes with the sub-pixel refinement (posekit.pose.decode)
     seed: int = 0
     stop_event: threading.Event | None = None
 
@@ -135,7 +136,7 @@ def _train(opts: TrainOptions, info: DistInfo) -> TrainSummary:
             if info.is_main:
                 _save_weights(model, work_dir / f"model_{epoch}.pth")
                 if opts.validate:
-                    record.update(_validate(model, cfg, work_dir, info, log, epoch))
+                    record.update(_validate(model, opts, work_dir, info, log, epoch))
             barrier(info)
         history.append(record)
         if info.is_main:
@@ -248,7 +249,7 @@ def _train_epoch(
 
 
 def _validate(
-    model: nn.Module, cfg: Config, work_dir: Path, info: DistInfo, log: logging.Logger, epoch: int
+    model: nn.Module, opts: TrainOptions, work_dir: Path, info: DistInfo, log: logging.Logger, epoch: int
 ) -> dict:
     """gt-box mAP always; det-box ("rcnn") mAP from DATASET.TEST.DET_FILE, made by the configured
     detector when missing; when neither works the reason is logged and only gt mAP is reported."""
@@ -257,12 +258,14 @@ def _validate(
     from posekit.pose.estimator import TopDownEstimator
 
     model.eval()
+    cfg = opts.cfg
     preset = cfg.data_preset
     estimator = TopDownEstimator(
         TorchBackend(model, device=str(info.device)),
         preset.image_size,
         preset.heatmap_size,
         num_joints=preset.num_joints,
+        refine=opts.refine,
     )
     gt_map = validate_gt_boxes(estimator, cfg, work_dir / "test_gt_kpt.json")
     det_map = None
