@@ -29,6 +29,7 @@ from posekit.export.onnx import ExportOptions, export_onnx
 from posekit.export.sample import sample_crops_and_boxes
 from posekit.geometry import normalize_crops
 from posekit.pose.backends_onnx import OnnxBackend
+from posekit.pose.backends_openvino import OpenVinoBackend
 from posekit.pose.decode import decode_heatmaps
 from posekit.pose.precision import cpu_has_native_bf16, optimize_for_inference
 
@@ -41,6 +42,8 @@ PATHS = (
     "bf16-autocast-cl",
     "bf16-fold-cl",
     "bf16-compile",
+    "openvino",
+    "openvino-fp32",
     "ort-fp32",
     "ort-int8",
 )
@@ -116,6 +119,9 @@ def build_runners(model: torch.nn.Module, input_hw, calibration: np.ndarray, ski
         elif name == "bf16-compile":
             run = torch_runner(optimize_for_inference(model, precision="bf16", compile=True))
             run(calibration[:8])  # the first call compiles: count it as setup
+        elif name.startswith("openvino"):
+            precision = "fp32" if name.endswith("fp32") else "auto"
+            run = OpenVinoBackend(model, input_hw, precision=precision)
         elif name == "ort-fp32":
             path = workdir / "fp32.onnx"
             export_onnx(model, path, input_hw, ONNX_OPTIONS)

@@ -24,7 +24,7 @@ def fake_models(monkeypatch):
         built["detector"] = (name, FakeDetector())
         return built["detector"][1]
 
-    def pose_model(cfg, checkpoint, device="cpu", batch_size=64, flip=False, log=print):
+    def pose_model(cfg, checkpoint, device="cpu", batch_size=64, flip=False, log=print, **backend):
         built["pose"] = (cfg, checkpoint, batch_size, flip)
         return FakePoseModel()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -81,3 +82,17 @@ def test_config_joint_count_differing_from_checkpoint(coco_mini, tmp_path, tiny_
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ")
     assert "14" in err[0] and "17" in err[0]
+
+
+def test_backends_agree_through_the_cli(coco_mini, tmp_path, tiny_checkpoint):
+    pytest.importorskip("openvino")
+    flags = ("--precision", "fp32", "--backend")
+    runs = {
+        backend: _infer(coco_mini, tmp_path / backend, tiny_checkpoint, *flags, backend)
+        for backend in ("torch", "openvino")
+    }
+    torch_run, ov_run = runs["torch"], runs["openvino"]
+    assert len(torch_run) == len(ov_run) > 0
+    for a, b in zip(torch_run, ov_run):
+        assert a["image_id"] == b["image_id"]
+        assert np.abs(np.subtract(a["keypoints"], b["keypoints"])).max() <= 0.01

@@ -9,15 +9,10 @@ import argparse
 import sys
 import warnings
 
-from posekit.cli.common import add_cfg_checkpoint, add_device
+from posekit.cli.backend import add_backend_flags
+from posekit.cli.common import add_cfg_checkpoint, add_device, flag
 
 DEFAULT_QSIZE = 16
-
-
-def _flag(parser: argparse.ArgumentParser, name: str, **kwargs) -> None:
-    """Add --name_with_underscores and its --dashed-spelling as one option."""
-    spellings = [f"--{name}"] + ([f"--{name.replace('_', '-')}"] if "_" in name else [])
-    parser.add_argument(*spellings, dest=name, **kwargs)
 
 
 def add_infer_flags(parser: argparse.ArgumentParser) -> None:
@@ -35,17 +30,17 @@ def add_infer_flags(parser: argparse.ArgumentParser) -> None:
     src.add_argument(
         "--sample", action="store_true", help="run on scikit-image's astronaut photo (no download)"
     )
-    _flag(src, "detfile", default="", help="COCO-style detection json to use instead of a detector")
+    flag(src, "detfile", default="", help="COCO-style detection json to use instead of a detector")
     out = parser.add_argument_group("output")
     out.add_argument("--outdir", dest="outputpath", default="examples/res/", help="output folder")
-    _flag(
+    flag(
         out, "save_img", action="store_true", help="save rendered images in OUTDIR/vis/ (on for image input)"
     )
-    _flag(out, "no_save_img", action="store_true", help="do not render images for image input")
-    _flag(
+    flag(out, "no_save_img", action="store_true", help="do not render images for image input")
+    flag(
         out, "save_video", action="store_true", help="save the rendered video as OUTDIR/AlphaPose_<name>.mp4"
     )
-    _flag(out, "vis_fast", action="store_true", help="fast drawing (solid points and lines)")
+    flag(out, "vis_fast", action="store_true", help="fast drawing (solid points and lines)")
     out.add_argument("--showbox", action="store_true", help="draw the detection boxes (and track ids)")
     out.add_argument("--vis", action="store_true", help="live window (not available with headless OpenCV)")
     out.add_argument("--format", choices=["coco", "cmu", "open"], default=None, help="results json layout")
@@ -56,10 +51,11 @@ def add_infer_flags(parser: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--detector", default="blazepose", help="person detector (blazepose, yolo, yolox-x, ...)"
     )
-    _flag(run, "min_box_area", type=float, default=0.0, help="drop poses whose box area is below this")
+    flag(run, "min_box_area", type=float, default=0.0, help="drop poses whose box area is below this")
     run.add_argument("--detbatch", type=int, default=5, help="images per detector call")
     run.add_argument("--posebatch", type=int, default=64, help="person crops per pose-model batch")
     run.add_argument("--flip", action="store_true", help="flip test (average with the mirrored image)")
+    add_backend_flags(run)
     run.add_argument(
         "--qsize",
         type=int,
@@ -70,8 +66,8 @@ def add_infer_flags(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--profile", action="store_true", help="print the time spent in each stage")
     run.add_argument("--debug", action="store_true", help="same as --profile")
     track = parser.add_argument_group("tracking")
-    _flag(track, "pose_flow", action="store_true", help="track people with PoseFlow")
-    _flag(track, "pose_track", action="store_true", help="track people with the online OKS tracker")
+    flag(track, "pose_flow", action="store_true", help="track people with PoseFlow")
+    flag(track, "pose_track", action="store_true", help="track people with the online OKS tracker")
 
 
 def register(subparsers) -> None:
@@ -97,7 +93,16 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(args)
     tracking = args.pose_flow or args.pose_track
     detector = _load_detector(args, device)
-    pose_model = load_pose_model(args.cfg, args.checkpoint, device, args.posebatch, args.flip)
+    pose_model = load_pose_model(
+        args.cfg,
+        args.checkpoint,
+        device,
+        args.posebatch,
+        args.flip,
+        backend=args.backend,
+        precision=args.precision,
+        compile=args.compile,
+    )
     tracker = _build_tracker(args) if tracking else None
     if args.vis:
         warnings.warn(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from posekit.cli.backend import add_backend_flags
 from posekit.cli.common import add_cfg_checkpoint, add_device, add_refine, flag
 
 JSON_DIR = Path("exp/json")
@@ -20,8 +21,7 @@ def add_validate_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--detector", default=None, help="detector that creates DET_FILE when it is missing")
     flag(parser, "oks_nms", action="store_true", help="OKS pose NMS on det-box results")
     flag(parser, "ppose_nms", action="store_true", help="parametric pose NMS on det-box results")
-    parser.add_argument("--backend", choices=["torch", "onnx"], default="torch", help="checkpoint kind")
-    parser.add_argument("--precision", default="auto", help="torch CPU precision: auto, fp32, bf16")
+    add_backend_flags(parser)
     flag(parser, "num_workers", type=int, default=0, help=argparse.SUPPRESS)
 
 
@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
         device=device,
         backend=args.backend,
         precision=args.precision,
+        compile=args.compile,
         flip=args.flip_test,
         batch_size=args.batch,
         refine=args.refine,

@@ -15,9 +15,12 @@ def load_pose_model(
     batch_size: int = 64,
     flip: bool = False,
     log=print,
+    backend: str = "auto",
+    precision: str = "auto",
+    compile: bool = False,
 ) -> PoseModel:
     """The embedded default model when neither --cfg nor --checkpoint is given, else the FastPose
-    checkpoint with its config (both are needed together)."""
+    checkpoint with its config (both are needed together) on the chosen backend (see build_backend)."""
     if not cfg_path and not checkpoint:
         from posekit.pose.blazepose import BlazePoseLandmarkModel
 
@@ -35,7 +38,9 @@ def load_pose_model(
 
     cfg = load_config(cfg_path)
     log(f"Loading pose model from {checkpoint}...")
-    estimator = TopDownEstimator.from_checkpoint(cfg, checkpoint, device)
+    estimator = TopDownEstimator.from_checkpoint(
+        cfg, checkpoint, device, backend=backend, precision=precision, compile=compile
+    )
     estimator.batch_size = max(1, int(batch_size))
     estimator.flip = bool(flip)
     return estimator

@@ -18,7 +18,7 @@ from posekit.pose.types import HeatmapBackend
 
 # Tried in this order when the installed onnxruntime offers them; CPU is always last.
 PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CANNExecutionProvider", "CPUExecutionProvider")
-BACKENDS = ("torch", "onnx")
+BACKENDS = ("auto", "torch", "onnx", "openvino")
 
 
 def choose_providers(available: list[str], requested: list[str] | None = None) -> list[str]:
@@ -87,6 +87,19 @@ class OnnxBackend:
         return np.concatenate(outputs)
 
 
+def resolve_backend(kind: str, checkpoint: str | Path, device: str = "cpu") -> str:
+    """ "auto" -> "onnx" for a .onnx file, else "openvino" on the CPU when it is installed, else "torch"."""
+    if kind not in BACKENDS:
+        raise PosekitError(f"unknown backend {kind!r}: choose one of {', '.join(BACKENDS)}")
+    if kind != "auto":
+        return kind
+    if Path(checkpoint).suffix.lower() == ".onnx":
+        return "onnx"
+    from posekit.pose.backends_openvino import openvino_available
+
+    return "openvino" if str(device).startswith("cpu") and openvino_available() else "torch"
+
+
 def build_backend(
     kind: str,
     cfg,
@@ -96,12 +109,14 @@ def build_backend(
     providers: list[str] | None = None,
     compile: bool = False,
 ) -> HeatmapBackend:
-    """A heatmap backend by name: "torch" (a .pth checkpoint) or "onnx" (an exported .onnx file).
+    """A heatmap backend by name: "torch" or "openvino" (a .pth checkpoint), "onnx" (an exported .onnx
+    file) or "auto" (see resolve_backend: the fastest one installed for this file and device).
 
-    For "onnx" the file's input size must match the config's IMAGE_SIZE. `precision` applies to torch on
-    CPU (see posekit.pose.precision): "auto" uses bf16 where the CPU supports it, else fp32; `compile`
-    adds torch.compile (worth it on long runs only).
+    For "onnx" the file's input size must match the config's IMAGE_SIZE. `precision` applies on CPU
+    (see posekit.pose.precision): "auto" uses bf16 where the CPU supports it natively, else fp32;
+    `compile` adds torch.compile to the torch backend (worth it on long runs only).
     """
+    kind = resolve_backend(kind, checkpoint, device)
     if kind == "onnx":
         backend = OnnxBackend(checkpoint, providers=providers)
         expected = tuple(int(v) for v in cfg.data_preset.image_size)
@@ -110,12 +125,18 @@ def build_backend(
                 f"{checkpoint}: ONNX input is {backend.input_hw} (H, W) but the config says {expected}"
             )
         return backend
-    if kind == "torch":
-        from posekit.models.checkpoint import load_pose_model
-        from posekit.pose.backends import TorchBackend
-        from posekit.pose.precision import optimize_for_inference
+    from posekit.models.checkpoint import load_pose_model
 
-        model = load_pose_model(cfg, checkpoint, device=device)
-        fast = optimize_for_inference(model, device=device, precision=precision, compile=compile)
-        return TorchBackend(fast, device=device)
-    raise PosekitError(f"unknown backend {kind!r}: choose one of {', '.join(BACKENDS)}")
+    if kind == "openvino":
+        from posekit.pose.backends_openvino import OpenVinoBackend
+
+        if not str(device).startswith("cpu"):
+            raise PosekitError(f"the openvino backend runs on the CPU, not {device}: use --backend torch")
+        model = load_pose_model(cfg, checkpoint, device="cpu")
+        return OpenVinoBackend(model, tuple(cfg.data_preset.image_size), precision=precision)
+    from posekit.pose.backends import TorchBackend
+    from posekit.pose.precision import optimize_for_inference
+
+    model = load_pose_model(cfg, checkpoint, device=device)
+    fast = optimize_for_inference(model, device=device, precision=precision, compile=compile)
+    return TorchBackend(fast, device=device)

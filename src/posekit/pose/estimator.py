@@ -43,14 +43,16 @@ class TopDownEstimator:
         cfg: Config,
         checkpoint: str,
         device: str = "cpu",
-        backend: str = "torch",
+        backend: str = "auto",
         precision: str = "auto",
+        compile: bool = False,
         **options,
     ) -> TopDownEstimator:
-        """Estimator for a config and a checkpoint (.pth for torch, .onnx for onnx)."""
+        """Estimator for a config and a checkpoint (.pth for torch/openvino, .onnx for onnx); backend
+        "auto" picks the fastest one installed (posekit.pose.backends_onnx.resolve_backend)."""
         from posekit.pose.backends_onnx import build_backend
 
-        runner = build_backend(backend, cfg, checkpoint, device=device, precision=precision)
+        runner = build_backend(backend, cfg, checkpoint, device=device, precision=precision, compile=compile)
         preset = cfg.data_preset
         return cls(runner, preset.image_size, preset.heatmap_size, num_joints=preset.num_joints, **options)
 

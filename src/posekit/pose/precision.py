@@ -64,7 +64,7 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
         conv = modules[source.target]
         if not isinstance(conv, nn.Conv2d) or len(source.users) != 1:
             continue
-        _replace_module(graph, source.target, fuse_conv_bn_eval(conv, modules[node.target]))
+        replace_submodule(graph, source.target, fuse_conv_bn_eval(conv, modules[node.target]))
         node.replace_all_uses_with(source)
         graph.graph.erase_node(node)
     graph.graph.lint()
@@ -73,9 +73,13 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
     return graph
 
 
-def _replace_module(graph: torch.fx.GraphModule, target: str, module: nn.Module) -> None:
+def replace_submodule(net: nn.Module, target: str, module: nn.Module) -> nn.Module:
+    """Put `module` at the qualified name `target` inside `net`; returns the module that was there."""
     parent, _, name = target.rpartition(".")
-    setattr(graph.get_submodule(parent) if parent else graph, name, module)
+    holder = net.get_submodule(parent) if parent else net
+    old = getattr(holder, name)
+    setattr(holder, name, module)
+    return old
 
 
 class Float32Conv(nn.Module):
@@ -90,13 +94,17 @@ class Float32Conv(nn.Module):
         return self.conv(x.float())
 
 
+def last_conv_name(net: nn.Module) -> str | None:
+    """Qualified name of the last Conv2d of `net` (FastPose: conv_out), or None."""
+    convs = [name for name, module in net.named_modules() if isinstance(module, nn.Conv2d)]
+    return convs[-1] if convs else None
+
+
 def keep_output_conv_fp32(net: nn.Module) -> nn.Module:
     """Wrap the last Conv2d of `net` (FastPose: conv_out, 0.5% of the FLOPs) in Float32Conv."""
-    convs = [name for name, module in net.named_modules() if isinstance(module, nn.Conv2d)]
-    if convs:
-        parent, _, name = convs[-1].rpartition(".")
-        holder = net.get_submodule(parent) if parent else net
-        setattr(holder, name, Float32Conv(getattr(holder, name)))
+    target = last_conv_name(net)
+    if target is not None:
+        replace_submodule(net, target, Float32Conv(net.get_submodule(target)))
     return net
 
 
