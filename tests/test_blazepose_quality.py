@@ -149,3 +149,21 @@ def test_astronaut_photo_is_one_person_with_her_face_in_place(coco_run):
     assert left_eye[0] > nose[0] > right_eye[0]  # she faces the camera: her left is the image's right
     assert keypoints[0][5:7, 1].min() > nose[1] + 40  # shoulders below the face
     assert scores[0][:7].min() > 0.9
+
+
+def test_infer_passes_the_detectors_rotation_to_the_default_pose_model(coco_run, tmp_path):
+    """The same turned skier through `posekit infer`: the pipeline hands the rotation on (OKS >= 0.85)."""
+    import cv2
+
+    from posekit.cli.main import main
+
+    ann = next(a for a in coco_run.people if a["image_id"] == 785)
+    image = coco_run.images[785]
+    turned = tmp_path / "turned.png"
+    cv2.imwrite(str(turned), cv2.cvtColor(cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE), cv2.COLOR_RGB2BGR))
+    assert main(["infer", "--image", str(turned), "--outdir", str(tmp_path / "out"), "--no_save_img"]) == 0
+    results = json.loads((tmp_path / "out" / "alphapose-results.json").read_text())
+    best = max(results, key=lambda r: r["score"])
+    keypoints = np.array(best["keypoints"]).reshape(-1, 3)[:, :2]
+    back = np.stack([keypoints[:, 1], image.shape[0] - 1 - keypoints[:, 0]], axis=1)
+    assert _oks(back, ann) >= 0.85

@@ -104,6 +104,16 @@ def detect_stage(
         yield from flush()
 
 
+def _estimate(pose_model: PoseModel, image, detections) -> tuple:
+    """The pose model on the detected boxes; a model that takes rotation hints (the default BlazePose
+    model) also gets the BlazePose detector's, so lying or tilted people get an upright crop."""
+    if getattr(pose_model, "takes_rotations", False):
+        from posekit.detectors.blazepose import detection_rotations
+
+        return pose_model.estimate(image, detections.boxes, rotations=detection_rotations(detections))
+    return pose_model.estimate(image, detections.boxes)
+
+
 def pose_stage(
     frames: Iterable[Frame],
     pose_model: PoseModel,
@@ -120,7 +130,7 @@ def pose_stage(
             detections = frame.detections
             if detections is not None and len(detections):
                 start = time.perf_counter()
-                keypoints, scores = pose_model.estimate(frame.image, detections.boxes)
+                keypoints, scores = _estimate(pose_model, frame.image, detections)
                 middle = time.perf_counter()
                 result = pose_nms(
                     detections.boxes, detections.scores, keypoints, scores, min_box_area=min_box_area

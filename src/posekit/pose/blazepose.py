@@ -71,6 +71,7 @@ class BlazePoseLandmarkModel:
     """
 
     num_joints = 17
+    takes_rotations = True  # estimate(..., rotations=) uses the detector's per-box rotation hints
 
     def __init__(
         self,
