@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 
@@ -63,6 +64,12 @@ def _tiny_cfg(coco_root: Path, tmp_path: Path) -> Path:
     path = tmp_path / "tiny.yaml"
     path.write_text(text)
     return path
+
+
+def test_train_streams_and_its_errors_are_messages(tmp_path):
+    assert inspect.isgeneratorfunction(tab_train.run_train)  # Gradio streams generator functions only
+    with pytest.raises(gr.Error, match=r"missing\.yaml"):
+        next(tab_train.run_train(str(tmp_path / "missing.yaml"), 2, 1, "", "", "ui", str(tmp_path)))
 
 
 def test_train_stop_leaves_a_resumable_checkpoint(coco_mini, tmp_path, monkeypatch):

@@ -115,6 +115,26 @@ def test_infer_tab_renders_the_astronaut_photo(page, tmp_path):
     page.screenshot(path="/tmp/ui/infer.png", full_page=True)
 
 
+def test_train_tab_streams_the_log_and_finishes(page, tmp_path, coco_mini):
+    from tests.test_ui_actions import _tiny_cfg
+
+    cfg = _tiny_cfg(coco_mini, tmp_path)
+    _open_tab(page, "Train")
+    _fill(page, "train-cfg", str(cfg))
+    _fill(page, "train-exp", "browser")
+    _fill(page, "train-work", str(tmp_path / "exp"))
+    _fill(page, "train-batch", "4")
+    _fill(page, "train-epochs", "2")
+    page.locator("#train-run").click()
+    page.locator("#train-status").get_by_text("Finished").wait_for(timeout=120_000)
+    work = tmp_path / "exp" / "browser-tiny.yaml"
+    assert (work / "final_DPG.pth").is_file() and (work / "curves.png").is_file()
+    log = page.locator("#train-log textarea").input_value()
+    assert "Train-1 epoch | loss:" in log and "gt mAP" in log
+    page.locator("#train-curves img").wait_for(timeout=30_000)
+    page.screenshot(path=str(tmp_path / "train.png"), full_page=True)
+
+
 def test_export_tab_writes_onnx_and_shows_atc(page, tmp_path):
     import torch
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,20 +14,37 @@ import gradio as gr
 from posekit.errors import PosekitError
 
 
+def _as_message(exc: Exception) -> gr.Error:
+    """The gr.Error the page shows for an exception (unexpected ones also print their traceback)."""
+    if isinstance(exc, gr.Error):
+        return exc
+    if isinstance(exc, PosekitError):
+        return gr.Error(str(exc))
+    traceback.print_exc()  # an unexpected failure: the message in the page, the traceback to the console
+    return gr.Error(f"{type(exc).__name__}: {exc}")
+
+
 def friendly_errors(action: Callable[..., Any]) -> Callable[..., Any]:
-    """Show errors of an action as a message in the page, never as a traceback."""
+    """Show errors of an action as a message in the page, never as a traceback.
+
+    A generator action (live updates) stays a generator function, so Gradio still streams it."""
+    if inspect.isgeneratorfunction(action):
+
+        @functools.wraps(action)
+        def streaming(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            try:
+                yield from action(*args, **kwargs)
+            except Exception as exc:
+                raise _as_message(exc) from None
+
+        return streaming
 
     @functools.wraps(action)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return action(*args, **kwargs)
-        except gr.Error:
-            raise
-        except PosekitError as exc:
-            raise gr.Error(str(exc)) from None
-        except Exception as exc:  # an unexpected failure: the message only, the traceback to the console
-            traceback.print_exc()
-            raise gr.Error(f"{type(exc).__name__}: {exc}") from None
+        except Exception as exc:
+            raise _as_message(exc) from None
 
     return wrapper
 
