@@ -186,7 +186,6 @@ def test_yolov3_batch_size_does_not_change_results(tmp_path: Path, coco_images: 
     assert sum(len(d) for d in detections) > 0
 
 
-@pytest.mark.parametrize("size", ["nano", "s"])
 def _yolox_checkpoint(size: str, path: Path, images: list[np.ndarray], inp_dim: int) -> Path:
     """Random YOLOX weights in the official layout whose objectness lets ~3% of anchors through."""
     torch.manual_seed(0)
@@ -277,6 +276,60 @@ def test_missing_weights_say_where_they_go(tmp_path: Path, monkeypatch: pytest.M
     with pytest.raises(PosekitError, match="multiple of 32"):
         torch.save({"model": YOLOX("nano").state_dict()}, tmp_path / "n.pth")
         build_detector("yolox-nano", weights=str(tmp_path / "n.pth"), inp_dim=100)
+
+
+def test_weights_lookup_order_explicit_then_seed_path_then_models_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from posekit.paths import find_user_file
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("POSEKIT_HOME", str(tmp_path / "home"))
+    seed = "detector/yolox/data/yolox_s.pth"
+    in_models = tmp_path / "home" / "models" / "yolox_s.pth"
+    in_models.parent.mkdir(parents=True)
+    in_models.write_bytes(b"m")
+    assert find_user_file(seed) == in_models
+    (tmp_path / seed).parent.mkdir(parents=True)
+    (tmp_path / seed).write_bytes(b"s")
+    assert find_user_file(seed) == tmp_path / seed  # the seed path under the working directory wins
+    (tmp_path / "mine.pth").write_bytes(b"e")
+    assert find_user_file(seed, explicit="mine.pth") == Path("mine.pth")
+    with pytest.raises(MissingFileError) as err:
+        find_user_file(seed, explicit="other.pth", what="yolox-s weights")
+    message = str(err.value)
+    assert message.startswith("yolox-s weights not found: other.pth (the path given); put yolox_s.pth at")
+    assert "./detector/yolox/data/yolox_s.pth" in message and "posekit models list" in message
+
+
+@pytest.mark.parametrize(
+    ("extra", "weights", "tracking"),
+    [([], None, False), (["--detector_weights", "w.pth", "--pose_track"], "w.pth", True)],
+)
+def test_infer_passes_detector_weights_and_tracking(
+    extra: list[str], weights: str | None, tracking: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--detector_weights reaches the detector, and so does tracking (YOLOv3's 0.3 threshold)."""
+    from posekit.cli.main import main
+
+    seen: dict = {}
+
+    def capture(name: str, **kwargs):
+        seen.update(kwargs, name=name)
+        raise PosekitError("detector captured")
+
+    monkeypatch.setattr("posekit.detectors.build_detector", capture)
+    (tmp_path / "a.jpg").write_bytes(b"")
+    argv = ["infer", "--detector", "yolo", "--indir", str(tmp_path), "--outdir", str(tmp_path / "o")]
+    assert main(argv + extra) == 1
+    assert seen == {"name": "yolo", "weights": weights, "device": "cpu", "tracking": tracking}
+
+
+def test_yolov3_threshold_is_03_while_tracking(tmp_path: Path) -> None:
+    _yolov3_weights(tmp_path / "yolov3-spp.weights")
+    weights = str(tmp_path / "yolov3-spp.weights")
+    assert build_detector("yolo", weights=weights).conf_thres == pytest.approx(0.1)
+    assert build_detector("yolo", weights=weights, tracking=True).conf_thres == pytest.approx(0.3)
 
 
 def test_detection_results_for_coco_mini(tmp_path: Path, coco_mini: Path) -> None:

@@ -208,7 +208,7 @@ def test_validate_seed_script_end_to_end(coco_mini, tmp_path, monkeypatch, capsy
     assert "Detection results exist, will use it" in out
     assert f"##### gt box: {gt_ap:.4f} mAP | det box: {det_ap:.4f} mAP #####" in out
     det_results = json.loads(det_file.read_text())
-    assert list(det_results[0]) == ["image_id", "category_id", "keypoints", "score", "bbox"]
+    assert list(det_results[0]) == ["image_id", "category_id", "keypoints", "score", "box", "idx"]
     detections = json.loads((coco_mini / "annotations/person_detections_val2017.json").read_text())
     if extra:  # pose NMS keeps at most one pose per detection, each with its proposal score
         assert 0 < len(det_results) <= len(detections)

@@ -25,16 +25,17 @@ def find_user_file(seed_path: str, explicit: str | None = None, what: str = "wei
     """Find a user-provided file: the explicit path, else `seed_path` under the working directory,
     else its file name in the posekit models folder. Raises MissingFileError saying where to put it.
     """
+    where = (
+        f"put {Path(seed_path).name} at ./{seed_path} or in {models_dir()} (or pass its path); "
+        "`posekit models list` shows every model file and where it goes"
+    )
     if explicit:
         path = Path(explicit).expanduser()
         if path.is_file():
             return path
-        raise MissingFileError(f"{what} not found: {path}")
+        raise MissingFileError(f"{what} not found: {path} (the path given); {where}")
     candidates = [Path.cwd() / seed_path, models_dir() / Path(seed_path).name]
     for candidate in candidates:
         if candidate.is_file():
             return candidate
-    raise MissingFileError(
-        f"{what} missing: put {Path(seed_path).name} at ./{seed_path} or in {models_dir()} "
-        f"(or pass its path); `posekit models list` shows every model file and where it goes"
-    )
+    raise MissingFileError(f"{what} missing: {where}")

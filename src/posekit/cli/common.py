@@ -21,6 +21,16 @@ def add_device(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_detector_weights(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """--detector_weights: the detector weight file, instead of the seed path and the models folder."""
+    flag(
+        parser,
+        "detector_weights",
+        default=None,
+        help="detector weight file (default: ./detector/<name>/data/<file>, then the posekit models folder)",
+    )
+
+
 def add_refine(parser: argparse.ArgumentParser) -> None:
     """--refine: sub-pixel (DARK-style) heatmap decoding instead of AlphaPose's quarter-pixel offset."""
     parser.add_argument(

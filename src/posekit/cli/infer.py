@@ -10,7 +10,7 @@ import sys
 import warnings
 
 from posekit.cli.backend import add_backend_flags
-from posekit.cli.common import add_cfg_checkpoint, add_device, flag
+from posekit.cli.common import add_cfg_checkpoint, add_detector_weights, add_device, flag
 
 DEFAULT_QSIZE = 16
 
@@ -51,6 +51,7 @@ def add_infer_flags(parser: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--detector", default="blazepose", help="person detector (blazepose, yolo, yolox-x, ...)"
     )
+    add_detector_weights(run)
     flag(run, "min_box_area", type=float, default=0.0, help="drop poses whose box area is below this")
     run.add_argument("--detbatch", type=int, default=5, help="images per detector call")
     run.add_argument("--posebatch", type=int, default=64, help="person crops per pose-model batch")
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     source = _open_source(args)
     device = resolve_device(args)
     tracking = args.pose_flow or args.pose_track
-    detector = _load_detector(args, device)
+    detector = _load_detector(args, device, tracking)
     pose_model = load_pose_model(
         args.cfg,
         args.checkpoint,
@@ -155,7 +156,7 @@ def _open_source(args: argparse.Namespace):
     return open_images(collect_image_paths(args.inputpath, args.inputlist, args.inputimg))
 
 
-def _load_detector(args: argparse.Namespace, device: str):
+def _load_detector(args: argparse.Namespace, device: str, tracking: bool):
     if args.detfile:
         from posekit.infer.detfile import DetectionFile
 
@@ -166,7 +167,7 @@ def _load_detector(args: argparse.Namespace, device: str):
 
     name = canonical_detector_name(args.detector)
     print(f"Loading {name} detector..")
-    return build_detector(name, device=device)
+    return build_detector(name, weights=args.detector_weights, device=device, tracking=tracking)
 
 
 def _build_tracker(args: argparse.Namespace):

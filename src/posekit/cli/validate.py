@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from posekit.cli.backend import add_backend_flags
-from posekit.cli.common import add_cfg_checkpoint, add_device, add_refine, flag
+from posekit.cli.common import add_cfg_checkpoint, add_detector_weights, add_device, add_refine, flag
 
 JSON_DIR = Path("exp/json")
 
@@ -19,6 +19,7 @@ def add_validate_flags(parser: argparse.ArgumentParser) -> None:
     flag(parser, "flip_test", action="store_true", help="average with the mirrored crops' heatmaps")
     add_refine(parser)
     parser.add_argument("--detector", default=None, help="detector that creates DET_FILE when it is missing")
+    add_detector_weights(parser)
     flag(parser, "oks_nms", action="store_true", help="OKS pose NMS on det-box results")
     flag(parser, "ppose_nms", action="store_true", help="parametric pose NMS on det-box results")
     add_backend_flags(parser)
@@ -57,7 +58,13 @@ def run(args: argparse.Namespace) -> int:
     gt_map = validate_gt_boxes(estimator, cfg, JSON_DIR / "validate_gt_kpt.json")
     print(f"gt box: {gt_map:.4f} mAP ({JSON_DIR / 'validate_gt_kpt.json'})")
     det_map = validate_det_boxes(
-        estimator, cfg, JSON_DIR / "validate_rcnn_kpt.json", detector=args.detector, nms=nms, device=device
+        estimator,
+        cfg,
+        JSON_DIR / "validate_rcnn_kpt.json",
+        detector=args.detector,
+        nms=nms,
+        device=device,
+        detector_weights=args.detector_weights,
     )
     print(f"##### gt box: {gt_map:.4f} mAP | det box: {det_map:.4f} mAP #####")
     return 0

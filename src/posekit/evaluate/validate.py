@@ -19,25 +19,14 @@ from posekit.evaluate.coco import evaluate_keypoints
 from posekit.io.atomic import atomic_write_json
 from posekit.io.images import read_image_rgb
 from posekit.io.jsonio import read_json
+from posekit.io.results import result_entries
 from posekit.pose.nms import pose_nms
-from posekit.pose.types import PoseModel
+from posekit.pose.types import PoseModel, PoseResult
 
 
 def _images(split: DatasetSplit) -> dict[int, dict]:
     data = read_json(split.ann_path, "annotation file")
     return {image["id"]: image for image in data.get("images", [])}
-
-
-def _entry(image_id: int, keypoints: np.ndarray, scores: np.ndarray, score: float, box_xyxy) -> dict:
-    x1, y1, x2, y2 = (float(v) for v in box_xyxy)
-    flat = np.concatenate([keypoints, scores[:, None]], axis=1).ravel()
-    return {
-        "image_id": int(image_id),
-        "category_id": 1,
-        "keypoints": [float(v) for v in flat],
-        "score": float(score),
-        "bbox": [x1, y1, x2 - x1, y2 - y1],
-    }
 
 
 def gt_box_results(pose_model: PoseModel, cfg: Config) -> list[dict]:
@@ -50,9 +39,11 @@ def gt_box_results(pose_model: PoseModel, cfg: Config) -> list[dict]:
         by_image[(person.image_id, person.image_path)].append(person.box)
     results = []
     for (image_id, path), boxes in tqdm(by_image.items(), desc="gt box", leave=False):
-        keypoints, scores = pose_model.estimate(read_image_rgb(path), np.array(boxes))
-        for kp, s, box in zip(keypoints, scores, boxes):
-            results.append(_entry(image_id, kp, s, s.mean() + 1.25 * s.max(), box))
+        boxes = np.array(boxes, dtype=np.float64)
+        keypoints, scores = pose_model.estimate(read_image_rgb(path), boxes)
+        person = scores.mean(axis=1) + 1.25 * scores.max(axis=1)
+        result = PoseResult(boxes, np.ones(len(boxes)), keypoints, scores, person)
+        results += result_entries(Path(path).name, result, image_id=image_id)
     return results
 
 
@@ -63,8 +54,11 @@ def validate_gt_boxes(pose_model: PoseModel, cfg: Config, out_json: str | Path) 
     return evaluate_keypoints(cfg.dataset.val.ann_path, results)["AP"]
 
 
-def ensure_detections(cfg: Config, detector_name: str | None = None, device: str = "cpu") -> Path:
-    """DATASET.TEST.DET_FILE, created by running the detector over the test images when missing."""
+def ensure_detections(
+    cfg: Config, detector_name: str | None = None, device: str = "cpu", weights: str | None = None
+) -> Path:
+    """DATASET.TEST.DET_FILE, created by running the detector (weights: its file, else the usual places)
+    over the test images when missing."""
     split = _test_split(cfg)
     det_file = Path(split.det_file)
     if det_file.is_file():
@@ -74,7 +68,7 @@ def ensure_detections(cfg: Config, detector_name: str | None = None, device: str
     from posekit.detectors.results import write_detections
 
     print(f"Will create detection results to {det_file}")
-    detector = build_detector(detector_name or cfg.detector.name, device=device)
+    detector = build_detector(detector_name or cfg.detector.name, weights=weights, device=device)
     images = _images(split)
     dets, ids = [], []
     for image_id, image in tqdm(images.items(), desc="detect", leave=False):
@@ -98,14 +92,14 @@ def det_box_results(pose_model: PoseModel, cfg: Config, det_file: Path, nms: str
             raise PosekitError(f"{det_file}: image_id {image_id} is not in {split.ann_path}")
         boxes = np.array([[x, y, x + w, y + h] for x, y, w, h in (d["bbox"] for d in dets)], dtype=np.float64)
         box_scores = np.array([d["score"] for d in dets], dtype=np.float64)
-        image = read_image_rgb(split.image_dir / images[image_id]["file_name"])
-        keypoints, scores = pose_model.estimate(image, boxes)
+        name = images[image_id]["file_name"]
+        keypoints, scores = pose_model.estimate(read_image_rgb(split.image_dir / name), boxes)
         if nms:
-            kept = pose_nms(boxes, box_scores, keypoints, scores, method=nms)
-            boxes, keypoints, scores, person = kept.boxes, kept.keypoints, kept.keypoint_scores, kept.scores
+            result = pose_nms(boxes, box_scores, keypoints, scores, method=nms)
         else:
             person = box_scores + scores.mean(axis=1) + 1.25 * scores.max(axis=1)
-        results += [_entry(image_id, k, s, p, b) for k, s, p, b in zip(keypoints, scores, person, boxes)]
+            result = PoseResult(boxes, box_scores, keypoints, scores, person)
+        results += result_entries(name, result, image_id=image_id)
     return results
 
 
@@ -116,9 +110,10 @@ def validate_det_boxes(
     detector: str | None = None,
     nms: str | None = None,
     device: str = "cpu",
+    detector_weights: str | None = None,
 ) -> float:
     """det-box mAP on DATASET.TEST (DET_FILE, or the detector's boxes); results written to out_json."""
-    det_file = ensure_detections(cfg, detector, device)
+    det_file = ensure_detections(cfg, detector, device, detector_weights)
     results = det_box_results(pose_model, cfg, det_file, nms)
     if not results and nms:
         raise PosekitError(

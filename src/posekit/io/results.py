@@ -41,9 +41,13 @@ def _idx(value) -> object:
     return value
 
 
-def result_entries(image_name: str, result: PoseResult, for_eval: bool = False) -> list[dict]:
-    """The people of one image as AlphaPose result entries."""
-    image_id: object = eval_image_id(image_name) if for_eval else Path(image_name).name
+def result_entries(
+    image_name: str, result: PoseResult, for_eval: bool = False, image_id: int | None = None
+) -> list[dict]:
+    """The people of one image as AlphaPose result entries; image_id: the ground truth's id (validation)
+    instead of the file name (or, for_eval, the number in it)."""
+    if image_id is None:
+        image_id = eval_image_id(image_name) if for_eval else Path(image_name).name
     entries = []
     for i in range(len(result)):
         x1, y1, x2, y2 = (float(v) for v in result.boxes[i])

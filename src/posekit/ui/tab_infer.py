@@ -58,8 +58,8 @@ def infer(
 
     fastpose = model == FASTPOSE_MODEL
     pose_model = load_pose_model(cfg_path if fastpose else None, checkpoint if fastpose else None, "cpu")
-    detector_model = build_detector(canonical_detector_name(detector), device="cpu")
     tracking = tracker != NO_TRACKING
+    detector_model = build_detector(canonical_detector_name(detector), device="cpu", tracking=tracking)
     options = {"save_matching": str(outdir / "poseflow" / "matching")} if tracker == "poseflow" else {}
     outputs = RenderedOutputs(
         outdir,
