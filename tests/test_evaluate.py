@@ -76,6 +76,8 @@ def test_eval_equals_pycocotools(coco_mini, tmp_path, sigma):
         assert stats["AP"] == 1.0 and stats["AR"] == 1.0
     else:
         assert stats["AP"] < 1.0
+    assert main(["eval", str(coco_mini / GT), str(alphapose_file)]) == 0  # default: beside the results
+    assert json.loads((tmp_path / "alphapose-results.stats.json").read_text()) == stats
 
 
 def test_eval_errors(coco_mini, tmp_path):
