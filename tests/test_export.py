@@ -195,3 +195,17 @@ def test_provider_choice_prefers_accelerators():
 def test_onnx_backend_missing_file(tmp_path):
     with pytest.raises(PosekitError, match="not found"):
         OnnxBackend(tmp_path / "nope.onnx")
+
+
+def test_export_check_uses_a_real_person_without_the_dev_data(monkeypatch):
+    """Outside a checkout (no coco-val-mini) the export check crops the astronaut of scikit-image's photo."""
+    from posekit.export import sample
+    from posekit.infer.sources import sample_image_path
+
+    monkeypatch.setattr(sample, "coco_mini_root", lambda: None)
+    crops, boxes = sample.sample_crops_and_boxes((64, 48), 2)
+    assert crops.shape == (2, 64, 48, 3) and crops.dtype == np.uint8
+    want = crop_people(read_image_rgb(sample_image_path()), np.array([sample.ASTRONAUT_BOX]), (64, 48))[0][0]
+    np.testing.assert_array_equal(crops[0], want)
+    np.testing.assert_array_equal(crops[1], want[:, ::-1])  # the second is the mirrored copy
+    assert np.array_equal(boxes[0], boxes[1]) and sample.describe_source() == "scikit-image's astronaut photo"

@@ -1,7 +1,7 @@
 """A real person crop to check an exported model against PyTorch (and to calibrate int8 models).
 
 Order of preference: a user image (whole image as the box), the COCO val mini set that sits beside a
-development checkout (its annotated people), else a deterministic synthetic stick figure.
+development checkout (its annotated people), else the astronaut in scikit-image's sample photo.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import json
 import os
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from posekit.geometry import crop_person
@@ -52,25 +51,15 @@ def coco_mini_people(limit: int = 16) -> list[tuple[np.ndarray, np.ndarray]]:
     return people
 
 
-def synthetic_person(size: tuple[int, int] = (480, 360)) -> np.ndarray:
-    """A deterministic RGB image of a stick figure on a textured background."""
-    height, width = size
-    rng = np.random.default_rng(0)
-    image = rng.integers(60, 120, size=(height, width, 3), dtype=np.uint8)
-    cx, top = width // 2, height // 8
-    color = (230, 180, 140)
-    cv2.circle(image, (cx, top + 30), 28, color, -1)
-    joints = {
-        "neck": (cx, top + 65),
-        "hip": (cx, top + 200),
-        "lhand": (cx - 90, top + 150),
-        "rhand": (cx + 90, top + 150),
-        "lfoot": (cx - 60, height - 30),
-        "rfoot": (cx + 60, height - 30),
-    }
-    for a, b in [("neck", "hip"), ("neck", "lhand"), ("neck", "rhand"), ("hip", "lfoot"), ("hip", "rfoot")]:
-        cv2.line(image, joints[a], joints[b], color, 14)
-    return image
+# The astronaut in scikit-image's sample photo (512 x 512), xyxy: head to the bottom edge, both arms.
+ASTRONAUT_BOX = (20.0, 10.0, 370.0, 511.0)
+
+
+def astronaut_person() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-image's astronaut photo (it ships inside its wheel) and the box of the person in it."""
+    from posekit.infer.sources import sample_image_path
+
+    return read_image_rgb(sample_image_path()), np.array(ASTRONAUT_BOX, dtype=np.float64)
 
 
 def sample_crops_and_boxes(
@@ -84,10 +73,7 @@ def sample_crops_and_boxes(
         image = read_image_rgb(image_path)
         sources = [(image, np.array([0, 0, image.shape[1], image.shape[0]], dtype=np.float64))]
     else:
-        sources = coco_mini_people(count)
-        if not sources:
-            image = synthetic_person()
-            sources = [(image, np.array([90, 10, 270, 470], dtype=np.float64))]
+        sources = coco_mini_people(count) or [astronaut_person()]
     pairs = [crop_person(image, box, input_hw) for image, box in sources]
     crops = [crop for crop, _ in pairs]
     boxes = [box for _, box in pairs]
@@ -109,4 +95,4 @@ def describe_source(image_path: str | Path | None = None) -> str:
     if image_path is not None:
         return str(image_path)
     root = coco_mini_root()
-    return f"{root} (annotated people)" if root else "a synthetic stick figure"
+    return f"{root} (annotated people)" if root else "scikit-image's astronaut photo"
