@@ -97,3 +97,46 @@ def test_auto_picks_onnx_for_onnx_files_openvino_on_cpu_else_torch(tiny_fastpose
         resolve_backend("tensorrt", path)
     with pytest.raises(PosekitError, match="runs on the CPU"):
         build_backend("openvino", cfg, path, device="cuda")
+
+
+def test_validate_and_infer_run_an_onnx_file_like_the_checkpoint(
+    tiny_fastpose, coco_mini, tmp_path, monkeypatch
+):
+    """--backend onnx (and auto for a .onnx file) in both commands: the same keypoints as torch fp32."""
+    import copy
+    import json
+
+    from posekit.cli.main import main
+    from posekit.export.onnx import ExportOptions, export_onnx
+
+    model = copy.deepcopy(tiny_fastpose[1])
+    with torch.no_grad():  # sharpen the random heatmaps so that peaks pass pose NMS's 0.3 score floor
+        model.conv_out.weight.mul_(2e4)
+    path = tmp_path / "sharp.pth"
+    torch.save(model.state_dict(), path)
+    onnx_path = tmp_path / "tiny.onnx"
+    export_onnx(model, onnx_path, (128, 96), ExportOptions(batch=1))
+    text = TINY_CFG.read_text().replace("./data/coco/", f"{coco_mini}/")
+    cfg_path = tmp_path / "tiny.yaml"
+    cfg_path.write_text(text)
+    monkeypatch.chdir(tmp_path)
+    runs = {}
+    for name, checkpoint, backend in [
+        ("torch", path, "torch"),
+        ("onnx", onnx_path, "onnx"),
+        ("auto", onnx_path, "auto"),
+    ]:
+        argv = ["--cfg", str(cfg_path), "--checkpoint", str(checkpoint), "--backend", backend]
+        assert main(["validate", *argv, "--precision", "fp32"]) == 0
+        gt_box = json.loads((tmp_path / "exp/json/validate_gt_kpt.json").read_text())
+        out = tmp_path / f"infer-{name}"
+        images = ["--indir", str(coco_mini / "val2017"), "--outdir", str(out), "--no_save_img"]
+        detfile = ["--detfile", str(coco_mini / "annotations/person_detections_val2017.json")]
+        assert main(["infer", *argv, *images, *detfile, "--precision", "fp32"]) == 0
+        runs[name] = (gt_box, json.loads((out / "alphapose-results.json").read_text()))
+    for name in ("onnx", "auto"):
+        for got, want in zip(runs[name], runs["torch"]):
+            assert len(got) == len(want) > 0
+            for a, b in zip(got, want):
+                assert a["image_id"] == b["image_id"]
+                assert np.abs(np.subtract(a["keypoints"], b["keypoints"])).max() <= 0.01
