@@ -96,3 +96,24 @@ def test_backends_agree_through_the_cli(coco_mini, tmp_path, tiny_checkpoint):
     for a, b in zip(torch_run, ov_run):
         assert a["image_id"] == b["image_id"]
         assert np.abs(np.subtract(a["keypoints"], b["keypoints"])).max() <= 0.01
+
+
+def test_the_embedded_detector_feeds_a_fastpose_checkpoint(coco_mini, tmp_path, tiny_checkpoint):
+    """The BlazePose detector's boxes (people found by a detector, not read from a file) go through a
+    FastPose checkpoint: every pose sits on one of the detector's boxes."""
+    from posekit.detectors import build_detector
+    from posekit.io.images import read_image_rgb
+
+    image_path = sorted((coco_mini / "val2017").iterdir())[0]
+    boxes = build_detector("blazepose").detect([read_image_rgb(image_path)])[0].boxes
+    flags = ["--cfg", str(TINY_CFG), "--checkpoint", str(tiny_checkpoint), "--detector", "blazepose"]
+    argv = ["infer", *flags, "--image", str(image_path), "--outdir", str(tmp_path), "--no_save_img"]
+    assert main(argv) == 0
+    results = json.loads((tmp_path / "alphapose-results.json").read_text())
+    assert 0 < len(results) <= len(boxes)
+    for entry in results:
+        x, y, w, h = entry["box"]
+        assert np.abs(boxes - [x, y, x + w, y + h]).sum(axis=1).min() < 1e-3  # one of the detector's boxes
+        xy = np.array(entry["keypoints"]).reshape(-1, 3)[:, :2]
+        reach = 0.75 * max(w, h) + 1  # the crop is the box x1.25 at aspect 0.75: within 0.75 long sides
+        assert np.abs(xy - [x + w / 2, y + h / 2]).max() <= reach
