@@ -1,4 +1,5 @@
-"""`posekit export onnx|om`: ONNX export of the pose model and the Ascend atc/AIPP files."""
+"""`posekit export onnx|detector|om`: ONNX export of the pose model and of the YOLO detectors, and the
+Ascend atc/AIPP files."""
 
 from __future__ import annotations
 
@@ -16,6 +17,20 @@ def add_onnx_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--output", "--output_onnx", "--output-onnx", dest="output", required=True, help="ONNX file to write"
     )
+    _add_graph_flags(parser)
+    parser.add_argument(
+        "--preprocess",
+        nargs="?",
+        const="nhwc",
+        choices=["nhwc", "nchw"],
+        default=None,
+        help="take uint8 RGB crops (NHWC by default) and normalise inside the graph",
+    )
+    parser.add_argument("--simplify", action="store_true", help="run onnxsim on the exported graph")
+
+
+def _add_graph_flags(parser: argparse.ArgumentParser) -> None:
+    """--batch | --dynamic-batch, --opset and --check-image, shared by both ONNX exports."""
     batch = parser.add_mutually_exclusive_group()
     batch.add_argument("--batch", type=int, default=1, help="fixed batch size of the input (default 1)")
     batch.add_argument(
@@ -27,17 +42,21 @@ def add_onnx_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--opset", type=int, default=11, help="ONNX opset (>= 11, default 11)")
     parser.add_argument(
-        "--preprocess",
-        nargs="?",
-        const="nhwc",
-        choices=["nhwc", "nchw"],
-        default=None,
-        help="take uint8 RGB crops (NHWC by default) and normalise inside the graph",
-    )
-    parser.add_argument("--simplify", action="store_true", help="run onnxsim on the exported graph")
-    parser.add_argument(
         "--check-image", "--check_image", dest="check_image", default=None, help="image for the PyTorch check"
     )
+
+
+def add_detector_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags of `posekit export detector`."""
+    from posekit.cli.common import add_detector_weights
+
+    parser.add_argument("--detector", required=True, help="yolo or yolox-nano|tiny|s|m|l|x")
+    add_detector_weights(parser)
+    parser.add_argument("--output", required=True, help="ONNX file to write")
+    parser.add_argument(
+        "--inp_dim", "--inp-dim", dest="inp_dim", type=int, default=None, help="input size (608 / 640)"
+    )
+    _add_graph_flags(parser)
 
 
 def add_om_flags(parser: argparse.ArgumentParser) -> None:
@@ -58,11 +77,14 @@ def add_om_flags(parser: argparse.ArgumentParser) -> None:
 
 def register(subparsers) -> None:
     """Add `export onnx` and `export om`."""
-    parser = subparsers.add_parser("export", help="export the pose model to ONNX / Ascend OM")
+    parser = subparsers.add_parser("export", help="export the pose model or a detector to ONNX / Ascend OM")
     kinds = parser.add_subparsers(dest="export_kind", metavar="KIND")
     onnx_parser = kinds.add_parser("onnx", help="export the pose model to ONNX")
     add_onnx_flags(onnx_parser)
     onnx_parser.set_defaults(run=run_onnx)
+    detector_parser = kinds.add_parser("detector", help="export a YOLOv3-SPP / YOLOX detector to ONNX")
+    add_detector_flags(detector_parser)
+    detector_parser.set_defaults(run=run_detector)
     om_parser = kinds.add_parser("om", help="write the atc command and AIPP config; run atc if present")
     add_om_flags(om_parser)
     om_parser.set_defaults(run=run_om)
@@ -93,6 +115,25 @@ def run_onnx(args: argparse.Namespace) -> int:
     else:
         source = describe_source(args.check_image)
         print(f"max abs difference from PyTorch on a crop of {source}: {report.max_abs_diff:.3g}")
+    return 0
+
+
+def run_detector(args: argparse.Namespace) -> int:
+    """Build the detector from its weights (missing or wrong files fail here), export, check, report."""
+    from posekit.detectors import build_detector, canonical_detector_name
+    from posekit.export.detector import export_detector_onnx
+    from posekit.export.onnx import ExportOptions
+
+    name = canonical_detector_name(args.detector)
+    size = {"inp_dim": args.inp_dim} if args.inp_dim else {}
+    print(f"Loading {name} detector..")
+    detector = build_detector(name, weights=args.detector_weights, device="cpu", **size)
+    options = ExportOptions(batch=args.batch, dynamic_batch=args.dynamic_batch, opset=args.opset)
+    report = export_detector_onnx(detector, args.output, options, args.check_image)
+    print(f"Wrote {report.path}: input 'float32{report.input_shape}', output 'output' (decoded boxes)")
+    if report.max_abs_diff is not None:
+        print(f"max abs difference from PyTorch: {report.max_abs_diff:.3g}")
+    print(f"run it with: --detector {name} --detector_weights {report.path}")
     return 0
 
 

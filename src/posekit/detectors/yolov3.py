@@ -12,6 +12,7 @@ import torch
 from posekit.detectors.batched import PERSON_CLASS, BatchedYoloDetector, check_input_size
 from posekit.detectors.darknet import DarknetModel, load_darknet_weights, parse_cfg
 from posekit.detectors.letterbox import Placement, fit_image
+from posekit.detectors.onnx_net import onnx_network
 from posekit.errors import MissingFileError
 from posekit.paths import find_user_file
 
@@ -50,7 +51,8 @@ class YOLOv3SPPDetector(BatchedYoloDetector):
 
     Options: `cfg` (darknet cfg path), `inp_dim` (608), `conf_thres` (0.1, or 0.3 with `tracking`),
     `nms_thres` (0.6), `batch_size` (images per forward pass;
-    default: all images of one `detect` call, which the pipeline sizes with --detbatch).
+    default: all images of one `detect` call, which the pipeline sizes with --detbatch). `weights` may
+    also be a file from `posekit export detector` (.onnx), run by onnxruntime at the file's input size.
     """
 
     def __init__(
@@ -65,9 +67,13 @@ class YOLOv3SPPDetector(BatchedYoloDetector):
         batch_size: int | None = None,
         tracking: bool = False,
     ) -> None:
-        model = build_darknet(cfg)
         path = find_user_file(SEED_WEIGHTS, weights, what="YOLOv3-SPP weights (yolov3-spp.weights)")
-        load_darknet_weights(model, path)
+        model = onnx_network(path)
+        if model is not None:  # an exported file fixes the input size
+            inp_dim = model.input_size
+        else:
+            model = build_darknet(cfg)
+            load_darknet_weights(model, path)
         if conf_thres is None:
             conf_thres = CONF_THRES_TRACKING if tracking else CONF_THRES
         super().__init__(

@@ -11,6 +11,7 @@ import torch
 
 from posekit.detectors.batched import PERSON_CLASS, BatchedYoloDetector, check_input_size
 from posekit.detectors.letterbox import Placement, fit_image
+from posekit.detectors.onnx_net import onnx_network
 from posekit.detectors.yolox_net import SIZES, YOLOX
 from posekit.errors import PosekitError
 from posekit.paths import find_user_file
@@ -67,7 +68,8 @@ class YOLOXDetector(BatchedYoloDetector):
 
     Options: `inp_dim` (640), `conf_thres` (0.1), `nms_thres` (0.6), `batch_size` (images per forward
     pass; default: all images of one `detect` call, which the pipeline sizes with --detbatch),
-    `tracking` (accepted for a uniform interface; YOLOX keeps its threshold).
+    `tracking` (accepted for a uniform interface; YOLOX keeps its threshold). `weights` may also be a
+    file from `posekit export detector` (.onnx), run by onnxruntime at the file's input size.
     The score is objectness x person probability (the value YOLOX thresholds).
     """
 
@@ -83,9 +85,13 @@ class YOLOXDetector(BatchedYoloDetector):
         tracking: bool = False,
     ) -> None:
         name = f"yolox-{size_of(name)}"
-        model = YOLOX(size_of(name))
         path = find_user_file(seed_weights_path(name), weights, what=f"{name} weights")
-        load_yolox_checkpoint(model, path, name)
+        model = onnx_network(path)
+        if model is not None:  # an exported file fixes the input size
+            inp_dim = model.input_size
+        else:
+            model = YOLOX(size_of(name))
+            load_yolox_checkpoint(model, path, name)
         super().__init__(
             name, model, device, check_input_size(inp_dim, name), conf_thres, nms_thres, batch_size
         )

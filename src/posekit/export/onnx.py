@@ -111,13 +111,20 @@ def export_onnx(
     """Export `model` (N,3,H,W)->(N,K,h,w) to `output` atomically; check it and compare with PyTorch."""
     options = options or ExportOptions()
     check_options(options)
-    output = Path(output)
     model = model.eval().cpu()
     net = Uint8Preprocess(model, options.preprocess).eval() if options.preprocess else model
     shape, dtype = input_spec(input_hw, options)
     trace_batch = 1 if options.dynamic_batch else int(options.batch)
-    crops = sample_crops(input_hw, trace_batch, check_image)
-    sample = example_input(crops, options)
+    sample = example_input(sample_crops(input_hw, trace_batch, check_image), options)
+    return write_onnx(net, sample, output, options, shape, dtype)
+
+
+def write_onnx(
+    net: nn.Module, sample: np.ndarray, output: str | Path, options: ExportOptions, shape: list, dtype
+) -> ExportReport:
+    """Trace `net` on `sample` into `output` atomically (input `input`, output `output`, the batch axis
+    free with options.dynamic_batch), run onnx.checker, and compare onnxruntime with PyTorch on it."""
+    output = Path(output)
     dynamic_axes = {INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}} if options.dynamic_batch else None
     with torch.no_grad():
         expected = net(torch.from_numpy(sample)).numpy()
