@@ -14,20 +14,23 @@ from pycocotools.cocoeval import COCOeval
 
 from posekit.cli.main import main
 from posekit.errors import PosekitError
-from posekit.evaluate.coco import STAT_NAMES, evaluate_keypoints
+from posekit.evaluate.coco import STAT_NAMES, UNIFORM_OKS_SIGMA, evaluate_keypoints, oks_sigmas
 from posekit.evaluate.validate import validate_det_boxes, validate_gt_boxes
 from posekit.models.builder import build_pose_model
 from posekit.pose.backends import TorchBackend
 from posekit.pose.estimator import TopDownEstimator
-from tests.train_helpers import tiny_config
+from posekit.skeleton import OKS_SIGMAS
+from tests.train_helpers import keypoint_subset, tiny_config
 
 GT = "annotations/person_keypoints_val2017.json"
 
 
-def _pycocotools_stats(gt_path, results_path) -> list[float]:
+def _pycocotools_stats(gt_path, results_path, sigmas: np.ndarray | None = None) -> list[float]:
     with contextlib.redirect_stdout(io.StringIO()):
         gt = COCO(str(gt_path))
         evaluator = COCOeval(gt, gt.loadRes(str(results_path)), "keypoints")
+        if sigmas is not None:
+            evaluator.params.kpt_oks_sigmas = sigmas
         evaluator.evaluate()
         evaluator.accumulate()
         evaluator.summarize()
@@ -78,6 +81,27 @@ def test_eval_equals_pycocotools(coco_mini, tmp_path, sigma):
         assert stats["AP"] < 1.0
     assert main(["eval", str(coco_mini / GT), str(alphapose_file)]) == 0  # default: beside the results
     assert json.loads((tmp_path / "alphapose-results.stats.json").read_text()) == stats
+
+
+def test_oks_sigmas_coco_and_custom_keypoint_sets():
+    assert np.array_equal(oks_sigmas(17), OKS_SIGMAS)
+    assert pytest.approx(1.138 / 17) == UNIFORM_OKS_SIGMA  # mean of COCO's 17 sigmas
+    assert oks_sigmas(5).tolist() == [UNIFORM_OKS_SIGMA] * 5
+    assert oks_sigmas(14).shape == (14,)
+
+
+@pytest.mark.parametrize("sigma", [0.0, 4.0])
+def test_eval_of_a_five_joint_keypoint_set(coco_mini, tmp_path, sigma):
+    root = keypoint_subset(coco_mini, tmp_path / "k5", [0, 5, 6, 11, 12])
+    gt = json.loads((root / GT).read_text())
+    results = _noisy_results(gt, sigma, np.random.default_rng(7))
+    assert len(results[0]["keypoints"]) == 15
+    stats = evaluate_keypoints(root / GT, results)
+    ids = {img["file_name"]: img["id"] for img in gt["images"]}
+    coco_file = tmp_path / "coco-results.json"
+    coco_file.write_text(json.dumps([{**r, "image_id": ids[r["image_id"]]} for r in results]))
+    assert list(stats.values()) == _pycocotools_stats(root / GT, coco_file, np.full(5, 1.138 / 17))
+    assert (stats["AP"] == 1.0) if sigma == 0.0 else (0.0 < stats["AP"] < 1.0)
 
 
 def test_eval_errors(coco_mini, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -16,32 +17,47 @@ REPO = Path(__file__).resolve().parents[1]
 SEED_CFG = REPO / "configs/coco/resnet/256x192_res50_lr1e-3_1x.yaml"
 TINY_CFG = REPO / "configs/tests/tiny_res18_128x96.yaml"
 
-# (key, shape) pairs from AlphaPose's fast_res50_256x192.pth.
-ALPHAPOSE_SHAPES = {
-    "preact.conv1.weight": [64, 3, 7, 7],
-    "preact.bn1.running_var": [64],
-    "preact.layer1.0.conv1.weight": [64, 64, 1, 1],
-    "preact.layer1.0.conv3.weight": [256, 64, 1, 1],
-    "preact.layer1.0.se.fc.0.weight": [256, 256],
-    "preact.layer1.0.se.fc.2.bias": [256],
-    "preact.layer1.0.downsample.0.weight": [256, 64, 1, 1],
-    "preact.layer1.0.downsample.1.running_mean": [256],
-    "preact.layer1.1.conv1.weight": [64, 256, 1, 1],
-    "preact.layer2.0.conv1.weight": [128, 256, 1, 1],
-    "preact.layer2.0.conv2.weight": [128, 128, 3, 3],
-    "preact.layer2.3.bn3.weight": [512],
-    "preact.layer3.0.downsample.0.weight": [1024, 512, 1, 1],
-    "preact.layer3.5.conv3.weight": [1024, 256, 1, 1],
-    "preact.layer4.0.se.fc.0.weight": [2048, 2048],
-    "preact.layer4.0.downsample.0.weight": [2048, 1024, 1, 1],
-    "preact.layer4.2.bn3.num_batches_tracked": [],
-    "duc1.conv.weight": [1024, 512, 3, 3],
-    "duc1.bn.weight": [1024],
-    "duc2.conv.weight": [512, 256, 3, 3],
-    "duc2.bn.running_var": [512],
-    "conv_out.weight": [17, 128, 3, 3],
-    "conv_out.bias": [17],
-}
+BN_TENSORS = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
+BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
+
+
+def alphapose_res50_state_shapes(num_joints: int = 17) -> dict[str, list[int]]:
+    """AlphaPose's fast_res50_256x192.pth state_dict names and shapes, written from the facts (section 1.3),
+    not from posekit's model code."""
+    shapes: dict[str, list[int]] = {}
+
+    def batchnorm(prefix: str, channels: int) -> None:
+        for name in BN_TENSORS:
+            shapes[f"{prefix}.{name}"] = [] if name == "num_batches_tracked" else [channels]
+
+    shapes["preact.conv1.weight"] = [64, 3, 7, 7]
+    batchnorm("preact.bn1", 64)
+    block_in = 64  # Cin(L, 0) = 64, 256, 512, 1024
+    for layer, (planes, blocks) in enumerate([(64, 3), (128, 4), (256, 6), (512, 3)], start=1):
+        out = 4 * planes
+        for b in range(blocks):
+            prefix = f"preact.layer{layer}.{b}"
+            cin = block_in if b == 0 else out
+            shapes[f"{prefix}.conv1.weight"] = [planes, cin, 1, 1]
+            batchnorm(f"{prefix}.bn1", planes)
+            shapes[f"{prefix}.conv2.weight"] = [planes, planes, 3, 3]
+            batchnorm(f"{prefix}.bn2", planes)
+            shapes[f"{prefix}.conv3.weight"] = [out, planes, 1, 1]
+            batchnorm(f"{prefix}.bn3", out)
+            if b == 0:  # SE (Linear, ReLU, Linear, Sigmoid) and the downsample, in block 0 only
+                for index in (0, 2):
+                    shapes[f"{prefix}.se.fc.{index}.weight"] = [out, out]
+                    shapes[f"{prefix}.se.fc.{index}.bias"] = [out]
+                shapes[f"{prefix}.downsample.0.weight"] = [out, cin, 1, 1]
+                batchnorm(f"{prefix}.downsample.1", out)
+        block_in = out
+    shapes["duc1.conv.weight"] = [1024, 512, 3, 3]
+    batchnorm("duc1.bn", 1024)
+    shapes["duc2.conv.weight"] = [512, 256, 3, 3]
+    batchnorm("duc2.bn", 512)
+    shapes["conv_out.weight"] = [num_joints, 128, 3, 3]
+    shapes["conv_out.bias"] = [num_joints]
+    return shapes
 
 
 @pytest.fixture(scope="module")
@@ -50,22 +66,30 @@ def res50():
     return cfg, build_pose_model(cfg.model, cfg.data_preset)
 
 
+def test_expected_alphapose_list_matches_the_facts():
+    expected = alphapose_res50_state_shapes()
+    assert len(expected) == 348
+    assert len([k for k in expected if not k.endswith("num_batches_tracked")]) == 293
+    assert len([k for k in expected if k.endswith("num_batches_tracked")]) == 55  # BN layers
+    params = [shape for key, shape in expected.items() if not key.endswith(BUFFERS)]
+    assert sum(math.prod(shape) for shape in params) == 40_577_745
+
+
 def test_res50_state_dict_is_alphaposes(res50):
     _, model = res50
-    state = model.state_dict()
-    assert len(state) == 348
-    assert len([k for k in state if not k.endswith("num_batches_tracked")]) == 293
+    state = {key: list(value.shape) for key, value in model.state_dict().items()}
+    assert state == alphapose_res50_state_shapes()
+    expected_params = {k for k in alphapose_res50_state_shapes() if not k.endswith(BUFFERS)}
+    assert {name for name, _ in model.named_parameters()} == expected_params
     assert sum(p.numel() for p in model.parameters()) == 40_577_745
-    for key, shape in ALPHAPOSE_SHAPES.items():
-        assert list(state[key].shape) == shape, key
-    # SE only in block 0 of each layer; no parameters in the PixelShuffle.
-    assert not any(".1.se." in k or ".2.se." in k for k in state)
-    assert {k.split(".")[0] for k in state} == {"preact", "duc1", "duc2", "conv_out"}
 
 
 def test_alphapose_checkpoint_loads_strictly(res50, tmp_path):
-    cfg, model = res50
-    state = {k: torch.randn_like(v.float()).to(v.dtype) for k, v in model.state_dict().items()}
+    cfg, _ = res50
+    state = {  # a file with AlphaPose's names and shapes, made without posekit's model
+        key: torch.tensor(7) if key.endswith("num_batches_tracked") else torch.randn(shape)
+        for key, shape in alphapose_res50_state_shapes().items()
+    }
     path = tmp_path / "fast_res50_256x192.pth"
     torch.save(state, path)
     loaded = load_pose_model(cfg, path)
@@ -119,6 +143,18 @@ def test_every_depth_builds_and_runs(depth):
     with torch.no_grad():
         out = model(torch.zeros(2, 3, 128, 96))
     assert out.shape == (2, 17, 32, 24)
+
+
+def test_depth_152_builds():
+    cfg = load_config(SEED_CFG, {"MODEL.NUM_LAYERS": 152})
+    state = build_pose_model(cfg.model, cfg.data_preset).state_dict()
+    # ResNet-152: (3, 8, 36, 3) bottleneck blocks, SE and downsample in block 0 of each layer.
+    for layer, blocks in enumerate((3, 8, 36, 3), start=1):
+        assert f"preact.layer{layer}.{blocks - 1}.conv3.weight" in state
+        assert f"preact.layer{layer}.{blocks}.conv1.weight" not in state
+    assert list(state["preact.layer3.35.conv3.weight"].shape) == [1024, 256, 1, 1]
+    assert len([k for k in state if k.endswith("se.fc.0.weight")]) == 4
+    assert list(state["conv_out.weight"].shape) == [17, 128, 3, 3]
 
 
 def test_custom_joint_count():

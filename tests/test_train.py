@@ -12,7 +12,8 @@ import torch
 
 from posekit.errors import PosekitError
 from posekit.geometry import heatmap_to_image_coords
-from posekit.train.dataset import KeypointDataset, read_coco_people
+from posekit.train import loop
+from posekit.train.dataset import KeypointDataset, half_body_center_scale, read_coco_people
 from posekit.train.loop import RESUME_FILE, TrainOptions, train
 from posekit.train.metrics import heatmap_accuracy, heatmap_loss
 from posekit.train.targets import gaussian_targets
@@ -81,6 +82,31 @@ def test_training_augmentation_keeps_joints_on_targets(coco_mini):
             assert not target[~kept].any()
 
 
+def test_half_body_centre_is_the_mean_of_the_chosen_joints():
+    points = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 40.0], [2.0, 8.0]])
+    center, scale = half_body_center_scale(points, aspect_ratio=0.75)
+    assert center.tolist() == [3.0, 12.0]  # the mean; the joints' box centre is (5, 20)
+    assert scale.tolist() == [45.0, 60.0]  # 10x40 widened to 30x40 (w/h 0.75), times 1.5
+    center, scale = half_body_center_scale(np.array([[0.0, 0.0], [80.0, 20.0], [40.0, 4.0]]), 0.75)
+    assert center.tolist() == [40.0, 8.0] and scale.tolist() == [120.0, 160.0]  # 80x20 -> 80x(80/0.75)
+
+
+def test_half_body_picks_the_upper_body_when_the_legs_are_hidden(coco_mini):
+    cfg = tiny_config(coco_mini, **{"DATASET.TRAIN.AUG.PROB_HALF_BODY": 1.0})
+    data = KeypointDataset(cfg, cfg.dataset.train, train=True)
+    rng = np.random.default_rng(0)
+    joints = rng.uniform(0, 200, (17, 2))
+    visible = np.ones(17, dtype=np.float32)
+    visible[[11, 12, 13, 14]] = 0  # 13 visible (> 8), only 2 of them lower-body: the upper set is chosen
+    box_center, box_scale = np.array([100.0, 100.0]), np.array([150.0, 200.0])
+    center, scale = data._half_body(joints, visible, box_center, box_scale, rng)
+    np.testing.assert_allclose(center, joints[:11].mean(axis=0))
+    assert scale.tolist() == half_body_center_scale(joints[:11], 96 / 128)[1].tolist()
+    visible[:] = 0
+    visible[:8] = 1  # 8 visible joints: not more than NUM_JOINTS_HALF_BODY, so the box is kept
+    assert data._half_body(joints, visible, box_center, box_scale, rng) == (box_center, box_scale)
+
+
 def test_bad_annotation_file(tmp_path):
     cfg = tiny_config(tmp_path)
     with pytest.raises(PosekitError, match="annotation file not found"):
@@ -129,6 +155,65 @@ def test_try_load_reports_matching_tensors(coco_mini, tmp_path, capsys):
     train(_options(other, tmp_path / "transfer", try_load=str(source)))
     # conv dim 32 changes duc2 and conv_out weights (6 tensors); everything else matches.
     assert "Loaded 144 of 150 tensors whose name and shape match" in capsys.readouterr().out
+
+
+def test_config_pretrained_and_try_load_are_used_and_flags_win(coco_mini, tmp_path, capsys):
+    first = train(_options(tiny_config(coco_mini, **{"TRAIN.END_EPOCH": 1}), tmp_path / "first"))
+    resume_file, weights = first.work_dir / RESUME_FILE, first.work_dir / "final_DPG.pth"
+    capsys.readouterr()
+    cfg = tiny_config(coco_mini, **{"TRAIN.END_EPOCH": 1, "MODEL.PRETRAINED": str(resume_file)})
+    resumed = train(_options(cfg, tmp_path / "resumed"))
+    out = capsys.readouterr().out
+    assert f"Loading model from {resume_file}..." in out and "Resuming after epoch 0" in out
+    assert "Starting Epoch" not in out and resumed.history == first.history
+    for key, value in torch.load(weights).items():
+        assert torch.equal(resumed.model.state_dict()[key], value), key
+    cfg = tiny_config(coco_mini, **{"TRAIN.END_EPOCH": 0, "MODEL.TRY_LOAD": str(weights)})
+    train(_options(cfg, tmp_path / "transfer"))
+    assert "Loaded 150 of 150 tensors whose name and shape match" in capsys.readouterr().out
+    # A flag wins over the config: MODEL.PRETRAINED names no file and is not read.
+    cfg = tiny_config(coco_mini, **{"TRAIN.END_EPOCH": 0, "MODEL.PRETRAINED": str(tmp_path / "absent.pth")})
+    train(_options(cfg, tmp_path / "flag", try_load=str(weights)))
+    loads = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Loading model")]
+    assert loads == [f"Loading model from {weights}..."]
+
+
+def test_detector_option_reaches_det_box_validation(coco_mini, tmp_path, monkeypatch):
+    import posekit.evaluate.validate as validate
+
+    calls = []
+
+    def fake_det_boxes(pose_model, cfg, out_json, detector=None, nms=None, device="cpu"):
+        calls.append((detector, device))
+        return 0.25
+
+    monkeypatch.setattr(validate, "validate_det_boxes", fake_det_boxes)
+    cfg = tiny_config(coco_mini, **{"TRAIN.END_EPOCH": 1})
+    opts = TrainOptions(
+        cfg=cfg, work_root=tmp_path, num_workers=0, snapshot=1, device="cpu", detector="yolox-s"
+    )
+    summary = train(opts)
+    assert calls == [("yolox-s", "cpu")]
+    assert summary.history[0]["det_map"] == 0.25
+    assert "| rcnn mAP: 0.2500 #####" in (summary.work_dir / "training.log").read_text()
+
+
+@pytest.mark.parametrize("native_bf16", [True, False])
+def test_amp_uses_bf16_only_on_cpus_with_native_bf16(coco_mini, tmp_path, monkeypatch, native_bf16):
+    monkeypatch.setattr(loop, "cpu_has_native_bf16", lambda: native_bf16)
+    dtypes = []
+
+    def spy_accuracy(output, target, weight):
+        dtypes.append(output.dtype)
+        return heatmap_accuracy(output, target, weight)
+
+    monkeypatch.setattr(loop, "heatmap_accuracy", spy_accuracy)
+    cfg = tiny_config(coco_mini, **{"TRAIN.END_EPOCH": 1})
+    summary = train(_options(cfg, tmp_path, amp=True, device="cpu"))
+    assert dtypes == [torch.bfloat16 if native_bf16 else torch.float32] * 2  # 12 people, batch 8
+    skipped = "--amp skipped: this CPU has no native bf16 (AVX512-BF16 or AMX), training in fp32"
+    assert (summary.work_dir / "training.log").read_text().count(skipped) == (0 if native_bf16 else 1)
+    assert np.isfinite(summary.history[0]["loss"])
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="torchrun gloo test runs on Linux")

@@ -24,7 +24,9 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
         "--nThreads", type=int, default=min(4, os.cpu_count() or 1), help="data loader worker processes"
     )
     parser.add_argument("--sync", action="store_true", help="SyncBatchNorm across processes (torchrun)")
-    parser.add_argument("--amp", action="store_true", help="mixed precision (bf16 on CPU, fp16 on GPU)")
+    parser.add_argument(
+        "--amp", action="store_true", help="mixed precision: fp16 on GPU, bf16 on CPUs with native bf16"
+    )
     parser.add_argument("--device", default=None, help="torch device; default GPU if any, else CPU")
     flag(parser, "dist_backend", default=None, help="nccl or gloo (default: nccl on GPU, gloo on CPU)")
     flag(parser, "seed", type=int, default=0, help="random seed (shuffling and augmentation)")
@@ -33,8 +35,11 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--map", dest="map", action="store_true", default=True, help=argparse.SUPPRESS)
     add_refine(parser)
     # Accepted for AlphaPose compatibility; torchrun's environment decides rank and world size.
-    for name in ("rank", "dist_url", "launcher", "board", "debug", "detector", "gpus"):
+    # --detector names the detector that makes DATASET.TEST.DET_FILE when it is missing.
+    for name in ("rank", "dist_url", "launcher", "detector", "gpus"):
         flag(parser, name, default=None, help=argparse.SUPPRESS)
+    for name in ("board", "debug"):  # AlphaPose's on/off switches (TensorBoard, debug mode)
+        parser.add_argument(f"--{name}", action="store_true", help=argparse.SUPPRESS)
 
 
 def register(subparsers) -> None:
@@ -71,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         validate=args.map,
         refine=args.refine,
         seed=args.seed,
+        detector=args.detector,
     )
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if int(os.environ.get("RANK", "0")) == 0:

@@ -1,4 +1,8 @@
-"""COCO keypoint evaluation with pycocotools (OKS matching is never re-implemented here)."""
+"""COCO keypoint evaluation with pycocotools (OKS matching is never re-implemented here).
+
+OKS sigmas: COCO's 17 per-keypoint sigmas for 17 joints; for any other keypoint set (K != 17, where
+pycocotools' defaults would not fit) every joint gets UNIFORM_OKS_SIGMA.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,24 @@ import copy
 import io
 from pathlib import Path
 
+import numpy as np
+
 from posekit.errors import PosekitError
 from posekit.io.jsonio import read_json
 from posekit.io.results import read_results
+from posekit.skeleton import OKS_SIGMAS
 
 STAT_NAMES = ["AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"]
+# OKS sigma of every joint of a keypoint set other than COCO's 17: the mean COCO-17 sigma (~0.0669),
+# a middling tolerance between the face points (0.025) and the hips (0.107).
+UNIFORM_OKS_SIGMA = float(OKS_SIGMAS.mean())
+
+
+def oks_sigmas(num_keypoints: int) -> np.ndarray:
+    """Per-joint OKS sigmas: COCO's for 17 joints, else UNIFORM_OKS_SIGMA for each of the K joints."""
+    if num_keypoints == len(OKS_SIGMAS):
+        return OKS_SIGMAS.copy()
+    return np.full(num_keypoints, UNIFORM_OKS_SIGMA)
 
 
 def load_coco(gt_json: str | Path):
@@ -38,13 +55,18 @@ def _image_id_map(coco) -> dict[str, int]:
     return mapping
 
 
+def _num_keypoints(coco) -> int:
+    """Keypoints per person in the ground truth (17 when no annotation lists any)."""
+    return next((len(a["keypoints"]) // 3 for a in coco.anns.values() if a.get("keypoints")), 17)
+
+
 def normalise_results(coco, results: list[dict], source: str) -> list[dict]:
     """Results with integer GT image ids and category 1; PosekitError for unknown images."""
     if not results:
         raise PosekitError(f"{source}: results are empty")
     mapping = _image_id_map(coco)
     out = []
-    num_joints = next((len(a["keypoints"]) for a in coco.anns.values() if a.get("keypoints")), 51)
+    num_joints = _num_keypoints(coco) * 3
     for entry in results:
         raw = entry.get("image_id")
         image_id = raw if isinstance(raw, int) and raw in coco.imgs else mapping.get(str(raw))
@@ -69,7 +91,8 @@ def evaluate_keypoints(
     """COCO's 10 keypoint stats (AP, AP50, AP75, APm, APl, AR, AR50, AR75, ARm, ARl) of results vs GT.
 
     `results` is a results file or list: AlphaPose's (string image ids = file names) or plain COCO.
-    With verbose=True pycocotools' summary table is printed.
+    OKS uses `oks_sigmas(K)` for the ground truth's K joints. With verbose=True pycocotools' summary
+    table is printed.
     """
     from pycocotools.cocoeval import COCOeval
 
@@ -81,6 +104,7 @@ def evaluate_keypoints(
     with sink:
         detections = coco.loadRes(entries)
         evaluator = COCOeval(coco, detections, "keypoints")
+        evaluator.params.kpt_oks_sigmas = oks_sigmas(_num_keypoints(coco))
         evaluator.evaluate()
         evaluator.accumulate()
         evaluator.summarize()

@@ -176,10 +176,8 @@ class KeypointDataset(Dataset):
         )
         if len(chosen) < 2:
             return center, scale
-        pts = joints[chosen]
-        (x1, y1), (x2, y2) = pts.min(axis=0), pts.max(axis=0)
         inp_h, inp_w = self.preset.image_size
-        return box_to_center_scale(x1, y1, x2 - x1, y2 - y1, inp_w / inp_h, scale_mult=1.5)
+        return half_body_center_scale(joints[chosen], inp_w / inp_h)
 
     @staticmethod
     def _jitter(box, shape, rng):
@@ -202,6 +200,14 @@ class KeypointDataset(Dataset):
         nx1, ny1 = min(max(0.0, new[0]), width - 1), min(max(0.0, new[1]), height - 1)
         nx2, ny2 = min(max(nx1 + 1, new[2]), width - 1), min(max(ny1 + 1, new[3]), height - 1)
         return (nx1, ny1, nx2, ny2) if nx2 > nx1 + 2 and ny2 > ny1 + 2 else box
+
+
+def half_body_center_scale(points: np.ndarray, aspect_ratio: float) -> tuple[np.ndarray, np.ndarray]:
+    """Half-body crop of the chosen joints (N, 2): center = their mean (not their box centre), scale =
+    their box's [w, h] widened to `aspect_ratio` (w/h), times 1.5."""
+    w, h = points.max(axis=0) - points.min(axis=0)
+    _, scale = box_to_center_scale(0.0, 0.0, float(w), float(h), aspect_ratio, scale_mult=1.5)
+    return points.mean(axis=0), scale
 
 
 def _is_lower(name: str) -> bool:

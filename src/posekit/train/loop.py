@@ -26,6 +26,7 @@ from posekit.errors import PosekitError
 from posekit.io.atomic import atomic_write_with
 from posekit.models.builder import build_pose_model
 from posekit.models.checkpoint import load_checkpoint, load_imagenet_backbone
+from posekit.pose.precision import cpu_has_native_bf16
 from posekit.train.curves import plot_curves
 from posekit.train.dataset import KeypointDataset
 from posekit.train.distributed import DistInfo, barrier, cleanup, mean_across_ranks, setup_distributed
@@ -53,6 +54,7 @@ class TrainOptions:
     validate: bool = True
     refine: bool = False  # validation decodes with the sub-pixel refinement (posekit.pose.decode)
     seed: int = 0
+    detector: str | None = None  # makes DATASET.TEST.DET_FILE when it is missing (default DETECTOR.NAME)
     stop_event: threading.Event | None = None
 
     @property
@@ -98,6 +100,7 @@ def _train(opts: TrainOptions, info: DistInfo) -> TrainSummary:
         else:
             log.info("--sync skipped: PyTorch's SyncBatchNorm runs on GPUs only")
     net = nn.parallel.DistributedDataParallel(model) if info.enabled else model
+    amp = _use_amp(opts.amp, info.device, log)
 
     optimizer = _optimizer(cfg, model)
     dpg = bool(resume and resume.get("dpg"))
@@ -123,7 +126,7 @@ def _train(opts: TrainOptions, info: DistInfo) -> TrainSummary:
             scheduler = _scheduler(cfg, optimizer, dpg=True)
         lr = optimizer.param_groups[0]["lr"]
         log.info("############# Starting Epoch %d | LR: %s #############", epoch, lr)
-        loss, acc, stopped = _train_epoch(net, dataset, optimizer, epoch, opts, info)
+        loss, acc, stopped = _train_epoch(net, dataset, optimizer, epoch, opts, info, amp)
         if stopped:
             log.info(
                 "Stopped during epoch %d; %s holds the last finished epoch", epoch, work_dir / RESUME_FILE
@@ -151,17 +154,26 @@ def _train(opts: TrainOptions, info: DistInfo) -> TrainSummary:
     return TrainSummary(work_dir, history, stopped, model)
 
 
+def _weight_sources(opts: TrainOptions) -> tuple[str, str]:
+    """(pretrained, try_load): the --pretrained / --try_load flags when either is given, else the
+    config's MODEL.PRETRAINED / MODEL.TRY_LOAD (so a flag always wins over the config)."""
+    if opts.pretrained or opts.try_load:
+        return opts.pretrained, opts.try_load
+    return opts.cfg.model.pretrained, opts.cfg.model.try_load
+
+
 def _init_weights(model: nn.Module, opts: TrainOptions, log: logging.Logger) -> dict | None:
-    """--pretrained (strict; a posekit checkpoint resumes), --try_load (matching tensors), or ImageNet."""
+    """Pretrained (strict; a posekit checkpoint resumes), try_load (matching tensors), or ImageNet."""
     cfg = opts.cfg
-    if opts.pretrained:
-        log.info("Loading model from %s...", opts.pretrained)
-        load_checkpoint(model, opts.pretrained, strict=True)
-        data = torch.load(opts.pretrained, map_location="cpu", weights_only=False)
+    pretrained, try_load = _weight_sources(opts)
+    if pretrained:
+        log.info("Loading model from %s...", pretrained)
+        load_checkpoint(model, pretrained, strict=True)
+        data = torch.load(pretrained, map_location="cpu", weights_only=False)
         return data if isinstance(data, dict) and "optimizer" in data else None
-    if opts.try_load:
-        log.info("Loading model from %s...", opts.try_load)
-        count = load_checkpoint(model, opts.try_load, strict=False)
+    if try_load:
+        log.info("Loading model from %s...", try_load)
+        count = load_checkpoint(model, try_load, strict=False)
         log.info("Loaded %d of %d tensors whose name and shape match", count, len(model.state_dict()))
         return None
     count, source = load_imagenet_backbone(model, cfg.model.num_layers, opts.imagenet or None)
@@ -211,14 +223,23 @@ def _loader(dataset: KeypointDataset, opts: TrainOptions, info: DistInfo, epoch:
     )
 
 
+def _use_amp(requested: bool, device: torch.device, log: logging.Logger) -> bool:
+    """--amp: fp16 autocast on GPU, bf16 on a CPU with native bf16; elsewhere fp32 (emulated bf16 is
+    slower than fp32), said in one log line."""
+    if not requested or device.type != "cpu" or cpu_has_native_bf16():
+        return requested
+    log.info("--amp skipped: this CPU has no native bf16 (AVX512-BF16 or AMX), training in fp32")
+    return False
+
+
 def _train_epoch(
-    net, dataset, optimizer, epoch: int, opts: TrainOptions, info: DistInfo
+    net, dataset, optimizer, epoch: int, opts: TrainOptions, info: DistInfo, amp: bool
 ) -> tuple[float, float, bool]:
-    """One pass over the data; returns (mean loss, mean acc, stopped early)."""
+    """One pass over the data (autocast when `amp`); returns (mean loss, mean acc, stopped early)."""
     net.train()
     device = info.device
     amp_dtype = torch.bfloat16 if device.type == "cpu" else torch.float16
-    scaler = torch.amp.GradScaler("cuda", enabled=opts.amp and device.type == "cuda")
+    scaler = torch.amp.GradScaler("cuda", enabled=amp and device.type == "cuda")
     loss_sum = acc_sum = 0.0
     seen = 0
     bar = tqdm(
@@ -228,7 +249,7 @@ def _train_epoch(
         if opts.stop_event is not None and opts.stop_event.is_set():
             return 0.0, 0.0, True
         images, targets, weights = images.to(device), targets.to(device), weights.to(device)
-        with torch.autocast(device.type, dtype=amp_dtype, enabled=opts.amp):
+        with torch.autocast(device.type, dtype=amp_dtype, enabled=amp):
             output = net(images)
         loss = heatmap_loss(output.float(), targets, weights)
         optimizer.zero_grad(set_to_none=True)
@@ -251,8 +272,9 @@ def _train_epoch(
 def _validate(
     model: nn.Module, opts: TrainOptions, work_dir: Path, info: DistInfo, log: logging.Logger, epoch: int
 ) -> dict:
-    """gt-box mAP always; det-box ("rcnn") mAP from DATASET.TEST.DET_FILE, made by the configured
-    detector when missing; when neither works the reason is logged and only gt mAP is reported."""
+    """gt-box mAP always; det-box ("rcnn") mAP from DATASET.TEST.DET_FILE, made when missing by the
+    detector opts.detector names (default DETECTOR.NAME); when neither works the reason is logged and
+    only gt mAP is reported."""
     from posekit.evaluate.validate import validate_det_boxes, validate_gt_boxes
     from posekit.pose.backends import TorchBackend
     from posekit.pose.estimator import TopDownEstimator
@@ -270,7 +292,9 @@ def _validate(
     gt_map = validate_gt_boxes(estimator, cfg, work_dir / "test_gt_kpt.json")
     det_map = None
     try:
-        det_map = validate_det_boxes(estimator, cfg, work_dir / "test_kpt.json", device=str(info.device))
+        det_map = validate_det_boxes(
+            estimator, cfg, work_dir / "test_kpt.json", detector=opts.detector, device=str(info.device)
+        )
     except PosekitError as exc:  # no DATASET.TEST, or no DET_FILE and the detector's weights are missing
         log.info("det-box validation skipped: %s", exc)
     model.train()
