@@ -6,7 +6,9 @@ The tracking step alone (poses given) on synthetic 1280x720 sequences of 5 real 
 occlusions, exits; see posekit.track.synth): frames/s of tracker.update only (frame rendering is not
 timed) and MOTA / IDF1 / ID switches against the known ids. PoseFlow runs with its fast default ORB
 (1000 features, frames downscaled x0.5, only around people) and with the seed's ORB (10000 features,
-full frame, full resolution), which shows what the speed-up costs in accuracy. Then the whole video
+full frame, full resolution), which shows what the speed-up costs in accuracy. The same for both
+trackers on real PoseTrack18 pixels and poses (60-frame 1280x720 pans over the annotated frame of
+posetrack18-mini with its track ids; see posekit.track.synth.make_pan_sequence). Then the whole video
 pipeline on the posetrack18-mini mp4 with the default model: `posekit infer --pose_flow` (when it runs)
 and posekit.pipeline.process with each tracker (read, detect, pose, NMS, track). Prints a table;
 nothing is asserted.
@@ -31,7 +33,7 @@ sys.path.insert(0, str(REPO))
 from posekit.track import build_tracker  # noqa: E402
 from posekit.track.metrics import tracking_metrics  # noqa: E402
 from posekit.track.poseflow import OrbCorrespondences, dm_iou, pose_boxes, pose_iou_dm  # noqa: E402
-from posekit.track.synth import make_sequence  # noqa: E402
+from posekit.track.synth import make_pan_sequence, make_sequence  # noqa: E402
 from tests.shared_data import shared_data_root  # noqa: E402
 
 SEED_ORB = "poseflow (seed ORB: 10000 feat, full frame)"
@@ -63,6 +65,28 @@ def run_tracker(name: str, options: dict, seq) -> tuple[float, float, list, floa
         if hasattr(tracker, "last_correspondences"):
             cors.append(len(tracker.last_correspondences))
     return wall, cpu, hyps, float(np.mean(cors)) if cors else float("nan")
+
+
+def posetrack_rows(data: Path, seeds: list[int]) -> list[str]:
+    """One row per tracker (default options): frames/s, MOTA, IDF1 and ID switches on the PoseTrack pans."""
+    pans = [make_pan_sequence(data / "posetrack18-mini", seed=s) for s in seeds]
+    frames = sum(len(seq) for seq in pans)
+    rows = []
+    for name in ("poseflow", "oks"):
+        wall, mota, idf1, idsw = 0.0, [], [], 0
+        for seq in pans:
+            spent, _, hyps, _ = run_tracker(name, {}, seq)
+            m = tracking_metrics(seq.ground_truth, hyps)
+            wall += spent
+            mota.append(m["mota"])
+            idf1.append(m["idf1"])
+            idsw += int(m["num_switches"])
+        label = f"{name} (posetrack18-mini pan, {len(pans)} x 60 frames)"
+        rows.append(
+            f"{label:<52} {frames / wall:9.1f} {1000 * wall / frames:9.2f} {'':>7} {'':>6} "
+            f"{np.mean(mota):6.3f} {np.mean(idf1):6.3f} {idsw:5d}"
+        )
+    return rows
 
 
 def orb_term_difference(seq, frames: int = 40) -> tuple[float, float]:
@@ -174,6 +198,8 @@ def main() -> None:
             f"{label:<52} {frames / wall:9.1f} {1000 * wall / frames:9.2f} {1000 * cpu / frames:7.2f} "
             f"{np.mean(cors):6.0f} {np.mean(mota):6.3f} {np.mean(idf1):6.3f} {idsw:5d}"
         )
+    for row in posetrack_rows(data, args.seeds):
+        print(row)
     print(f"(load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     seed_ids = ids[SEED_ORB]
     for label in list(CONFIGS)[:3]:

@@ -210,10 +210,44 @@ def test_bad_json_gives_one_clear_line(clip, tmp_path, capsys) -> None:
         str(tmp_path / "o.json"),
     ]
     assert main(argv) == 1
-    assert "entry 0 has 2 keypoint values" in capsys.readouterr().err
+    assert "entry 0 (image '000000.jpg') has 2 keypoint values" in capsys.readouterr().err
     bad.write_text("{not json")
     assert main(argv) == 1
     assert "not a json file" in capsys.readouterr().err
+
+
+GOOD = {"keypoints": [10.0, 20.0, 0.9] * 17, "scores": 2.5}
+NOT_NUMBERS = {"image_id": "000002.jpg", "keypoints": ["nose", 1, 0.9]}
+BAD_ENTRIES = {
+    "person-not-object": (
+        {"000000.jpg": [GOOD, 7]},
+        "person 1 of image '000000.jpg' is not an object with 'keypoints' (got int)",
+    ),
+    "box-not-list": (
+        [{"image_id": "000001.jpg", "keypoints": GOOD["keypoints"], "score": 2.5, "box": 5}],
+        "entry 0 (image '000001.jpg') has box 5, expected [x, y, w, h] numbers",
+    ),
+    "keypoints-not-numbers": (
+        [{"image_id": "000000.jpg", "keypoints": GOOD["keypoints"]}, NOT_NUMBERS],
+        "entry 1 (image '000002.jpg') has keypoints that are not a list of numbers",
+    ),
+    "score-not-number": (
+        {"000003.jpg": [{**GOOD, "scores": None}]},
+        "person 0 of image '000003.jpg' has scores None, expected a number",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_ENTRIES))
+def test_bad_entries_name_the_file_and_the_entry(clip, tmp_path, capsys, case) -> None:
+    content, message = BAD_ENTRIES[case]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(content))
+    out_json = tmp_path / "o.json"
+    argv = ["track", "--imgdir", str(clip["imgdir"]), "--in_json", str(bad), "--out_json", str(out_json)]
+    assert main(argv) == 1
+    assert capsys.readouterr().err.splitlines() == [f"error: {bad}: {message}"]
+    assert not out_json.exists()
 
 
 def test_unreadable_image_is_tracked_without_image_cues(clip, tmp_path, capsys) -> None:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import inspect
 import json
+import shutil
 from pathlib import Path
 
 import pytest
+import torch
 
 gr = pytest.importorskip("gradio")
 
+from posekit.config import load_config  # noqa: E402
 from posekit.errors import PosekitError  # noqa: E402
+from posekit.models.builder import build_pose_model  # noqa: E402
 from posekit.ui import common, tab_infer, tab_track, tab_train, tab_validate  # noqa: E402
 from tests.test_track_cli import clip  # noqa: E402,F401  (the 5-frame PoseTrack18 clip fixture)
 
@@ -98,3 +102,57 @@ def test_track_files_writes_tracked_json_and_frames(clip, tmp_path):  # noqa: F8
     assert f"**{clip['people']} people** tracked over 5 frame(s)" in summary
     assert [Path(f).name for f in frames] == [f"{t:06d}.png" for t in range(5)]
     assert downloads == [str(out / "alphapose-results-tracked.json")]
+
+
+def _files(*roots: Path) -> set[Path]:
+    """Every file and folder below the roots."""
+    return {p for root in roots for p in root.rglob("*")}
+
+
+def _written_outside(before: set[Path], after: set[Path], out: Path) -> set[Path]:
+    """Paths that appeared outside `out`, or disappeared, between two listings."""
+    return {p for p in after - before if not p.is_relative_to(out)} | (before - after)
+
+
+def test_track_files_writes_nothing_beside_the_input(clip, tmp_path, monkeypatch):  # noqa: F811
+    """The forvis json that tracker-general.py puts beside the input goes into the output folder."""
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    inputs = tmp_path / "input"
+    shutil.copytree(clip["imgdir"], inputs / "images")
+    shutil.copy(clip["in_json"], inputs / "alphapose-results.json")
+    out = tmp_path / "out"
+    before = _files(tmp_path)
+    tab_track.run_track_files(str(inputs / "images"), str(inputs / "alphapose-results.json"), "oks", str(out))
+    assert _written_outside(before, _files(tmp_path), out) == set()
+    forvis = json.loads((out / "alphapose-results-forvis.json").read_text())
+    assert sorted(forvis) == [f"{t:06d}.jpg" for t in range(5)]
+    assert [len(people) for people in forvis.values()] == [clip["people"]] * 5
+
+
+def test_validate_creates_a_missing_det_file_in_the_output_folder(coco_mini, tmp_path, monkeypatch):
+    """DET_FILE ./exp/json/test_det_yolo.json (relative to the working directory) does not exist: the
+    detector's boxes go to <output>/test_det_yolo.json instead, and nothing appears in the cwd."""
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    cfg = _tiny_cfg(coco_mini, tmp_path)
+    given = f"{coco_mini}/annotations/person_detections_val2017.json"
+    cfg.write_text(cfg.read_text().replace(given, "./exp/json/test_det_yolo.json"))
+    torch.manual_seed(0)
+    loaded = load_config(cfg)
+    torch.save(build_pose_model(loaded.model, loaded.data_preset).state_dict(), tmp_path / "tiny.pth")
+    out = tmp_path / "out"
+    before = _files(tmp_path, coco_mini)
+    table = tab_validate.run_validate(str(cfg), str(tmp_path / "tiny.pth"), "blazepose", str(out), False)
+    assert _written_outside(before, _files(tmp_path, coco_mini), out) == set()
+    assert sorted(p.name for p in out.iterdir()) == [
+        "test_det_yolo.json",
+        "validate_gt_kpt.json",
+        "validate_rcnn_kpt.json",
+    ]
+    detections = json.loads((out / "test_det_yolo.json").read_text())
+    ann = json.loads((coco_mini / "annotations/person_keypoints_val2017.json").read_text())
+    assert len(detections) == 12  # BlazePose's person boxes, measured
+    assert {d["image_id"] for d in detections} == {im["id"] for im in ann["images"]}
+    assert f"`{out / 'validate_rcnn_kpt.json'}`" in table

@@ -2,8 +2,8 @@
 
 In: AlphaPose's list json (alphapose-results.json: [{image_id, keypoints, score, box, idx}]) or
 PoseFlow's dict form {imgname: [{keypoints, scores}]} (alphapose-results-forvis.json, written beside a
-list input as tracker-general.py does). Out: {imgname: [{keypoints, scores, idx}]} with int ids, one
-key per frame (an empty list for a frame with nobody), plus optional drawn frames.
+list input as tracker-general.py does, or into a folder given). Out: {imgname: [{keypoints, scores, idx}]}
+with int ids, one key per frame (an empty list for a frame with nobody), plus optional drawn frames.
 """
 
 from __future__ import annotations
@@ -40,35 +40,55 @@ def read_pose_json(path: str | Path) -> tuple[dict[str, list[dict]], bool]:
     people: dict[str, list[dict]] = {}
     if isinstance(data, list):
         for n, entry in enumerate(data):
-            name = _field(path, n, entry, "image_id")
+            name = _field(path, f"entry {n}", entry, "image_id")
             people.setdefault(str(name), []).append(
-                _person(path, n, entry, entry.get("score", 0.0) if isinstance(entry, dict) else 0.0)
+                _person(path, f"entry {n} (image {name!r})", entry, "score")
             )
         return people, True
     if isinstance(data, dict):
         for name, entries in data.items():
             if not isinstance(entries, list):
                 raise PosekitError(f"{path}: value of {name!r} is not a list of people")
-            people[str(name)] = [_person(path, name, e, e.get("scores", 0.0)) for e in entries]
+            people[str(name)] = [
+                _person(path, f"person {k} of image {name!r}", e, "scores") for k, e in enumerate(entries)
+            ]
         return people, False
     raise PosekitError(
         f"{path}: expected a list of results or a dict of image names, got {type(data).__name__}"
     )
 
 
-def _field(path: Path, where, entry, key: str):
-    if not isinstance(entry, dict) or key not in entry:
-        raise PosekitError(f"{path}: entry {where!r} has no {key!r}")
+def _field(path: Path, where: str, entry: object, key: str) -> object:
+    """entry[key], or a PosekitError naming the file and the entry when entry is no object with it."""
+    if not isinstance(entry, dict):
+        raise PosekitError(f"{path}: {where} is not an object with {key!r} (got {type(entry).__name__})")
+    if key not in entry:
+        raise PosekitError(f"{path}: {where} has no {key!r}")
     return entry[key]
 
 
-def _person(path: Path, where, entry, score) -> dict:
-    kps = np.asarray(_field(path, where, entry, "keypoints"), dtype=np.float64).ravel()
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _person(path: Path, where: str, entry: object, score_key: str) -> dict:
+    """One person of the json, checked: keypoints are 3K numbers, box 4 numbers or absent, score a number."""
+    raw = _field(path, where, entry, "keypoints")
+    try:
+        kps = np.asarray(raw, dtype=np.float64).ravel()
+        numbers = bool(np.isfinite(kps).all())
+    except (TypeError, ValueError):
+        numbers = False
+    if not numbers:
+        raise PosekitError(f"{path}: {where} has keypoints that are not a list of numbers")
     if kps.size == 0 or kps.size % 3:
-        raise PosekitError(f"{path}: entry {where!r} has {kps.size} keypoint values, not a multiple of 3")
+        raise PosekitError(f"{path}: {where} has {kps.size} keypoint values, not a multiple of 3")
     box = entry.get("box")
-    if box is not None and len(box) != 4:
-        raise PosekitError(f"{path}: entry {where!r} has a box of {len(box)} values, expected [x, y, w, h]")
+    if box is not None and not (isinstance(box, list) and len(box) == 4 and all(map(_is_number, box))):
+        raise PosekitError(f"{path}: {where} has box {box!r}, expected [x, y, w, h] numbers")
+    score = entry.get(score_key, 0.0)
+    if not _is_number(score):
+        raise PosekitError(f"{path}: {where} has {score_key} {score!r}, expected a number")
     return {"keypoints": kps.reshape(-1, 3), "score": float(score), "box": box}
 
 
@@ -148,12 +168,17 @@ def track_folder(
     visdir: str | Path | None = None,
     tracker: str = "oks",
     options: dict | None = None,
+    forvis_dir: str | Path | None = None,
 ) -> dict[str, list[dict]]:
-    """Track the poses of in_json over the frames of imgdir, write out_json (and drawn frames); return it."""
+    """Track the poses of in_json over the frames of imgdir, write out_json (and drawn frames); return it.
+
+    A list-form in_json is also written in the dict form as alphapose-results-forvis.json into
+    forvis_dir (None: beside in_json, as tracker-general.py does).
+    """
     imgdir, in_json, out_json = Path(imgdir), Path(in_json), Path(out_json)
     people, is_list = read_pose_json(in_json)
     if is_list and "forvis" not in in_json.name:
-        atomic_write_json(in_json.parent / FORVIS_NAME, forvis(people))
+        atomic_write_json(Path(forvis_dir or in_json.parent) / FORVIS_NAME, forvis(people))
     sizes = {p["keypoints"].shape[0] for persons in people.values() for p in persons}
     if len(sizes) > 1:
         raise PosekitError(f"{in_json}: people have different keypoint counts {sorted(sizes)}")

@@ -5,6 +5,10 @@ coco-val-mini walk back and forth across a COCO street image (its own people inp
 cross, nearer people occlude farther ones, and some walk out of the frame and come back. Each frame
 has ground truth (visible people, exact keypoints, ids) and "detections" (the same poses with keypoint
 jitter, realistic scores and a few missed people), so trackers can be scored with known ids.
+
+make_pan_sequence does the same on real PoseTrack18 pixels and poses: posetrack18-mini annotates one
+frame per video, so a camera window pans over that frame (people leave the view and come back) and the
+annotated track ids are the ground truth.
 """
 
 from __future__ import annotations
@@ -221,17 +225,99 @@ def _add_frame(seq: SyntheticSequence, t: int, rng, jitter: float, miss_rate: fl
             people.append((i, kps, visible, box))
     people.sort()
     seq.ground_truth.append(_result(people, [p[1] for p in people], [p[2].astype(float) for p in people]))
+    labelled = [walker.sprite.labelled for walker in seq.walkers]
+    seq.detections.append(_detections(people, labelled, (w, h), rng, jitter, miss_rate))
+
+
+POSETRACK_VIDEO = "012834_mpii_test"
+
+
+@dataclass
+class PanSequence:
+    """A camera window panning over one real frame: crops at known offsets, ground truth and detections."""
+
+    image: np.ndarray
+    size: tuple[int, int]
+    offsets: list[tuple[int, int]] = field(default_factory=list)
+    ground_truth: list[PoseResult] = field(default_factory=list)
+    detections: list[PoseResult] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    def frame(self, t: int) -> np.ndarray:
+        """The RGB frame t: the window of `size` (w, h) at offsets[t] (top-left x, y)."""
+        (x, y), (w, h) = self.offsets[t], self.size
+        return np.ascontiguousarray(self.image[y : y + h, x : x + w])
+
+    def frames(self) -> Iterator[np.ndarray]:
+        """All frames in order."""
+        for t in range(len(self)):
+            yield self.frame(t)
+
+
+def make_pan_sequence(
+    posetrack_dir: str | Path,
+    num_frames: int = 60,
+    size: tuple[int, int] = (1280, 720),
+    seed: int = 0,
+    jitter: float = 2.0,
+    miss_rate: float = 0.03,
+) -> PanSequence:
+    """num_frames windows of size (w, h) over PoseTrack18 frame 012834_mpii_test/000000.jpg (1920x1080,
+    11 annotated people) along a pan: x sweeps from the left edge to the right one and back, y from the
+    middle down, up and back, so people at the sides leave the view and come back.
+
+    Ground truth: people with >= 4 labelled keypoints in view, id = annotated track_id + 1, box = the
+    annotated box clipped to the view. Detections: as in make_sequence (jitter, scores, misses).
+    """
+    root = Path(posetrack_dir)
+    data = json.loads((root / "annotations" / "val" / f"{POSETRACK_VIDEO}.json").read_text())
+    image = read_image_rgb(root / data["images"][0]["file_name"])
+    (big_h, big_w), (w, h) = image.shape[:2], size
+    if w > big_w or h > big_h:
+        raise PosekitError(f"a {w}x{h} window does not fit in the {big_w}x{big_h} frame")
+    rng = np.random.default_rng(seed)
+    anns = sorted(data["annotations"], key=lambda a: a["track_id"])
+    poses = {a["track_id"]: np.asarray(a["keypoints"], dtype=np.float64).reshape(-1, 3) for a in anns}
+    labelled = {i: kps[:, 2] > 0 for i, kps in poses.items()}
+    seq = PanSequence(image=image, size=size)
+    for t in range(num_frames):
+        phase = 2 * np.pi * t / num_frames
+        x0 = round((big_w - w) * (0.5 - 0.5 * np.cos(phase)))
+        y0 = round((big_h - h) * (0.5 + 0.5 * np.sin(phase)))
+        seq.offsets.append((x0, y0))
+        people = []
+        for a in anns:
+            i = a["track_id"]
+            kps = poses[i][:, :2] - [x0, y0]
+            inside = (kps[:, 0] >= 0) & (kps[:, 0] < w) & (kps[:, 1] >= 0) & (kps[:, 1] < h)
+            visible = labelled[i] & inside
+            if visible.sum() >= 4:
+                bx, by, bw, bh = a["bbox"]
+                box = np.array([bx - x0, by - y0, bx + bw - x0, by + bh - y0]).clip(0, [w, h, w, h])
+                people.append((i, kps, visible, box))
+        seq.ground_truth.append(_result(people, [p[1] for p in people], [p[2].astype(float) for p in people]))
+        seq.detections.append(_detections(people, labelled, size, rng, jitter, miss_rate))
+    return seq
+
+
+def _detections(people, labelled, size: tuple[int, int], rng, jitter: float, miss_rate: float) -> PoseResult:
+    """The (index, keypoints, visible, box) people as a detector sees them: `miss_rate` of them missed,
+    the rest in random order with keypoint jitter (points not labelled in labelled[index] scattered
+    around the body), high scores where visible, low elsewhere, and 2 px box noise."""
+    w, h = size
     kept = [people[j] for j in rng.permutation(len(people)) if rng.random() >= miss_rate]
     det_kps, det_scores = [], []
     for i, kps, visible, _ in kept:
-        sprite = seq.walkers[i].sprite
-        centre = kps[sprite.labelled].mean(0)
-        guess = np.where(sprite.labelled[:, None], kps, centre + rng.normal(0, 10, kps.shape))
+        known = labelled[i]
+        centre = kps[known].mean(0)
+        guess = np.where(known[:, None], kps, centre + rng.normal(0, 10, kps.shape))
         det_kps.append(np.clip(guess + rng.normal(0, jitter, kps.shape), 0, [w - 1, h - 1]))
         det_scores.append(
             np.where(visible, rng.uniform(0.6, 0.95, len(kps)), rng.uniform(0.02, 0.3, len(kps)))
         )
-    seq.detections.append(_result(kept, det_kps, det_scores, rng))
+    return _result(kept, det_kps, det_scores, rng)
 
 
 def _result(people, kps, scores, rng=None) -> PoseResult:

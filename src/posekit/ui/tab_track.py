@@ -36,7 +36,7 @@ def run_track_files(imgdir: str, in_json: str, tracker: str, output_dir: str):
     outdir = output_folder(output_dir)
     out_json = inside(outdir, outdir / f"{Path(poses).stem}-tracked.json")
     visdir = inside(outdir, outdir / "vis")
-    tracked = track_folder(frames, poses, out_json, visdir=visdir, tracker=tracker)
+    tracked = track_folder(frames, poses, out_json, visdir=visdir, tracker=tracker, forvis_dir=outdir)
     people = len({e["idx"] for entries in tracked.values() for e in entries})
     summary = (
         f"**{people} people** tracked over {len(tracked)} frame(s): `{out_json}`, drawn frames in `{visdir}`"
