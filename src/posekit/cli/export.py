@@ -93,10 +93,9 @@ def register(subparsers) -> None:
 
 def run_onnx(args: argparse.Namespace) -> int:
     """Load config and checkpoint (mismatches fail here, before any file), export, check, report."""
-    from posekit.config import load_config
-    from posekit.export.onnx import ExportOptions, export_onnx
+    from posekit.export.jobs import export_checkpoint
+    from posekit.export.onnx import ExportOptions
     from posekit.export.sample import describe_source
-    from posekit.models.checkpoint import load_pose_model
 
     options = ExportOptions(
         batch=args.batch,
@@ -105,10 +104,8 @@ def run_onnx(args: argparse.Namespace) -> int:
         preprocess=args.preprocess,
         simplify=args.simplify,
     )
-    cfg = load_config(args.cfg)
     print(f"Loading model from {args.checkpoint}...")
-    model = load_pose_model(cfg, args.checkpoint, device="cpu")
-    report = export_onnx(model, args.output, cfg.data_preset.image_size, options, args.check_image)
+    report = export_checkpoint(args.cfg, args.checkpoint, args.output, options, args.check_image)
     print(f"Wrote {report.path}: input '{report.input_dtype}{report.input_shape}', output 'output'")
     if report.max_abs_diff is None:
         print("onnxruntime is not installed: skipped the comparison with PyTorch")
@@ -139,25 +136,10 @@ def run_detector(args: argparse.Namespace) -> int:
 
 def run_om(args: argparse.Namespace) -> int:
     """Write the AIPP config and atc script; run atc when on PATH, else print the command."""
-    from posekit.export.ascend import run_atc, write_atc_files
-    from posekit.export.inspect import onnx_input_info
+    from posekit.export.ascend import run_atc
+    from posekit.export.jobs import plan_om
 
-    info = onnx_input_info(args.onnx)
-    input_hw = info.input_hw
-    if args.cfg:
-        from posekit.config import load_config
-        from posekit.errors import PosekitError
-
-        input_hw = tuple(load_config(args.cfg).data_preset.image_size)
-        if tuple(info.input_hw) != input_hw:
-            raise PosekitError(f"{args.onnx}: input is {info.input_hw} (H, W) but {args.cfg} says {input_hw}")
-    batch = args.batch or info.batch or 1
-    output = args.output or str(
-        info.path.with_name(f"{info.path.stem}_aipp_rgb" if args.aipp else info.path.stem)
-    )
-    plan = write_atc_files(
-        info.path, output, input_hw, batch, args.soc_version, aipp=args.aipp, input_name=info.name
-    )
+    plan = plan_om(args.onnx, args.cfg, args.output, args.batch, args.soc_version, aipp=args.aipp)
     if plan.aipp_path:
         print(f"Wrote AIPP config {plan.aipp_path} (uint8 RGB in, rgb/255 - mean done on the device)")
     print(f"Wrote {plan.script_path}")

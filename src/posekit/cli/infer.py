@@ -171,13 +171,9 @@ def _load_detector(args: argparse.Namespace, device: str, tracking: bool):
 
 
 def _build_tracker(args: argparse.Namespace):
-    from pathlib import Path
+    from posekit.track import inference_tracker
 
-    from posekit.track import build_tracker
-
-    if args.pose_flow:
-        return build_tracker("poseflow", save_matching=str(Path(args.outputpath) / "poseflow" / "matching"))
-    return build_tracker("oks")
+    return inference_tracker("poseflow" if args.pose_flow else "oks", args.outputpath)
 
 
 def _report(summary, args: argparse.Namespace, save_img: bool) -> None:

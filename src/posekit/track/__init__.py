@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -33,3 +34,10 @@ def build_tracker(name: str = DEFAULT_TRACKER, **opts: Any) -> Tracker:
         return cls(**opts)
     except TypeError as exc:
         raise PosekitError(f"tracker {name!r}: {exc}") from None
+
+
+def inference_tracker(name: str, outdir: str | Path) -> Tracker:
+    """The tracker of an inference run (`posekit infer --pose_flow/--pose_track`, the UI): PoseFlow also
+    writes the seed's `<outdir>/poseflow/matching/{i}_{j}_orb.txt` files."""
+    options = {"save_matching": str(Path(outdir) / "poseflow" / "matching")} if name == "poseflow" else {}
+    return build_tracker(name, **options)

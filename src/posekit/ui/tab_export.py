@@ -18,11 +18,8 @@ def run_export(
     preprocess: str,
 ) -> tuple[str, str]:
     """Export as `posekit export onnx` does, write the atc files beside it; return (summary, atc command)."""
-    from posekit.config import load_config
-    from posekit.export.ascend import write_atc_files
-    from posekit.export.inspect import onnx_input_info
-    from posekit.export.onnx import ExportOptions, export_onnx
-    from posekit.models.checkpoint import load_pose_model
+    from posekit.export.jobs import export_checkpoint, plan_om
+    from posekit.export.onnx import ExportOptions
 
     cfg_file = required_path(cfg_path, "config")
     ckpt = required_path(checkpoint, "checkpoint")
@@ -31,9 +28,7 @@ def run_export(
     target = inside(folder, target)
     pre = None if preprocess == "none" else preprocess
     options = ExportOptions(batch=int(batch), dynamic_batch=bool(dynamic), opset=int(opset), preprocess=pre)
-    cfg = load_config(cfg_file)
-    model = load_pose_model(cfg, ckpt, device="cpu")
-    report = export_onnx(model, target, cfg.data_preset.image_size, options, None)
+    report = export_checkpoint(cfg_file, ckpt, target, options)
     lines = [
         f"Wrote `{report.path}`: input `{report.input_dtype}{list(report.input_shape)}`, output `output`"
     ]
@@ -42,9 +37,7 @@ def run_export(
     if pre is not None:
         lines.append("The graph takes uint8 RGB crops: the atc command is for float input only.")
         return "\n\n".join(lines), ""
-    info = onnx_input_info(report.path)
-    stem = report.path.with_name(f"{report.path.stem}_aipp_rgb")
-    plan = write_atc_files(report.path, stem, info.input_hw, info.batch or 1, aipp=True, input_name=info.name)
+    plan = plan_om(report.path, cfg_file)
     lines.append(f"Ascend: AIPP config `{plan.aipp_path}` and script `{plan.script_path}` written.")
     return "\n\n".join(lines), plan.command
 

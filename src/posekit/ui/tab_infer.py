@@ -54,13 +54,12 @@ def infer(
     from posekit.infer.models import load_pose_model
     from posekit.infer.outputs import RenderedOutputs
     from posekit.pipeline import run_inference
-    from posekit.track import build_tracker
+    from posekit.track import inference_tracker
 
     fastpose = model == FASTPOSE_MODEL
     pose_model = load_pose_model(cfg_path if fastpose else None, checkpoint if fastpose else None, "cpu")
     tracking = tracker != NO_TRACKING
     detector_model = build_detector(canonical_detector_name(detector), device="cpu", tracking=tracking)
-    options = {"save_matching": str(outdir / "poseflow" / "matching")} if tracker == "poseflow" else {}
     outputs = RenderedOutputs(
         outdir,
         save_img=not source.is_video,
@@ -76,7 +75,7 @@ def infer(
         pose_model,
         outdir,
         outputs=outputs,
-        tracker=build_tracker(tracker, **options) if tracking else None,
+        tracker=inference_tracker(tracker, outdir) if tracking else None,
         progress=False,
     )
 
