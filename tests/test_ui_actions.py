@@ -156,3 +156,28 @@ def test_validate_creates_a_missing_det_file_in_the_output_folder(coco_mini, tmp
     assert len(detections) == 12  # BlazePose's person boxes, measured
     assert {d["image_id"] for d in detections} == {im["id"] for im in ann["images"]}
     assert f"`{out / 'validate_rcnn_kpt.json'}`" in table
+
+
+def test_export_action_passes_the_soc_version_and_names_a_missing_onnxsim(tmp_path, monkeypatch):
+    import importlib.util
+
+    import torch
+
+    from posekit.config import load_config
+    from posekit.models.builder import build_pose_model
+    from posekit.ui import tab_export
+
+    cfg_path = REPO / "configs/tests/tiny_res18_128x96.yaml"
+    cfg = load_config(cfg_path)
+    torch.manual_seed(0)
+    torch.save(build_pose_model(cfg.model, cfg.data_preset).state_dict(), tmp_path / "tiny.pth")
+    out = tmp_path / "onnx" / "tiny.onnx"
+    args = (str(cfg_path), str(tmp_path / "tiny.pth"), str(out), 1, False, 11, "none")
+    summary, command = tab_export.run_export(*args, False, "Ascend310P3")
+    assert "--soc_version=Ascend310P3" in command and out.is_file() and "Wrote" in summary
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "onnxsim" else real_find_spec(name, *a)
+    )
+    with pytest.raises(gr.Error, match="pip install onnxsim"):
+        tab_export.run_export(*args, True, "Ascend310")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from posekit.export import DEFAULT_SOC_VERSION
 from posekit.ui.common import friendly_errors, inside, output_folder, required_path
 
 
@@ -16,6 +17,8 @@ def run_export(
     dynamic: bool,
     opset: float,
     preprocess: str,
+    simplify: bool = False,
+    soc_version: str = DEFAULT_SOC_VERSION,
 ) -> tuple[str, str]:
     """Export as `posekit export onnx` does, write the atc files beside it; return (summary, atc command)."""
     from posekit.export.jobs import export_checkpoint, plan_om
@@ -27,7 +30,13 @@ def run_export(
     folder = output_folder(str(target.parent), "ONNX output folder")
     target = inside(folder, target)
     pre = None if preprocess == "none" else preprocess
-    options = ExportOptions(batch=int(batch), dynamic_batch=bool(dynamic), opset=int(opset), preprocess=pre)
+    options = ExportOptions(
+        batch=int(batch),
+        dynamic_batch=bool(dynamic),
+        opset=int(opset),
+        preprocess=pre,
+        simplify=bool(simplify),
+    )
     report = export_checkpoint(cfg_file, ckpt, target, options)
     lines = [
         f"Wrote `{report.path}`: input `{report.input_dtype}{list(report.input_shape)}`, output `output`"
@@ -37,7 +46,7 @@ def run_export(
     if pre is not None:
         lines.append("The graph takes uint8 RGB crops: the atc command is for float input only.")
         return "\n\n".join(lines), ""
-    plan = plan_om(report.path, cfg_file)
+    plan = plan_om(report.path, cfg_file, soc_version=(soc_version or DEFAULT_SOC_VERSION).strip())
     lines.append(f"Ascend: AIPP config `{plan.aipp_path}` and script `{plan.script_path}` written.")
     return "\n\n".join(lines), plan.command
 
@@ -70,6 +79,8 @@ def build() -> None:
             label="Preprocess inside the graph (uint8)",
             elem_id="export-preprocess",
         )
+        simplify = gr.Checkbox(label="Simplify (onnxsim)", value=False, elem_id="export-simplify")
+        soc = gr.Textbox(label="Ascend SoC version", value=DEFAULT_SOC_VERSION, elem_id="export-soc")
     button = gr.Button("Export", variant="primary", elem_id="export-run")
     result = gr.Markdown(elem_id="export-result")
     atc = gr.Code(
@@ -78,4 +89,4 @@ def build() -> None:
         elem_id="export-atc",
         interactive=False,
     )
-    button.click(run_export, [cfg, ckpt, out, batch, dynamic, opset, pre], [result, atc])
+    button.click(run_export, [cfg, ckpt, out, batch, dynamic, opset, pre, simplify, soc], [result, atc])
