@@ -231,3 +231,28 @@ def test_ddp_two_processes_hold_identical_weights(coco_mini, tmp_path):
         assert torch.equal(rank0[key], rank1[key]), key
     log = next(tmp_path.glob("exp/*/training.log")).read_text()
     assert log.count("Train-0 epoch") == 1  # rank 0 logs alone
+
+
+def test_dpg_milestone_saves_final_resets_lr_and_jitters_boxes(coco_mini, tmp_path, monkeypatch):
+    """At DPG_MILESTONE: final.pth holds the weights so far, the LR goes back to TRAIN.LR with DPG_STEP
+    counted from the milestone, and boxes are jittered from then on; the effective config is logged."""
+    jittered_epochs = []
+    real_jitter = KeypointDataset._jitter
+
+    def spy(self, box, shape, rng):
+        jittered_epochs.append(self.epoch)
+        return real_jitter(box, shape, rng)
+
+    monkeypatch.setattr(KeypointDataset, "_jitter", spy)
+    overrides = {"TRAIN.END_EPOCH": 3, "TRAIN.LR_STEP": [1], "TRAIN.DPG_MILESTONE": 1, "TRAIN.DPG_STEP": [2]}
+    summary = train(_options(tiny_config(coco_mini, **overrides), tmp_path))
+    assert [h["lr"] for h in summary.history] == pytest.approx([1e-3, 1e-3, 1e-4])
+    assert sorted(set(jittered_epochs)) == [1, 2]  # never before the milestone
+    final = torch.load(summary.work_dir / "final.pth", weights_only=True)
+    state = torch.load(summary.work_dir / RESUME_FILE, weights_only=False)
+    assert state["dpg"] is True and state["epoch"] == 2
+    changed = [k for k, v in final.items() if v.is_floating_point() and not torch.equal(v, state["model"][k])]
+    assert changed  # final.pth is the pre-DPG model, trained on since
+    log = (summary.work_dir / "training.log").read_text()
+    assert log.startswith("Effective configuration:") and "NUM_LAYERS: 18" in log
+    assert "############# Starting Epoch 1 | LR: 0.001 #############" in log
