@@ -19,3 +19,12 @@ def coco_mini() -> Path:
 def posetrack_mini() -> Path:
     """../shared/data/posetrack18-mini: PoseTrack18 frames, annotations and a 5-frame mp4."""
     return shared_data("posetrack18-mini")
+
+
+@pytest.fixture(scope="session")
+def overfit_run(coco_mini, tmp_path_factory):
+    """The tiny FastPose trained to fit coco-val-mini (tests.train_helpers.overfit_tiny_model), trained
+    once per session: (config, TrainSummary, config YAML path)."""
+    from tests.train_helpers import overfit_tiny_model
+
+    return overfit_tiny_model(coco_mini, tmp_path_factory.mktemp("overfit"))

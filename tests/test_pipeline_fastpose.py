@@ -117,3 +117,22 @@ def test_the_embedded_detector_feeds_a_fastpose_checkpoint(coco_mini, tmp_path, 
         xy = np.array(entry["keypoints"]).reshape(-1, 3)[:, :2]
         reach = 0.75 * max(w, h) + 1  # the crop is the box x1.25 at aspect 0.75: within 0.75 long sides
         assert np.abs(xy - [x + w / 2, y + h / 2]).max() <= reach
+
+
+def test_a_trained_checkpoint_keeps_its_accuracy_through_the_pipeline(coco_mini, tmp_path, overfit_run):
+    """The training tests' overfit model through `posekit infer` (default backend, pose NMS) on
+    coco-val-mini's detections: keypoint AP near the det-box AP its validation measured without NMS
+    (measured: 0.596 here vs 0.629)."""
+    from posekit.evaluate.coco import evaluate_keypoints
+
+    _, summary, cfg_file = overfit_run
+    checkpoint = summary.work_dir / "final_DPG.pth"
+    detfile = coco_mini / "annotations/person_detections_val2017.json"
+    argv = ["infer", "--cfg", str(cfg_file), "--checkpoint", str(checkpoint), "--indir",
+            str(coco_mini / "val2017"), "--detfile", str(detfile), "--outdir", str(tmp_path),
+            "--no_save_img"]  # fmt: skip
+    assert main(argv) == 0
+    results = json.loads((tmp_path / "alphapose-results.json").read_text())
+    ap = evaluate_keypoints(coco_mini / "annotations/person_keypoints_val2017.json", results)["AP"]
+    det_box_ap = summary.history[-1]["det_map"]
+    assert ap >= 0.55 and abs(ap - det_box_ap) <= 0.06

@@ -16,33 +16,12 @@ from posekit.evaluate.coco import evaluate_keypoints
 from posekit.evaluate.validate import gt_box_results, validate_gt_boxes
 from posekit.pose.backends import TorchBackend
 from posekit.pose.estimator import TopDownEstimator
-from posekit.train.loop import TrainOptions, train
-from tests.train_helpers import tiny_config
-
-REPEAT = 10  # 12 people x 10 per epoch: 10 steps of 12
+from tests.train_helpers import OVERFIT_EPOCHS
 
 
-def test_tiny_model_overfits_coco_mini_to_gt_box_ap_09(coco_mini, tmp_path):
-    gt = json.loads((coco_mini / "annotations/person_keypoints_val2017.json").read_text())
-    repeated = [{**ann, "id": ann["id"] * 100 + r} for r in range(REPEAT) for ann in gt["annotations"]]
-    ann_file = tmp_path / "train_repeated.json"
-    ann_file.write_text(json.dumps({**gt, "annotations": repeated}))
-    epochs = 30  # 300 steps, LR x0.1 for the last 8: measured gt-box AP 0.957 refined, 0.891 plain
-    cfg = tiny_config(
-        coco_mini,
-        **{
-            "DATASET.TRAIN.ANN": str(ann_file),
-            "DATASET.TRAIN.AUG.FLIP": False,
-            "DATASET.TRAIN.AUG.ROT_FACTOR": 0,
-            "DATASET.TRAIN.AUG.SCALE_FACTOR": 0.0,
-            "MODEL.CONV_DIM": 32,
-            "TRAIN.BATCH_SIZE": 12,
-            "TRAIN.LR": 0.003,
-            "TRAIN.END_EPOCH": epochs,
-            "TRAIN.LR_STEP": [epochs - 8],
-        },
-    )
-    summary = train(TrainOptions(cfg=cfg, work_root=tmp_path, num_workers=0, snapshot=epochs, refine=True))
+def test_tiny_model_overfits_coco_mini_to_gt_box_ap_09(overfit_run, tmp_path):
+    cfg, summary, _ = overfit_run
+    epochs = OVERFIT_EPOCHS
     last = summary.history[-1]
     assert last["acc"] > 0.99
     assert last["gt_map"] >= 0.9, summary.history

@@ -40,3 +40,44 @@ def keypoint_subset(coco_root: Path, dest: Path, joints: list[int]) -> Path:
     for image in (coco_root / "val2017").iterdir():  # copyfile: the shared files are read-only
         shutil.copyfile(image, dest / "val2017" / image.name)
     return dest
+
+
+OVERFIT_EPOCHS = 30  # 300 steps, LR x0.1 for the last 8: measured gt-box AP 0.957 refined, 0.891 plain
+OVERFIT_REPEAT = 10  # 12 people x 10 per epoch: 10 steps of 12
+
+
+def overfit_tiny_model(coco_root: Path, work_root: Path):
+    """Train the tiny FastPose (SE-ResNet-18, 128x96, CONV_DIM 32) on coco-val-mini's 12 people until it
+    fits them (about 2 CPU minutes); returns (config, TrainSummary, path of its config as YAML)."""
+    import json
+
+    import yaml
+
+    from posekit.config import config_to_dict
+    from posekit.train.loop import TrainOptions, train
+
+    gt = json.loads((coco_root / "annotations/person_keypoints_val2017.json").read_text())
+    repeated = [
+        {**ann, "id": ann["id"] * 100 + r} for r in range(OVERFIT_REPEAT) for ann in gt["annotations"]
+    ]
+    ann_file = work_root / "train_repeated.json"
+    ann_file.write_text(json.dumps({**gt, "annotations": repeated}))
+    cfg = tiny_config(
+        coco_root,
+        **{
+            "DATASET.TRAIN.ANN": str(ann_file),
+            "DATASET.TRAIN.AUG.FLIP": False,
+            "DATASET.TRAIN.AUG.ROT_FACTOR": 0,
+            "DATASET.TRAIN.AUG.SCALE_FACTOR": 0.0,
+            "MODEL.CONV_DIM": 32,
+            "TRAIN.BATCH_SIZE": 12,
+            "TRAIN.LR": 0.003,
+            "TRAIN.END_EPOCH": OVERFIT_EPOCHS,
+            "TRAIN.LR_STEP": [OVERFIT_EPOCHS - 8],
+        },
+    )
+    options = TrainOptions(cfg=cfg, work_root=work_root, num_workers=0, snapshot=OVERFIT_EPOCHS, refine=True)
+    summary = train(options)
+    cfg_file = work_root / "overfit.yaml"
+    cfg_file.write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+    return cfg, summary, cfg_file
