@@ -1,6 +1,6 @@
 """Plain vs refined decoding (and flip test) on coco-val-mini with a model overfit to it (run by hand).
 
-Trains the tiny FastPose of tests/test_train_overfit.py (300 steps, a few CPU minutes) unless
+Trains the tiny FastPose of tests/train_helpers.overfit_tiny_model (300 steps, a few CPU minutes) unless
 --checkpoint is given, then reports gt-box and det-box AP for each decoding variant.
 
     python benchmarks/decode_accuracy.py [--checkpoint final_DPG.pth] [--shared DIR]
@@ -9,7 +9,6 @@ Trains the tiny FastPose of tests/test_train_overfit.py (300 steps, a few CPU mi
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -21,30 +20,7 @@ from posekit.evaluate.validate import validate_det_boxes, validate_gt_boxes  # n
 from posekit.models.checkpoint import load_pose_model  # noqa: E402
 from posekit.pose.backends import TorchBackend  # noqa: E402
 from posekit.pose.estimator import TopDownEstimator  # noqa: E402
-from posekit.train.loop import TrainOptions, train  # noqa: E402
-from tests.train_helpers import tiny_config  # noqa: E402
-
-OVERFIT = {
-    "DATASET.TRAIN.AUG.FLIP": False,
-    "DATASET.TRAIN.AUG.ROT_FACTOR": 0,
-    "DATASET.TRAIN.AUG.SCALE_FACTOR": 0.0,
-    "MODEL.CONV_DIM": 32,
-    "TRAIN.BATCH_SIZE": 12,
-    "TRAIN.LR": 0.003,
-    "TRAIN.END_EPOCH": 30,
-    "TRAIN.LR_STEP": [22],
-}
-
-
-def overfit_checkpoint(coco: Path, work: Path) -> Path:
-    """Train the overfit model (annotations repeated 10x per epoch); returns final_DPG.pth."""
-    gt = json.loads((coco / "annotations/person_keypoints_val2017.json").read_text())
-    anns = [{**a, "id": a["id"] * 100 + r} for r in range(10) for a in gt["annotations"]]
-    ann_file = work / "train_repeated.json"
-    ann_file.write_text(json.dumps({**gt, "annotations": anns}))
-    cfg = tiny_config(coco, **OVERFIT, **{"DATASET.TRAIN.ANN": str(ann_file)})
-    summary = train(TrainOptions(cfg=cfg, work_root=work, num_workers=0, snapshot=30, validate=False))
-    return summary.work_dir / "final_DPG.pth"
+from tests.train_helpers import OVERFIT_OVERRIDES, overfit_tiny_model, tiny_config  # noqa: E402
 
 
 def main() -> None:
@@ -56,8 +32,11 @@ def main() -> None:
     args = parser.parse_args()
     coco = Path(args.shared)
     with tempfile.TemporaryDirectory() as tmp:
-        checkpoint = Path(args.checkpoint) if args.checkpoint else overfit_checkpoint(coco, Path(tmp))
-        cfg = tiny_config(coco, **OVERFIT)
+        if args.checkpoint:
+            checkpoint = Path(args.checkpoint)
+        else:
+            checkpoint = overfit_tiny_model(coco, Path(tmp))[1].work_dir / "final_DPG.pth"
+        cfg = tiny_config(coco, **OVERFIT_OVERRIDES)
         model = load_pose_model(cfg, checkpoint)
         preset = cfg.data_preset
         print("| decoding | flip test | gt-box AP | det-box AP |\n|---|---|---|---|")
