@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 
+from posekit.pose.backends_onnx import BACKENDS
+
 
 def add_backend_flags(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     """--backend auto|torch|onnx|openvino (onnx: --checkpoint is the .onnx file), --precision, --compile."""
     parser.add_argument(
         "--backend",
-        choices=["auto", "torch", "onnx", "openvino"],
+        choices=BACKENDS,
         default="auto",
         help="pose network runtime: auto (onnx for a .onnx checkpoint, else openvino on CPU when "
         "installed, else torch), torch, openvino (.pth checkpoint) or onnx (an exported .onnx)",

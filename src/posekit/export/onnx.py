@@ -8,7 +8,6 @@ normalisation into the graph so uint8 RGB crops (NHWC or NCHW) go straight in.
 from __future__ import annotations
 
 import importlib.util
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,9 +19,8 @@ from posekit.errors import PosekitError
 from posekit.export.sample import sample_crops
 from posekit.geometry import PIXEL_MEAN_RGB, normalize_crops
 from posekit.io.atomic import atomic_path
+from posekit.onnx_trace import INPUT_NAME, OUTPUT_NAME, trace_to_onnx
 
-INPUT_NAME = "input"
-OUTPUT_NAME = "output"
 DEFAULT_OPSET = 11  # PixelShuffle -> DepthToSpace(mode=CRD) needs opset >= 11
 PREPROCESS_LAYOUTS = ("nhwc", "nchw")
 
@@ -125,23 +123,10 @@ def write_onnx(
     """Trace `net` on `sample` into `output` atomically (input `input`, output `output`, the batch axis
     free with options.dynamic_batch), run onnx.checker, and compare onnxruntime with PyTorch on it."""
     output = Path(output)
-    dynamic_axes = {INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}} if options.dynamic_batch else None
     with torch.no_grad():
         expected = net(torch.from_numpy(sample)).numpy()
     with atomic_path(output) as tmp:
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                net,
-                (torch.from_numpy(sample),),
-                str(tmp),
-                input_names=[INPUT_NAME],
-                output_names=[OUTPUT_NAME],
-                opset_version=options.opset,
-                do_constant_folding=True,
-                dynamic_axes=dynamic_axes,
-                dynamo=False,
-            )
+        trace_to_onnx(net, sample, tmp, options.opset, options.dynamic_batch)
         if options.simplify:
             _simplify(tmp)
         _check(tmp)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import importlib.util
 import tempfile
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ import torch
 from torch import nn
 
 from posekit.errors import PosekitError
+from posekit.onnx_trace import trace_to_onnx
 from posekit.pose.precision import last_conv_name, replace_submodule, resolve_precision
 
 INSTALL_HINT = "pip install 'posekit[openvino]'"
@@ -75,7 +75,8 @@ class OpenVinoBackend:
         }
         with tempfile.TemporaryDirectory(prefix="posekit-ov-") as tmp:
             path = Path(tmp) / "body.onnx"
-            _export_dynamic_batch(body, path, self.input_hw)
+            sample = np.zeros((1, 3, *self.input_hw), dtype=np.float32)
+            trace_to_onnx(body, sample, path, opset=13, dynamic_batch=True)
             self.compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
         self.output_tail = self(np.zeros((1, 3, *self.input_hw), dtype=np.float32)).shape[1:]
 
@@ -93,18 +94,3 @@ class OpenVinoBackend:
             return np.ascontiguousarray(features, dtype=np.float32)
         with torch.inference_mode():
             return self.head(torch.from_numpy(features)).numpy()
-
-
-def _export_dynamic_batch(net: nn.Module, path: Path, input_hw: tuple[int, int]) -> None:
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            net,
-            (torch.zeros(1, 3, *input_hw),),
-            str(path),
-            input_names=["input"],
-            output_names=["output"],
-            opset_version=13,
-            dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
-            dynamo=False,
-        )
