@@ -6,7 +6,7 @@ import threading
 
 import numpy as np
 
-from posekit.detectors.base import Detections
+from posekit.types import Detections
 
 
 class FakeDetector:

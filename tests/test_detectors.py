@@ -13,7 +13,6 @@ from pycocotools.coco import COCO
 from scipy.optimize import linear_sum_assignment
 
 from posekit.detectors import build_detector
-from posekit.detectors.base import Detections
 from posekit.detectors.batched import BatchedYoloDetector, fuse_batchnorm
 from posekit.detectors.darknet import DarknetModel, parse_cfg_text
 from posekit.detectors.letterbox import Placement, boxes_to_image, fit_image
@@ -23,6 +22,7 @@ from posekit.detectors.yolov3 import YOLOv3SPPDetector, build_darknet
 from posekit.detectors.yolox_net import YOLOX
 from posekit.errors import MissingFileError, PosekitError
 from posekit.io.images import list_images, read_image_rgb
+from posekit.types import Detections
 from tests.test_darknet import TINY_CFG, darknet_values, write_weights
 
 

@@ -168,7 +168,7 @@ def test_det_box_validation_creates_det_file(tiny_estimator, tmp_path, capsys, c
             pass
 
         def detect(self, images):
-            from posekit.detectors.base import Detections
+            from posekit.types import Detections
 
             return [Detections(np.array([[10.0, 10.0, 200.0, 300.0]]), np.array([0.9])) for _ in images]
 

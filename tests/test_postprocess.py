@@ -16,8 +16,8 @@ from posekit.pose.decode import decode_heatmaps
 from posekit.pose.estimator import TopDownEstimator
 from posekit.pose.flip import flip_heatmaps
 from posekit.pose.nms import pose_nms
-from posekit.pose.types import PoseResult
 from posekit.skeleton import FLIP_PAIRS
+from posekit.types import PoseResult
 
 HM = (64, 48)
 

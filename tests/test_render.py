@@ -8,9 +8,9 @@ import time
 import cv2
 import numpy as np
 
-from posekit.pose.types import PoseResult
 from posekit.render.draw import draw_poses, track_color, with_neck
 from posekit.skeleton import LIMB_COLORS_BGR, POINT_COLORS_BGR, RENDER_LIMBS, TRACK_COLORS_BGR
+from posekit.types import PoseResult
 
 
 def _person(rng: np.random.Generator, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from posekit.io.images import read_image_rgb
-from posekit.pose.types import PoseResult
 from posekit.track.poseflow import (
     OrbCorrespondences,
     PoseFlowTracker,
@@ -19,6 +18,7 @@ from posekit.track.poseflow import (
     pose_iou,
     pose_iou_dm,
 )
+from posekit.types import PoseResult
 
 RNG = np.random.default_rng(7)
 

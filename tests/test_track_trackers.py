@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from posekit.errors import PosekitError
-from posekit.pose.types import PoseResult
 from posekit.track import build_tracker
 from posekit.track.metrics import distance_matrix, tracking_metrics
 from posekit.track.synth import load_sprites, make_sequence
+from posekit.types import PoseResult
 
 SEEDS = (0, 2, 5)
 

@@ -23,7 +23,8 @@ from posekit.infer.detfile import DetectionFile
 from posekit.infer.outputs import RenderedOutputs
 from posekit.infer.sources import Frame, Source
 from posekit.infer.threads import threaded
-from posekit.pose.types import PoseModel, PoseResult
+from posekit.pose.types import PoseModel
+from posekit.types import PoseResult
 
 FINISH_MESSAGE = "===========================> Finish Model Running."
 RENDER_MESSAGE = "Rendering remaining images in the queue..."

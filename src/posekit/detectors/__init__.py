@@ -8,8 +8,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from posekit.detectors.base import Detections, Detector
+from posekit.detectors.base import Detector
 from posekit.errors import PosekitError
+from posekit.types import Detections
 
 # name -> (module, class). Each class is constructed as cls(name=..., weights=..., device=..., **options).
 DETECTORS: dict[str, tuple[str, str]] = {

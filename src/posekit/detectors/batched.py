@@ -8,10 +8,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from posekit.detectors.base import Detections
 from posekit.detectors.letterbox import Placement, boxes_to_image
 from posekit.detectors.nms import crowd_nms
 from posekit.errors import PosekitError
+from posekit.types import Detections
 
 PERSON_CLASS = 0
 

@@ -22,8 +22,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from posekit.detectors.base import Detections
 from posekit.errors import PosekitError
+from posekit.types import Detections
 
 INPUT_SIZE = 224
 STRIDES = (8, 16, 32, 32, 32)

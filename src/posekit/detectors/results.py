@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from posekit.detectors.base import Detections
 from posekit.io.atomic import atomic_write_json
+from posekit.types import Detections
 
 PERSON_CATEGORY_ID = 1
 

@@ -21,7 +21,8 @@ from posekit.io.images import read_image_rgb
 from posekit.io.jsonio import read_json
 from posekit.io.results import result_entries
 from posekit.pose.nms import pose_nms
-from posekit.pose.types import PoseModel, PoseResult
+from posekit.pose.types import PoseModel
+from posekit.types import PoseResult
 
 
 def _images(split: DatasetSplit) -> dict[int, dict]:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from posekit.detectors.base import Detections
 from posekit.errors import PosekitError
+from posekit.types import Detections
 
 
 class DetectionFile:

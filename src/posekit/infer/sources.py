@@ -8,10 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from posekit.detectors.base import Detections
 from posekit.errors import PosekitError
 from posekit.io.images import IMAGE_SUFFIXES, list_images, read_image_rgb
-from posekit.pose.types import PoseResult
+from posekit.types import Detections, PoseResult
 
 
 @dataclass

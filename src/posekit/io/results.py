@@ -15,7 +15,7 @@ import numpy as np
 from posekit.errors import PosekitError
 from posekit.io.atomic import atomic_write_json
 from posekit.io.jsonio import read_json
-from posekit.pose.types import PoseResult
+from posekit.types import PoseResult
 
 RESULTS_FILE = "alphapose-results.json"
 OPENPOSE_VERSION = "AlphaPose v0.3"

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from posekit.errors import PosekitError
-from posekit.pose.types import PoseResult
 from posekit.skeleton import OKS_SIGMAS
+from posekit.types import PoseResult
 
 # AlphaPose's constants for 17-joint bodies.
 DELTA1, MU, DELTA2, GAMMA = 1.0, 1.7, 2.65, 22.48

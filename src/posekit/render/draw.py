@@ -11,7 +11,6 @@ import math
 import cv2
 import numpy as np
 
-from posekit.pose.types import PoseResult
 from posekit.skeleton import (
     LIMB_COLORS_BGR,
     NUM_KEYPOINTS,
@@ -19,6 +18,7 @@ from posekit.skeleton import (
     RENDER_LIMBS,
     TRACK_COLORS_BGR,
 )
+from posekit.types import PoseResult
 
 BOX_COLOR_BGR = (255, 0, 0)
 TEXT_COLOR_BGR = (0, 0, 0)

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from posekit.errors import PosekitError
-from posekit.pose.types import PoseResult
+from posekit.types import PoseResult
 
 TRACKERS = ("oks", "poseflow")
 DEFAULT_TRACKER = "oks"

@@ -19,8 +19,8 @@ from tqdm import tqdm
 from posekit.errors import PosekitError
 from posekit.io.atomic import atomic_path, atomic_write_json
 from posekit.io.images import list_images, natural_key, read_image_rgb
-from posekit.pose.types import PoseResult
 from posekit.track import build_tracker
+from posekit.types import PoseResult
 
 FORVIS_NAME = "alphapose-results-forvis.json"
 

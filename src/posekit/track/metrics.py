@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from posekit.errors import PosekitError
-from posekit.pose.types import PoseResult
 from posekit.track.oks import iou_xyxy, oks_matrix
+from posekit.types import PoseResult
 
 METRICS = ("mota", "idf1", "num_switches", "num_false_positives", "num_misses", "num_objects")
 

@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from posekit.pose.types import PoseResult
 from posekit.skeleton import OKS_SIGMAS
+from posekit.types import PoseResult
 
 
 def oks_matrix(kps1, valid1, kps2, valid2, areas1, sigmas=OKS_SIGMAS) -> np.ndarray:

@@ -18,7 +18,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from posekit.io.atomic import atomic_path
-from posekit.pose.types import PoseResult
+from posekit.types import PoseResult
 
 # Weights of [dm_iou, box_iou, pose_iou_dm, pose_iou, score1, score2] (the score terms weigh 0).
 WEIGHTS_CONSECUTIVE = np.array([1.0, 2.0, 1.0, 2.0, 0.0, 0.0])

@@ -23,7 +23,7 @@ import numpy as np
 
 from posekit.errors import PosekitError
 from posekit.io.images import read_image_rgb
-from posekit.pose.types import PoseResult
+from posekit.types import PoseResult
 
 BACKGROUND_IMAGE = "000000040083.jpg"
 

@@ -1,0 +1,59 @@
+"""The data every layer passes: the people a detector found, and the people after pose estimation.
+
+Nothing here imports anything of posekit's: every layer may import it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class Detections:
+    """People found in one image: boxes (N, 4) xyxy in image pixels and scores (N,)."""
+
+    boxes: np.ndarray
+    scores: np.ndarray
+
+    @classmethod
+    def empty(cls) -> Detections:
+        """No detections."""
+        return cls(np.zeros((0, 4), dtype=np.float32), np.zeros((0,), dtype=np.float32))
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+
+@dataclass
+class PoseResult:
+    """The people of one image after pose estimation (and NMS).
+
+    boxes (N, 4) xyxy detection boxes; box_scores (N,); keypoints (N, K, 2) image pixels;
+    keypoint_scores (N, K); scores (N,) person (proposal) scores; ids: per person a track id (int)
+    or the list of merged detection indices.
+    """
+
+    boxes: np.ndarray
+    box_scores: np.ndarray
+    keypoints: np.ndarray
+    keypoint_scores: np.ndarray
+    scores: np.ndarray
+    ids: list[Any] = field(default_factory=list)
+
+    @classmethod
+    def empty(cls, num_joints: int = 17) -> PoseResult:
+        """An image with nobody in it."""
+        return cls(
+            boxes=np.zeros((0, 4)),
+            box_scores=np.zeros((0,)),
+            keypoints=np.zeros((0, num_joints, 2)),
+            keypoint_scores=np.zeros((0, num_joints)),
+            scores=np.zeros((0,)),
+            ids=[],
+        )
+
+    def __len__(self) -> int:
+        return len(self.boxes)
