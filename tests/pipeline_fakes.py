@@ -33,6 +33,7 @@ class FakePoseModel:
     """A pose spread over each box, shifted by the image's mean colour; scores from the pixels."""
 
     num_joints = 17
+    detection_extras = ()
 
     def __init__(self) -> None:
         self.calls: list[np.ndarray] = []

@@ -110,12 +110,9 @@ def test_landmark_model_with_no_boxes_and_bad_weights(models, tmp_path):
         BlazePoseLandmarkModel(weights=tmp_path / "absent.tflite")
 
 
-def test_detection_rotations_only_for_blazepose_detections():
-    plain = bd.Detections(np.zeros((1, 4), np.float32), np.ones(1, np.float32))
-    assert bd.detection_rotations(plain) is None
-    lying = bd.BlazePoseDetections(
-        np.zeros((1, 4), np.float32),
-        np.ones(1, np.float32),
-        alignment=np.array([[[50.0, 50.0], [90.0, 50.0]]]),
-    )
-    assert np.allclose(bd.detection_rotations(lying), [90.0])
+def test_detection_extras_travel_with_selected_detections():
+    found = bd.Detections(np.arange(8, dtype=np.float32).reshape(2, 4), np.array([0.9, 0.4], np.float32))
+    found.extras["rotations"] = np.array([90.0, -45.0])
+    kept = found.select(np.array([False, True]))
+    assert kept.boxes.tolist() == [[4, 5, 6, 7]] and kept.scores.tolist() == [np.float32(0.4)]
+    assert kept.extras["rotations"].tolist() == [-45.0]

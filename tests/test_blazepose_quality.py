@@ -119,15 +119,13 @@ def test_rotated_person_gets_an_upright_crop_from_the_detectors_alignment(coco_r
     the annotation with OKS 0.91 (measured; 0.29 without it, 0.94 on the upright photo)."""
     import cv2
 
-    from posekit.detectors.blazepose import detection_rotations
-
     ann = next(a for a in coco_run.people if a["image_id"] == 785)
     image = coco_run.images[785]
     turned = np.ascontiguousarray(cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE))
     detector = coco_run.detector
     found = detector.detect([turned])[0]
-    rotations = detection_rotations(found)
-    assert rotations is not None and 45 < rotations[0] < 135
+    rotations = found.extras["rotations"]
+    assert 45 < rotations[0] < 135
     keypoints, _ = coco_run.pose_model.estimate(turned, found.boxes[:1], rotations=rotations[:1])
     back = np.stack([keypoints[0][:, 1], image.shape[0] - 1 - keypoints[0][:, 0]], axis=1)
     assert _oks(back, ann) >= 0.85

@@ -223,6 +223,7 @@ class ConstantPose:
     """A PoseModel stand-in: every keypoint at the box centre with score 0.5."""
 
     num_joints = 17
+    detection_extras = ()
 
     def estimate(self, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         centres = (boxes[:, None, :2] + boxes[:, None, 2:]) / 2

@@ -106,13 +106,11 @@ def detect_stage(
 
 
 def _estimate(pose_model: PoseModel, image, detections) -> tuple:
-    """The pose model on the detected boxes; a model that takes rotation hints (the default BlazePose
-    model) also gets the BlazePose detector's, so lying or tilted people get an upright crop."""
-    if getattr(pose_model, "takes_rotations", False):
-        from posekit.detectors.blazepose import detection_rotations
-
-        return pose_model.estimate(image, detections.boxes, rotations=detection_rotations(detections))
-    return pose_model.estimate(image, detections.boxes)
+    """The pose model on the detected boxes, with the detection extras it declares (e.g. the BlazePose
+    detector's rotations, so lying or tilted people get an upright crop)."""
+    wanted = [name for name in pose_model.detection_extras if name in detections.extras]
+    extras = {name: detections.extras[name] for name in wanted}
+    return pose_model.estimate(image, detections.boxes, **extras)
 
 
 def pose_stage(

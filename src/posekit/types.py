@@ -13,15 +13,27 @@ import numpy as np
 
 @dataclass
 class Detections:
-    """People found in one image: boxes (N, 4) xyxy in image pixels and scores (N,)."""
+    """People found in one image: boxes (N, 4) xyxy in image pixels and scores (N,).
+
+    extras: what a detector family knows beyond the box, one array per name with N rows (the BlazePose
+    detector's "rotations", a one-stage detector's "keypoints" and "keypoint_scores"); a pose model names
+    the extras it uses in its `detection_extras`.
+    """
 
     boxes: np.ndarray
     scores: np.ndarray
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def empty(cls) -> Detections:
         """No detections."""
         return cls(np.zeros((0, 4), dtype=np.float32), np.zeros((0,), dtype=np.float32))
+
+    def select(self, index: np.ndarray) -> Detections:
+        """The detections at `index` (indices or a boolean mask), extras included."""
+        return Detections(
+            self.boxes[index], self.scores[index], {k: v[index] for k, v in self.extras.items()}
+        )
 
     def __len__(self) -> int:
         return len(self.boxes)

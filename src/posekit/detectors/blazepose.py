@@ -14,7 +14,6 @@ region of them (the hull of the landmarks present), else (refine=False) from `al
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -31,23 +30,6 @@ ANCHOR_OFFSET = 0.5
 RAW_SCALE = 224.0  # x_scale = y_scale = w_scale = h_scale
 SCORE_CLIP = 100.0
 NUM_KEYPOINTS = 4
-
-
-@dataclass
-class BlazePoseDetections(Detections):
-    """Detections plus each person's alignment points in image pixels: (N, 2, 2) = [mid-hip, scale point]."""
-
-    alignment: np.ndarray | None = None
-
-
-def detection_rotations(detections: Detections) -> np.ndarray | None:
-    """Each box's rotation in degrees from a BlazePose detector's alignment points (None for other
-    detectors); pass it as `BlazePoseLandmarkModel.estimate(..., rotations=...)` so lying or tilted
-    people get an upright crop."""
-    alignment = getattr(detections, "alignment", None)
-    if alignment is None or len(alignment) != len(detections):
-        return None
-    return alignment_rotation(alignment)
 
 
 def load_interpreter(path: Path, num_threads: int | None = None):
@@ -286,7 +268,7 @@ class BlazePoseDetector:
         keypoints = (keypoints - pad) / scale
         return scores, boxes, keypoints
 
-    def detect_one(self, image: np.ndarray) -> BlazePoseDetections:
+    def detect_one(self, image: np.ndarray) -> Detections:
         """All people in one RGB uint8 image."""
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise PosekitError(f"blazepose detector needs RGB uint8 (H, W, 3) images, got {image.shape}")
@@ -302,13 +284,16 @@ class BlazePoseDetector:
         scores, _, keypoints = weighted_nms(scores, boxes, keypoints, self.nms_threshold)
         if not len(scores):
             empty = Detections.empty()
-            return BlazePoseDetections(empty.boxes, empty.scores, alignment=np.zeros((0, 2, 2)))
+            empty.extras["rotations"] = np.zeros((0,))
+            return empty
         alignment = keypoints[:, :2]
         if self._landmarks is not None:
             scores, body, alignment = self._refine(image, scores, alignment)
         else:
             body = _clip_boxes(alignment_to_box(alignment, self.box_extent), width, height)
-        return BlazePoseDetections(body.astype(np.float32), scores.astype(np.float32), alignment=alignment)
+        return Detections(
+            body.astype(np.float32), scores.astype(np.float32), {"rotations": alignment_rotation(alignment)}
+        )
 
     def _refine(
         self, image: np.ndarray, scores: np.ndarray, alignment: np.ndarray

@@ -64,14 +64,14 @@ class BlazePoseLandmarkModel:
 
     crop_scales: crop sides relative to the box's long side, one pass each; align: add the
     rotation-aligned pass; refine: heatmap refinement. `estimate(..., rotations=...)` takes per-box
-    rotations (degrees clockwise, see posekit.detectors.blazepose.detection_rotations); those of at least
+    rotations (degrees clockwise, the BlazePose detector's `extras["rotations"]`); those of at least
     min_rotation get one more pass (the detector's small tilts are noise for upright people).
     Defaults measured on coco-val-mini: keypoint AP 0.62 on GT boxes, 0.456 end to end with the
     BlazePose detector (benchmarks/default_model.py).
     """
 
     num_joints = 17
-    takes_rotations = True  # estimate(..., rotations=) uses the detector's per-box rotation hints
+    detection_extras = ("rotations",)  # the BlazePose detector's per-box rotation hints
 
     def __init__(
         self,

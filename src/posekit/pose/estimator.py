@@ -37,6 +37,8 @@ class TopDownEstimator:
         self.refine = refine
         self.flip_pairs = list(flip_pairs)
 
+    detection_extras: tuple[str, ...] = ()
+
     @classmethod
     def from_checkpoint(
         cls,

@@ -14,10 +14,17 @@ class HeatmapBackend(Protocol):
 
 
 class PoseModel(Protocol):
-    """A top-down pose model over person boxes of one RGB image."""
+    """A top-down pose model over person boxes of one RGB image.
+
+    detection_extras: the names of the `Detections.extras` it takes as keyword arguments of `estimate`
+    (each (N, ...) aligned with the boxes), when the detector provides them.
+    """
 
     num_joints: int
+    detection_extras: tuple[str, ...]
 
-    def estimate(self, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def estimate(
+        self, image: np.ndarray, boxes: np.ndarray, **extras: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """RGB uint8 image and (N, 4) xyxy boxes -> keypoints (N, K, 2) in image pixels, scores (N, K)."""
         ...
