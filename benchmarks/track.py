@@ -10,7 +10,7 @@ full frame, full resolution), which shows what the speed-up costs in accuracy. T
 trackers on real PoseTrack18 pixels and poses (60-frame 1280x720 pans over the annotated frame of
 posetrack18-mini with its track ids; see posekit.track.synth.make_pan_sequence). Then the whole video
 pipeline on the posetrack18-mini mp4 with the default model: `posekit infer --pose_flow` (when it runs)
-and posekit.pipeline.process with each tracker (read, detect, pose, NMS, track). Prints a table;
+and posekit.infer.stages.process with each tracker (read, detect, pose, NMS, track). Prints a table;
 nothing is asserted.
 """
 
@@ -129,13 +129,13 @@ def pipeline_fps(data: Path) -> str:
 
 
 def pipeline_stages_fps(data: Path, repeat: int = 4) -> str:
-    """frames/s of posekit.pipeline.process (read, detect, pose, NMS, track; no json or video writing)
+    """frames/s of posekit.infer.stages.process (read, detect, pose, NMS, track; no json or video writing)
     with the default model and each tracker over the mp4 (run once to warm up, then `repeat` times)."""
     from collections import defaultdict
 
     from posekit.detectors import build_detector
     from posekit.infer.sources import open_video
-    from posekit.pipeline import process
+    from posekit.infer.stages import process
     from posekit.pose.blazepose import BlazePoseLandmarkModel
 
     detector, model = build_detector("blazepose"), BlazePoseLandmarkModel()

@@ -86,15 +86,15 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run inference as the flags say; 0 when done, 130 when interrupted (results still written)."""
     from posekit.cli.common import resolve_device
-    from posekit.infer.models import load_pose_model
+    from posekit.infer.models import load_pose_estimator
     from posekit.infer.outputs import RenderedOutputs
-    from posekit.pipeline import run_inference
+    from posekit.infer.run import run_inference
 
     source = _open_source(args)
     device = resolve_device(args)
     tracking = args.pose_flow or args.pose_track
     detector = _load_detector(args, device, tracking)
-    pose_model = load_pose_model(
+    pose_model = load_pose_estimator(
         args.cfg,
         args.checkpoint,
         device,

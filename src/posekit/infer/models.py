@@ -8,7 +8,7 @@ from posekit.errors import PosekitError
 from posekit.pose.types import PoseModel
 
 
-def load_pose_model(
+def load_pose_estimator(
     cfg_path: str | None,
     checkpoint: str | None,
     device: str = "cpu",

@@ -51,13 +51,13 @@ def infer(
 ):
     """Run the `posekit infer` pipeline (same library calls as the CLI) and return its RunSummary."""
     from posekit.detectors import build_detector, canonical_detector_name
-    from posekit.infer.models import load_pose_model
+    from posekit.infer.models import load_pose_estimator
     from posekit.infer.outputs import RenderedOutputs
-    from posekit.pipeline import run_inference
+    from posekit.infer.run import run_inference
     from posekit.track import inference_tracker
 
     fastpose = model == FASTPOSE_MODEL
-    pose_model = load_pose_model(cfg_path if fastpose else None, checkpoint if fastpose else None, "cpu")
+    pose_model = load_pose_estimator(cfg_path if fastpose else None, checkpoint if fastpose else None, "cpu")
     tracking = tracker != NO_TRACKING
     detector_model = build_detector(canonical_detector_name(detector), device="cpu", tracking=tracking)
     outputs = RenderedOutputs(
