@@ -128,8 +128,10 @@ def process(
     times: dict[str, float] | None = None,
     on_model_done: Callable[[], None] | None = None,
 ) -> Iterator[Frame]:
-    """Frames of `source` with detections and results filled in, in input order."""
+    """Frames of `source` with detections and results filled in, in input order (a live source is
+    detected one frame at a time)."""
     times = times if times is not None else defaultdict(float)
+    detbatch = 1 if source.live else detbatch
 
     def stage(items: Iterable[Frame], name: str) -> Iterable[Frame]:
         return items if single_thread else threaded(items, qsize, name)
