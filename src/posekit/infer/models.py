@@ -24,11 +24,12 @@ def load_detector(
     name: str,
     weights: str | None = None,
     detfile: str | None = None,
-    device: str = "cpu",
+    device: str = "auto",
     tracking: bool = False,
     log: Callable[[str], None] = print,
 ) -> Detector | DetectionFile:
-    """The run's person detector by name, or the boxes of `detfile` (a COCO-style detection json)."""
+    """The run's person detector by name, or the boxes of `detfile` (a COCO-style detection json);
+    device "auto": see resolve_device."""
     if detfile:
         detections = DetectionFile(detfile)
         log(f"Using {len(detections)} images' detections from {detfile}")
@@ -37,13 +38,15 @@ def load_detector(
 
     key = canonical_detector_name(name)
     log(f"Loading {key} detector..")
+    if key != "blazepose":  # BlazePose runs on LiteRT: no torch device to pick (and no torch to import)
+        device = resolve_device(device)
     return build_detector(key, weights=weights, device=device, tracking=tracking)
 
 
 def load_pose_estimator(
     cfg_path: str | None,
     checkpoint: str | None,
-    device: str = "cpu",
+    device: str = "auto",
     batch_size: int = 64,
     flip: bool = False,
     log: Callable[[str], None] = print,
@@ -73,7 +76,7 @@ def load_pose_estimator(
     cfg = load_config(cfg_path)
     log(f"Loading pose model from {checkpoint}...")
     estimator = TopDownEstimator.from_checkpoint(
-        cfg, checkpoint, device, backend=backend, precision=precision, compile=compile
+        cfg, checkpoint, resolve_device(device), backend=backend, precision=precision, compile=compile
     )
     estimator.batch_size = max(1, int(batch_size))
     estimator.flip = bool(flip)

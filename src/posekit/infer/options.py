@@ -16,8 +16,6 @@ from posekit.errors import PosekitError
 TRACKERS = ("none", "oks", "poseflow")
 FORMATS = ("coco", "cmu", "open")
 PRECISIONS = ("auto", "fp32", "bf16")
-DEFAULT_OUTDIR = "examples/res/"
-DEFAULT_QSIZE = 16
 # The options that decide which models are loaded (a Pipeline with other values reuses its models).
 MODEL_OPTIONS = (
     "detector",
@@ -68,9 +66,9 @@ class InferOptions:
     posebatch: int = 64
     min_box_area: float = 0.0
     tracker: str = "none"
-    qsize: int = DEFAULT_QSIZE
+    qsize: int = 16
     single_thread: bool = False
-    outdir: str = DEFAULT_OUTDIR
+    outdir: str = "examples/res/"
     format: str = "coco"
     for_eval: bool = False
     save_img: bool | None = None

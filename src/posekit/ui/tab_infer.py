@@ -49,35 +49,24 @@ def infer(
     detector: str,
     tracker: str = NO_TRACKING,
 ):
-    """Run the `posekit infer` pipeline (same library calls as the CLI) and return its RunSummary."""
-    from posekit.detectors import build_detector, canonical_detector_name
-    from posekit.infer.models import load_pose_estimator
-    from posekit.infer.outputs import RenderedOutputs
-    from posekit.infer.run import run_inference
-    from posekit.track import inference_tracker
+    """Run the `posekit infer` pipeline (the same Pipeline as the CLI) and return its RunSummary."""
+    from posekit.infer.options import InferOptions
+    from posekit.infer.pipeline import Pipeline
 
     fastpose = model == FASTPOSE_MODEL
-    pose_model = load_pose_estimator(cfg_path if fastpose else None, checkpoint if fastpose else None, "cpu")
     tracking = tracker != NO_TRACKING
-    detector_model = build_detector(canonical_detector_name(detector), device="cpu", tracking=tracking)
-    outputs = RenderedOutputs(
-        outdir,
+    options = InferOptions(
+        detector=detector,
+        cfg=cfg_path if fastpose else None,
+        checkpoint=checkpoint if fastpose else None,
+        device="cpu",
+        tracker=tracker,
+        outdir=str(outdir),
         save_img=not source.is_video,
         save_video=source.is_video,
-        video_stem=source.stem,
-        fps=source.fps,
-        show_box=tracking,
-        tracking=tracking,
+        showbox=tracking,
     )
-    return run_inference(
-        source,
-        detector_model,
-        pose_model,
-        outdir,
-        outputs=outputs,
-        tracker=inference_tracker(tracker, outdir) if tracking else None,
-        progress=False,
-    )
+    return Pipeline(options, log=print).run(source, progress=False)
 
 
 def describe(summary, outdir: Path) -> str:
