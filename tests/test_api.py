@@ -86,9 +86,11 @@ def test_options_canonicalise_the_detector_and_compare_models():
     options = InferOptions(detector="yolox")
     assert options.detector == "yolox-x" and not options.tracking
     assert InferOptions(tracker="oks").tracking
-    assert InferOptions(qsize=3).model_key() == InferOptions().model_key()
-    assert InferOptions(flip=True).model_key() != InferOptions().model_key()
-    assert InferOptions(tracker="oks").model_key() != InferOptions().model_key()  # a detector threshold
+    assert InferOptions(qsize=3, outdir="x").detector_key() == InferOptions().detector_key()
+    assert InferOptions(qsize=3, tracker="oks").pose_key() == InferOptions().pose_key()
+    assert InferOptions(flip=True).pose_key() != InferOptions().pose_key()
+    assert InferOptions(tracker="oks").detector_key() != InferOptions().detector_key()  # its threshold
+    assert InferOptions(device="cpu").detector_key() != InferOptions().detector_key()
 
 
 def test_load_builds_the_models_once_and_reuses_them(coco_mini, fake_models):  # noqa: F811
@@ -103,8 +105,11 @@ def test_load_builds_the_models_once_and_reuses_them(coco_mini, fake_models):  #
     assert [name for name, _, _ in pipe.stream([image])] == [image.name]
     assert fake_models == {}  # nothing was loaded again
     assert pipe.with_options(qsize=2, single_thread=True).pose_model is model
-    assert pipe.with_options(tracker="oks").detector is not detector  # a tracking detector
-    assert fake_models["detector"][0] == "blazepose"
+    assert fake_models == {}
+    tracking = pipe.with_options(tracker="oks")
+    assert tracking.detector is not detector and tracking.pose_model is model  # a tracking detector
+    assert fake_models["detector"][0] == "blazepose" and "pose" not in fake_models
+    assert pipe.with_options(flip=False).detector is detector and fake_models["pose"][3] is False
 
 
 def test_call_takes_a_path_or_an_array_and_matches_a_run(coco_mini, tmp_path):
@@ -158,6 +163,8 @@ def test_stream_takes_every_kind_of_source_with_the_same_results(coco_mini, pose
         pipe.stream(tmp_path / "missing.mp4")
     with pytest.raises(PosekitError, match="not an input: float"):
         pipe.stream(1.5)
+    with pytest.raises(PosekitError, match="webcam 97: cannot open the camera"):
+        pipe.stream(97)  # an int is a camera index (none here)
 
 
 def test_stream_skips_unreadable_images_with_a_warning(coco_mini, tmp_path):

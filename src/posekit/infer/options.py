@@ -16,11 +16,10 @@ from posekit.errors import PosekitError
 TRACKERS = ("none", "oks", "poseflow")
 FORMATS = ("coco", "cmu", "open")
 PRECISIONS = ("auto", "fp32", "bf16")
-# The options that decide which models are loaded (a Pipeline with other values reuses its models).
-MODEL_OPTIONS = (
-    "detector",
-    "detector_weights",
-    "detfile",
+# The options that decide which detector and which pose model are loaded (a Pipeline whose options
+# differ elsewhere reuses its models).
+DETECTOR_OPTIONS = ("detector", "detector_weights", "detfile", "device", "tracking")
+POSE_OPTIONS = (
     "cfg",
     "checkpoint",
     "backend",
@@ -109,9 +108,13 @@ class InferOptions:
         """Whether people get track ids."""
         return self.tracker != "none"
 
-    def model_key(self) -> tuple:
-        """The values that decide which models are loaded (tracking changes a detector's threshold)."""
-        return (*(getattr(self, name) for name in MODEL_OPTIONS), self.tracking)
+    def detector_key(self) -> tuple:
+        """The values that decide which detector is loaded (tracking changes a detector's threshold)."""
+        return tuple(getattr(self, name) for name in DETECTOR_OPTIONS)
+
+    def pose_key(self) -> tuple:
+        """The values that decide which pose model is loaded."""
+        return tuple(getattr(self, name) for name in POSE_OPTIONS)
 
     @classmethod
     def names(cls) -> list[str]:

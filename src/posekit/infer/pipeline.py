@@ -44,37 +44,44 @@ class Pipeline:
 
         self.options = options = options or InferOptions()
         device = options.device
-        self.detector = detector or load_detector(
-            options.detector,
-            weights=options.detector_weights,
-            detfile=options.detfile,
-            device=device,
-            tracking=options.tracking,
-            log=log,
-        )
-        self.pose_model = pose_model or load_pose_estimator(
-            options.cfg,
-            options.checkpoint,
-            device,
-            options.posebatch,
-            options.flip,
-            log=log,
-            backend=options.backend,
-            precision=options.precision,
-            compile=options.compile,
-            refine=options.refine,
-        )
+        if detector is None:
+            detector = load_detector(
+                options.detector,
+                weights=options.detector_weights,
+                detfile=options.detfile,
+                device=device,
+                tracking=options.tracking,
+                log=log,
+            )
+        if pose_model is None:
+            pose_model = load_pose_estimator(
+                options.cfg,
+                options.checkpoint,
+                device,
+                options.posebatch,
+                options.flip,
+                log=log,
+                backend=options.backend,
+                precision=options.precision,
+                compile=options.compile,
+                refine=options.refine,
+            )
+        self.detector, self.pose_model = detector, pose_model
 
     def __repr__(self) -> str:
         return f"Pipeline({self.options!r})"
 
     def with_options(self, **changes: Any) -> Pipeline:
-        """A Pipeline with some options changed; it shares this one's models unless a model option
-        (detector, cfg, checkpoint, backend, device, ...) changed."""
+        """A Pipeline with some options changed; it shares this one's detector and pose model unless
+        an option that picks them (detector, cfg, checkpoint, backend, device, tracking, ...) changed."""
         options = infer_options(**{**dataclasses.asdict(self.options), **changes})
-        if options.model_key() != self.options.model_key():
-            return Pipeline(options)
-        return Pipeline(options, detector=self.detector, pose_model=self.pose_model)
+        same_detector = options.detector_key() == self.options.detector_key()
+        same_pose = options.pose_key() == self.options.pose_key()
+        return Pipeline(
+            options,
+            detector=self.detector if same_detector else None,
+            pose_model=self.pose_model if same_pose else None,
+        )
 
     def new_tracker(self, outdir: str | Path | None = None):
         """A fresh tracker as options.tracker says (None for "none"); with `outdir`, PoseFlow also
@@ -162,10 +169,8 @@ class Pipeline:
         options say. Returns the RunSummary. Ctrl-C stops the run with the frames done written."""
         from posekit.infer.outputs import RenderedOutputs
         from posekit.infer.run import run_inference
-        from posekit.io.atomic import check_writable_folder
 
         options = self.options
-        check_writable_folder(options.outdir)
         opened = open_source(source)
         save_img = options.save_img if options.save_img is not None else not opened.is_video
         outputs = RenderedOutputs(

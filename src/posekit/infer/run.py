@@ -121,6 +121,9 @@ def run_inference(
             listed = "; ".join(error for _, error in summary.failed[:5])
             raise PosekitError(f"no input could be processed: {listed or 'the source gave no frames'}")
         summary.results_path = writer.close()
+    except BaseException:
+        outputs.abort()  # e.g. a second Ctrl-C while finishing: no partial video is left behind
+        raise
     finally:
         writer.abort()  # only does something when the file was not closed
     say(JSON_MESSAGE)
