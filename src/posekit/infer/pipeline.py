@@ -12,13 +12,17 @@ import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from posekit.infer.options import InferOptions, infer_options
 from posekit.infer.sources import Frame, Source, open_source, rgb_image
 from posekit.types import PoseResult
+
+if TYPE_CHECKING:
+    from posekit.infer.run import RunSummary
+    from posekit.track import Tracker
 
 
 def _quiet(message: str) -> None:
@@ -83,7 +87,7 @@ class Pipeline:
             pose_model=self.pose_model if same_pose else None,
         )
 
-    def new_tracker(self, outdir: str | Path | None = None):
+    def new_tracker(self, outdir: str | Path | None = None) -> Tracker | None:
         """A fresh tracker as options.tracker says (None for "none"); with `outdir`, PoseFlow also
         writes the seed's matching files there."""
         if not self.options.tracking:
@@ -163,7 +167,7 @@ class Pipeline:
         *,
         progress: bool = True,
         log: Callable[[str], None] | None = None,
-    ):
+    ) -> RunSummary:
         """Run over `source` (anything `stream` takes, or a posekit.infer.sources.Source) and write
         options.outdir: alphapose-results.json (streamed), rendered images (vis/) or the video as the
         options say. Returns the RunSummary. Ctrl-C stops the run with the frames done written."""
