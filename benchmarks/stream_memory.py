@@ -45,6 +45,16 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * resource.getpagesize() / 2**20
 
 
+def cpu_line() -> str:
+    """The CPU model and whether it has native bf16 (AMX / AVX512-BF16), from /proc/cpuinfo."""
+    text = Path("/proc/cpuinfo").read_text()
+    model = next(
+        (line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), "?"
+    )
+    flags = sorted({f for f in ("amx_bf16", "avx512_bf16") if f in text.split()})
+    return f"CPU: {model}; bf16 flags: {', '.join(flags) or 'none'}"
+
+
 def make_video(path: Path, frames: int) -> list[list[float]]:
     """Write the drifting-astronaut video; returns each frame's person box [x, y, w, h]."""
     person = cv2.resize(read_image_rgb(sample_image_path()), (PERSON, PERSON), interpolation=cv2.INTER_AREA)
@@ -90,6 +100,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=10_000)
     parser.add_argument("--workdir", default=None, help="where the video and outputs go (default: temp)")
     args = parser.parse_args()
+    print(cpu_line())
     work = Path(args.workdir or tempfile.mkdtemp(prefix="posekit-stream-"))
     work.mkdir(parents=True, exist_ok=True)
     video = work / "drift.mp4"
