@@ -17,6 +17,7 @@ from posekit.config import Config, DatasetSplit
 from posekit.errors import PosekitError
 from posekit.evaluate.coco import evaluate_keypoints
 from posekit.io.atomic import atomic_write_json
+from posekit.io.coco import read_coco_people
 from posekit.io.images import read_image_rgb
 from posekit.io.jsonio import read_json
 from posekit.io.results import result_entries
@@ -32,8 +33,6 @@ def _images(split: DatasetSplit) -> dict[int, dict]:
 
 def gt_box_results(pose_model: PoseModel, cfg: Config) -> list[dict]:
     """Pose results for every usable ground-truth person of DATASET.VAL, from its own box."""
-    from posekit.train.dataset import read_coco_people
-
     people, _ = read_coco_people(cfg.dataset.val, cfg.data_preset.num_joints)
     by_image = defaultdict(list)
     for person in people:
