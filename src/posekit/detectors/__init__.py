@@ -1,19 +1,20 @@
 """Person detectors behind one interface: detect(images) -> per-image boxes and scores.
 
-`build_detector(name)` chooses by name; each detector module is imported only when chosen.
+`build_detector(name)` chooses by name from DETECTORS (a posekit.registry dict); each detector module
+is imported only when chosen.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from posekit.detectors.base import Detector
 from posekit.errors import PosekitError
+from posekit.registry import Entry, load
 from posekit.types import Detections
 
-# name -> (module, class). Each class is constructed as cls(name=..., weights=..., device=..., **options).
-DETECTORS: dict[str, tuple[str, str]] = {
+# name -> (module, class) (posekit.registry); built as cls(name=..., weights=..., device=..., **options).
+DETECTORS: dict[str, Entry] = {
     "blazepose": ("posekit.detectors.blazepose", "BlazePoseDetector"),
     "yolo": ("posekit.detectors.yolov3", "YOLOv3SPPDetector"),
     "yolox-nano": ("posekit.detectors.yolox", "YOLOXDetector"),
@@ -45,8 +46,7 @@ def build_detector(
 ) -> Detector:
     """Construct a detector by name; `weights` overrides where its weight file is looked for."""
     key = canonical_detector_name(name)
-    module_name, class_name = DETECTORS[key]
-    cls = getattr(importlib.import_module(module_name), class_name)
+    cls = load(DETECTORS[key])
     return cls(name=key, weights=weights, device=device, **options)
 
 
