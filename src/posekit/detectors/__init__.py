@@ -1,20 +1,19 @@
 """Person detectors behind one interface: detect(images) -> per-image boxes and scores.
 
-`build_detector(name)` chooses by name from DETECTORS (a posekit.registry dict); each detector module
-is imported only when chosen.
+`build_detector(name)` chooses by name; each detector module is imported only when chosen.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from posekit import registry
 from posekit.detectors.base import Detector
 from posekit.errors import PosekitError
-from posekit.registry import Entry, load
 from posekit.types import Detections
 
-# name -> (module, class) (posekit.registry); built as cls(name=..., weights=..., device=..., **options).
-DETECTORS: dict[str, Entry] = {
+# name -> (module, class). Each class is constructed as cls(name=..., weights=..., device=..., **options).
+DETECTORS: dict[str, tuple[str, str]] = {
     "blazepose": ("posekit.detectors.blazepose", "BlazePoseDetector"),
     "yolo": ("posekit.detectors.yolov3", "YOLOv3SPPDetector"),
     "yolox-nano": ("posekit.detectors.yolox", "YOLOXDetector"),
@@ -46,7 +45,7 @@ def build_detector(
 ) -> Detector:
     """Construct a detector by name; `weights` overrides where its weight file is looked for."""
     key = canonical_detector_name(name)
-    cls = load(DETECTORS[key])
+    cls = registry.load(DETECTORS[key])
     return cls(name=key, weights=weights, device=device, **options)
 
 

@@ -1,4 +1,4 @@
-"""Reading images as RGB arrays, listing image folders, and writing images."""
+"""Reading images as RGB arrays and listing image folders."""
 
 from __future__ import annotations
 

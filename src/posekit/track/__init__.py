@@ -7,12 +7,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from posekit import registry
 from posekit.errors import PosekitError
-from posekit.registry import Entry, load
 from posekit.types import PoseResult
 
 # name -> (module, class) (posekit.registry); names are matched ignoring case, "-" and "_".
-TRACKERS: dict[str, Entry] = {
+TRACKERS: dict[str, registry.Entry] = {
     "oks": ("posekit.track.oks", "OksTracker"),
     "poseflow": ("posekit.track.poseflow", "PoseFlowTracker"),
 }
@@ -31,7 +31,7 @@ def build_tracker(name: str = DEFAULT_TRACKER, **opts: Any) -> Tracker:
     key = name.lower().replace("-", "").replace("_", "")
     if key not in TRACKERS:
         raise PosekitError(f"unknown tracker {name!r}; choose one of: {', '.join(TRACKERS)}")
-    cls = load(TRACKERS[key])
+    cls = registry.load(TRACKERS[key])
     try:
         return cls(**opts)
     except TypeError as exc:
