@@ -12,8 +12,9 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from posekit.errors import PosekitError
+from posekit.track import TRACKERS as TRACKER_NAMES
 
-TRACKERS = ("none", "oks", "poseflow")
+TRACKERS = ("none", *TRACKER_NAMES)
 FORMATS = ("coco", "cmu", "open")
 PRECISIONS = ("auto", "fp32", "bf16")
 # The options that decide which detector and which pose model are loaded (a Pipeline whose options
