@@ -233,9 +233,32 @@ def test_ddp_two_processes_hold_identical_weights(coco_mini, tmp_path):
     assert log.count("Train-0 epoch") == 1  # rank 0 logs alone
 
 
+def _alphapose_dpg_schedule(end_epoch, lr, lr_step, lr_factor, milestone, dpg_step):
+    """Transcription of AlphaPose's epoch loop (facts §13): per epoch i the LR it trains at and whether DPG
+    is on; after training epoch i (scheduler stepped, snapshot done) and only if i == DPG_MILESTONE,
+    final.pth is saved, the LR goes back to TRAIN.LR, a new MultiStepLR on the relative DPG_STEP
+    replaces the scheduler and DPG is on from the next epoch."""
+    optimizer = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=lr)
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, lr_step, lr_factor)
+    epochs, dpg, final_after = [], False, None
+    for i in range(end_epoch):
+        epochs.append((optimizer.param_groups[0]["lr"], dpg))
+        optimizer.step()
+        scheduler.step()
+        if i == milestone:
+            final_after = i
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            relative = [s - milestone for s in dpg_step]
+            scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, relative, lr_factor)
+            dpg = True
+    return epochs, final_after
+
+
 def test_dpg_milestone_saves_final_resets_lr_and_jitters_boxes(coco_mini, tmp_path, monkeypatch):
-    """At DPG_MILESTONE: final.pth holds the weights so far, the LR goes back to TRAIN.LR with DPG_STEP
-    counted from the milestone, and boxes are jittered from then on; the effective config is logged."""
+    """After epoch DPG_MILESTONE (as AlphaPose, not before it): final.pth holds the weights of that
+    epoch, the LR goes back to TRAIN.LR with DPG_STEP counted from the milestone, and boxes are jittered
+    from the next epoch on; the effective config is logged."""
     jittered_epochs = []
     real_jitter = KeypointDataset._jitter
 
@@ -244,15 +267,20 @@ def test_dpg_milestone_saves_final_resets_lr_and_jitters_boxes(coco_mini, tmp_pa
         return real_jitter(box, shape, rng)
 
     monkeypatch.setattr(KeypointDataset, "_jitter", spy)
-    overrides = {"TRAIN.END_EPOCH": 3, "TRAIN.LR_STEP": [1], "TRAIN.DPG_MILESTONE": 1, "TRAIN.DPG_STEP": [2]}
+    overrides = {"TRAIN.END_EPOCH": 4, "TRAIN.LR_STEP": [1], "TRAIN.DPG_MILESTONE": 1, "TRAIN.DPG_STEP": [2]}
     summary = train(_options(tiny_config(coco_mini, **overrides), tmp_path))
-    assert [h["lr"] for h in summary.history] == pytest.approx([1e-3, 1e-3, 1e-4])
-    assert sorted(set(jittered_epochs)) == [1, 2]  # never before the milestone
+    expected, final_after = _alphapose_dpg_schedule(4, 1e-3, [1], 0.1, 1, [2])
+    assert [lr for lr, _ in expected] == pytest.approx([1e-3, 1e-4, 1e-3, 1e-4])  # the transcription itself
+    assert [h["lr"] for h in summary.history] == pytest.approx([lr for lr, _ in expected])
+    assert sorted(set(jittered_epochs)) == [e for e, (_, dpg) in enumerate(expected) if dpg] == [2, 3]
     final = torch.load(summary.work_dir / "final.pth", weights_only=True)
+    after = torch.load(summary.work_dir / f"model_{final_after}.pth", weights_only=True)  # snapshot 1
+    before = torch.load(summary.work_dir / f"model_{final_after - 1}.pth", weights_only=True)
+    assert all(torch.equal(v, after[k]) for k, v in final.items())  # the weights after epoch 1 ...
+    assert any(v.is_floating_point() and not torch.equal(v, before[k]) for k, v in final.items())  # ... not 0
     state = torch.load(summary.work_dir / RESUME_FILE, weights_only=False)
-    assert state["dpg"] is True and state["epoch"] == 2
-    changed = [k for k, v in final.items() if v.is_floating_point() and not torch.equal(v, state["model"][k])]
-    assert changed  # final.pth is the pre-DPG model, trained on since
+    assert state["dpg"] is True and state["epoch"] == 3
     log = (summary.work_dir / "training.log").read_text()
     assert log.startswith("Effective configuration:") and "NUM_LAYERS: 18" in log
-    assert "############# Starting Epoch 1 | LR: 0.001 #############" in log
+    assert "############# Starting Epoch 1 | LR: 0.0001 #############" in log
+    assert "############# Starting Epoch 2 | LR: 0.001 #############" in log
