@@ -13,7 +13,7 @@ import torch
 from posekit.errors import PosekitError
 from posekit.geometry import heatmap_to_image_coords
 from posekit.train import loop
-from posekit.train.dataset import KeypointDataset, half_body_center_scale, read_coco_people
+from posekit.train.dataset import KeypointDataset, dpg_box, half_body_center_scale, read_coco_people
 from posekit.train.loop import RESUME_FILE, TrainOptions, train
 from posekit.train.metrics import heatmap_accuracy, heatmap_loss
 from posekit.train.targets import gaussian_targets
@@ -105,6 +105,52 @@ def test_half_body_picks_the_upper_body_when_the_legs_are_hidden(coco_mini):
     visible[:] = 0
     visible[:8] = 1  # 8 visible joints: not more than NUM_JOINTS_HALF_BODY, so the box is kept
     assert data._half_body(joints, visible, box_center, box_scale, rng) == (box_center, box_scale)
+
+
+def _alphapose_add_dpg(box, width, height, rng):
+    """Transcription of AlphaPose's addDPG (facts §13), drawing from `rng` in the order listed there."""
+    x1, y1, x2, y2 = box
+    w, h = x2 - x1, y2 - y1
+    patch_scale = rng.uniform(0, 1)
+    if patch_scale > 0.85:
+        ratio = h / w
+        if w < h:
+            patch_w = patch_scale * w
+            patch_h = patch_w * ratio
+        else:
+            patch_h = patch_scale * h
+            patch_w = patch_h / ratio
+        xmin = x1 + rng.uniform(0, 1) * (w - patch_w)
+        ymin = y1 + rng.uniform(0, 1) * (h - patch_h)
+        return [xmin, ymin, xmin + patch_w + 1, ymin + patch_h + 1], True
+    xmin = max(1, min(x1 + rng.normal(-0.0142, 0.1158) * w, width - 3))
+    ymin = max(1, min(y1 + rng.normal(0.0043, 0.068) * h, height - 3))
+    xmax = min(max(xmin + 2, x2 + rng.normal(0.0154, 0.1337) * w), width - 3)
+    ymax = min(max(ymin + 2, y2 + rng.normal(-0.0013, 0.0711) * h), height - 3)
+    return [xmin, ymin, xmax, ymax], False
+
+
+def test_dpg_box_jitter_equals_alphapose_add_dpg(coco_mini):
+    cfg = tiny_config(coco_mini)
+    people, _ = read_coco_people(cfg.dataset.val, 17)
+    image_size = (640, 480)  # W x H: the coco-val-mini images are about this size
+    boxes = [p.box for p in people] + [(0.0, 0.0, 639.0, 479.0), (600.0, 300.0, 639.0, 479.0)]  # edges
+    patches = 0
+    for seed in range(150):
+        for box in boxes:
+            got = dpg_box(box, *image_size, np.random.default_rng([seed, 1]))
+            expected, patch = _alphapose_add_dpg(box, *image_size, np.random.default_rng([seed, 1]))
+            np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
+            patches += patch
+            w, h = box[2] - box[0], box[3] - box[1]
+            pw, ph = got[2] - got[0] - 1, got[3] - got[1] - 1
+            if patch:  # a sub-patch of the box's aspect, 85-100 % of its size, +1 px, may pass the image
+                assert ph / pw == pytest.approx(h / w) and 0.85 * w < pw <= w
+                assert box[0] <= got[0] <= box[2] - pw and box[1] <= got[1] <= box[3] - ph
+            else:  # Gaussian edges clipped to 1 .. W-3 / H-3
+                assert 1 <= got[0] <= got[2] <= image_size[0] - 3
+                assert 1 <= got[1] <= got[3] <= image_size[1] - 3
+    assert 0.12 < patches / (150 * len(boxes)) < 0.18  # PatchScale > 0.85 about 15 % of the time
 
 
 def test_bad_annotation_file(tmp_path):
