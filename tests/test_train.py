@@ -10,14 +10,16 @@ import numpy as np
 import pytest
 import torch
 
+from posekit.config import load_config
 from posekit.errors import PosekitError
-from posekit.geometry import heatmap_to_image_coords
+from posekit.geometry import box_to_center_scale, center_scale_to_box, heatmap_to_image_coords
+from posekit.io.images import read_image_rgb
 from posekit.train import loop
 from posekit.train.dataset import KeypointDataset, dpg_box, half_body_center_scale, read_coco_people
 from posekit.train.loop import RESUME_FILE, TrainOptions, train
 from posekit.train.metrics import heatmap_accuracy, heatmap_loss
 from posekit.train.targets import gaussian_targets
-from tests.train_helpers import REPO, tiny_config
+from tests.train_helpers import REPO, TINY_CFG, tiny_config
 
 
 def test_gaussian_target_peak_window_and_weights():
@@ -80,6 +82,28 @@ def test_training_augmentation_keeps_joints_on_targets(coco_mini):
             # a kept joint's Gaussian window reaches the map (peak 1 when its centre is inside)
             assert np.all(target[kept].max(axis=(1, 2)) > 0)
             assert not target[~kept].any()
+
+
+def test_without_aug_section_training_crops_are_neither_scaled_nor_rotated(coco_mini, tmp_path):
+    """No DATASET.TRAIN.AUG: AlphaPose trains with scale and rotation factor 0 (facts §13), so every
+    training crop is the person box's own crop (aspect-fixed, x1.25), mirrored by the flip or not."""
+    text = TINY_CFG.read_text()
+    cfg_file = tmp_path / "no_aug.yaml"
+    cfg_file.write_text(text[: text.index("    AUG:")] + text[text.index("  VAL:") :])
+    cfg = load_config(cfg_file, {f"DATASET.{s}.ROOT": str(coco_mini) for s in ("TRAIN", "VAL", "TEST")})
+    data = KeypointDataset(cfg, cfg.dataset.train, train=True)
+    flipped = 0
+    for index in range(len(data)):
+        _, _, _, _, crop_box = data[index]
+        person = data.people[index]
+        x1, y1, x2, y2 = person.box
+        center, scale = box_to_center_scale(x1, y1, x2 - x1, y2 - y1, 96 / 128)
+        width = read_image_rgb(person.image_path).shape[1]
+        mirrored = center_scale_to_box(np.array([width - center[0] - 1, center[1]]), scale)
+        own = center_scale_to_box(center, scale)
+        assert np.allclose(crop_box, own, atol=1e-3) or np.allclose(crop_box, mirrored, atol=1e-3)
+        flipped += not np.allclose(crop_box, own, atol=1e-3)
+    assert 0 < flipped < len(data)  # flip stays on
 
 
 def test_half_body_centre_is_the_mean_of_the_chosen_joints():
