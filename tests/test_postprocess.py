@@ -186,6 +186,22 @@ def test_results_writer_openpose_formats(tmp_path, fmt, key, joints):
     assert json.loads((tmp_path / "sep-json" / "a.json").read_text()) == document
 
 
+@pytest.mark.parametrize("fmt", ["cmu", "open"])
+def test_openpose_formats_write_nothing_for_a_frame_without_people(tmp_path, fmt):
+    """AlphaPose's write_json (facts §13): an image key, its version and list, and its sep-json file exist
+    only once a person of that image is written; a frame without people has neither."""
+    frames = [("a.jpg", _result(2)), ("empty.jpg", PoseResult.empty(17)), ("b.jpg", _result(1))]
+    path = write_results(frames, tmp_path, fmt=fmt)
+    key = "bodies" if fmt == "cmu" else "people"
+    alphapose: dict[str, int] = {}  # image -> people written, built person by person as AlphaPose does
+    for name, result in frames:
+        for _ in range(len(result)):
+            alphapose[name] = alphapose.get(name, 0) + 1
+    documents = json.loads(path.read_text())
+    assert {name: len(doc[key]) for name, doc in documents.items()} == alphapose == {"a.jpg": 2, "b.jpg": 1}
+    assert sorted(p.name for p in (tmp_path / "sep-json").iterdir()) == ["a.json", "b.json"]
+
+
 def _reference_parametric_nms(boxes, keypoints, scores):
     """Plain-loop transcription of AlphaPose's parametric pose NMS (facts §5), for comparison."""
     s = np.where(scores == 0, 1e-5, scores)

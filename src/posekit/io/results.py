@@ -76,6 +76,12 @@ def openpose_people(result: PoseResult) -> list[list[float]]:
     return people
 
 
+def frame_is_written(result: PoseResult) -> bool:
+    """Whether a frame gets an entry in any format: as AlphaPose, only a frame with people does (a
+    cmu/open key and its sep-json file are made by the frame's first person; the list has no rows)."""
+    return len(result) > 0
+
+
 def write_results(
     items: Iterable[tuple[str, PoseResult]],
     out_dir: str | Path,
@@ -90,6 +96,8 @@ def write_results(
         key, joint_key = ("bodies", "joints") if fmt == "cmu" else ("people", "pose_keypoints_2d")
         documents = {}
         for name, result in items:
+            if not frame_is_written(result):
+                continue
             documents[Path(name).name] = {
                 "version": OPENPOSE_VERSION,
                 key: [{joint_key: person} for person in openpose_people(result)],
