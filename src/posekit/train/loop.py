@@ -25,7 +25,13 @@ from posekit.config import Config, config_to_dict
 from posekit.errors import PosekitError
 from posekit.io.atomic import atomic_write_with
 from posekit.models.builder import build_pose_model
-from posekit.models.checkpoint import load_checkpoint, load_imagenet_backbone
+from posekit.models.checkpoint import (
+    load_checkpoint,
+    load_imagenet_backbone,
+    load_state,
+    read_torch_file,
+    state_dict_of,
+)
 from posekit.pose.precision import cpu_has_native_bf16
 from posekit.train.curves import plot_curves
 from posekit.train.dataset import KeypointDataset
@@ -168,8 +174,8 @@ def _init_weights(model: nn.Module, opts: TrainOptions, log: logging.Logger) -> 
     pretrained, try_load = _weight_sources(opts)
     if pretrained:
         log.info("Loading model from %s...", pretrained)
-        load_checkpoint(model, pretrained, strict=True)
-        data = torch.load(pretrained, map_location="cpu", weights_only=False)
+        data = read_torch_file(pretrained)  # read once: the weights and the resume state come from it
+        load_state(model, state_dict_of(data, pretrained), pretrained, strict=True)
         return data if isinstance(data, dict) and "optimizer" in data else None
     if try_load:
         log.info("Loading model from %s...", try_load)
