@@ -37,8 +37,7 @@ from posekit.train.curves import plot_curves
 from posekit.train.dataset import KeypointDataset
 from posekit.train.distributed import DistInfo, barrier, cleanup, mean_across_ranks, setup_distributed
 from posekit.train.metrics import heatmap_accuracy, heatmap_loss
-
-RESUME_FILE = "checkpoint.pth"
+from posekit.train.workdir import RESUME_FILE, check_exp_id, check_not_overwriting, claim
 
 
 @dataclass
@@ -81,9 +80,15 @@ class TrainSummary:
 
 def train(opts: TrainOptions) -> TrainSummary:
     """Train (or resume / transfer) a pose model as the config says; returns the per-epoch history."""
+    check_exp_id(opts.exp_id)
     info = setup_distributed(opts.device, opts.dist_backend)
     try:
-        return _train(opts, info)
+        if not info.is_main:  # rank 0 holds the lock; every rank refuses the same existing run
+            check_not_overwriting(opts.work_dir, opts.exp_id, _weight_sources(opts)[0])
+            return _train(opts, info)
+        with claim(opts.work_dir):  # checked under the lock: a queued second run sees the first's files
+            check_not_overwriting(opts.work_dir, opts.exp_id, _weight_sources(opts)[0])
+            return _train(opts, info)
     finally:
         cleanup(info)
 
