@@ -85,7 +85,7 @@ def test_training_refuses_the_payload_before_writing_anything(tmp_path, flag):
 def test_pretrained_is_read_once(coco_mini, tmp_path, monkeypatch):
     """--pretrained used to be checked with weights_only=True and then re-opened with a full unpickler:
     a file swapped in between ran its payload. Now the file is read exactly once."""
-    cfg = tiny_config(coco_mini, **{"TRAIN.END_EPOCH": 1})
+    cfg = tiny_config(coco_mini, **{"TRAIN.END_EPOCH": 1, "MODEL.CONV_DIM": 8, "TRAIN.BATCH_SIZE": 12})
     first = train(TrainOptions(cfg=cfg, work_root=tmp_path, num_workers=0, validate=False, snapshot=1))
     reads = []
     real_load = torch.load

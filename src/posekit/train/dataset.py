@@ -86,6 +86,22 @@ def _image_path(split: DatasetSplit, image: dict) -> Path:
     return Path(split.root, *parts)
 
 
+def check_image_files(paths: list[Path], ann_path: Path) -> None:
+    """Before any epoch: PosekitError naming the first image of `ann_path` that is missing or empty."""
+    bad = []
+    for path in paths:
+        try:
+            size = path.stat().st_size
+        except OSError:
+            bad.append(f"{path}: image file not found")
+            continue
+        if size == 0:
+            bad.append(f"{path}: image file is empty")
+    if bad:
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise PosekitError(f"{bad[0]}{more}; listed in {ann_path}")
+
+
 def _clip_box(bbox: list[float], width: int, height: int) -> tuple[float, float, float, float] | None:
     x, y, w, h = (float(v) for v in bbox)
     x1, y1 = min(max(0.0, x), width - 1), min(max(0.0, y), height - 1)
@@ -109,6 +125,7 @@ class KeypointDataset(Dataset):
         self.people, self.keypoint_names = read_coco_people(split, cfg.data_preset.num_joints)
         if not self.people:
             raise PosekitError(f"{split.ann_path}: no usable person annotations (need keypoints and a box)")
+        check_image_files(sorted({p.image_path for p in self.people}), split.ann_path)
         self.pairs = flip_pairs(self.keypoint_names)
         self.upper_body = [i for i, name in enumerate(self.keypoint_names) if not _is_lower(name)]
 

@@ -256,13 +256,14 @@ def _train_epoch(
     bar = tqdm(
         _loader(dataset, opts, info, epoch), desc=f"Train-{epoch}", disable=not info.is_main, leave=False
     )
-    for images, targets, weights, _, _ in bar:
+    for step, (images, targets, weights, _, _) in enumerate(_unwrap_worker_errors(bar)):
         if opts.stop_event is not None and opts.stop_event.is_set():
             return 0.0, 0.0, True
         images, targets, weights = images.to(device), targets.to(device), weights.to(device)
         with torch.autocast(device.type, dtype=amp_dtype, enabled=amp):
             output = net(images)
         loss = heatmap_loss(output.float(), targets, weights)
+        _check_finite(loss, epoch, step, opts)
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(optimizer)
@@ -278,6 +279,26 @@ def _train_epoch(
         mean_across_ranks(acc_sum / max(seen, 1), info),
         False,
     )
+
+
+def _unwrap_worker_errors(batches):
+    """Batches of a DataLoader; a PosekitError raised in a worker process keeps its one-line message
+    (the DataLoader wraps it in "Caught PosekitError in DataLoader worker process 0. Original ...")."""
+    try:
+        yield from batches
+    except PosekitError as exc:
+        lines = str(exc).strip().splitlines()
+        raise PosekitError(lines[-1].removeprefix("posekit.errors.PosekitError: ")) from None
+
+
+def _check_finite(loss: torch.Tensor, epoch: int, step: int, opts: TrainOptions) -> None:
+    """Stop on a nan/inf loss (it would only spread into the weights) with where it happened."""
+    if not torch.isfinite(loss.detach()).item():
+        raise PosekitError(
+            f"training stopped: the loss is {float(loss.detach())} at epoch {epoch}, step {step} "
+            f"(check TRAIN.LR, DATA_PRESET.SIGMA and the annotations); {opts.work_dir / RESUME_FILE} "
+            "holds the last finished epoch"
+        )
 
 
 def _validate(
