@@ -88,3 +88,28 @@ def check_writable_folder(folder: Path, name: str) -> Path:
     except OSError as exc:
         raise PosekitError(f"{name} {folder}: not a writable folder ({exc.strerror or exc})") from None
     return folder
+
+
+def add_max_pixels(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """--max-pixels: images whose header gives more pixels are skipped with a warning, never decoded."""
+    from posekit.io.images import DEFAULT_MAX_PIXELS
+
+    flag(
+        parser,
+        "max_pixels",
+        type=max_pixels_value,
+        default=DEFAULT_MAX_PIXELS,
+        help=f"skip images over this many pixels, read from the header before decoding "
+        f"(default {DEFAULT_MAX_PIXELS}; 0 = no limit)",
+    )
+
+
+def max_pixels_value(text: str) -> int | None:
+    """argparse type of --max-pixels: a positive integer, or 0 for no limit (None)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {value}")
+    return value or None

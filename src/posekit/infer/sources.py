@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from posekit.errors import PosekitError
-from posekit.io.images import IMAGE_SUFFIXES, list_images, read_image_rgb
+from posekit.io.images import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, list_images, read_image_rgb
 from posekit.types import Detections, PoseResult
 
 
@@ -78,13 +79,26 @@ def collect_image_paths(indir: str | None, list_file: str | None, image: str | N
     raise PosekitError("no input: give --image, --list, --indir, --video, --webcam or --sample")
 
 
-def image_frames(paths: list[Path]) -> Iterator[Frame]:
-    """Read each image as a Frame named by its file name; unreadable files become Frames with an error."""
-    for index, path in enumerate(paths):
+def frame_names(paths: list[Path]) -> list[str]:
+    """The name of each image in results and vis/: its file name, as AlphaPose names it, unless two
+    files share a name (a --list across folders); then every name is the path below the folder that
+    holds them all ("a/img.jpg", "b/img.jpg"), so results and rendered images stay distinct."""
+    names = [path.name for path in paths]
+    if len(set(names)) == len(names):
+        return names
+    resolved = [path.resolve() for path in paths]
+    common = Path(os.path.commonpath([path.parent for path in resolved]))
+    return [path.relative_to(common).as_posix() for path in resolved]
+
+
+def image_frames(paths: list[Path], max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Iterator[Frame]:
+    """Read each image as a Frame (named by frame_names); unreadable files or files over `max_pixels`
+    become Frames with an error, so the run skips them with a warning and goes on."""
+    for index, (path, name) in enumerate(zip(paths, frame_names(paths))):
         try:
-            yield Frame(index, path.name, read_image_rgb(path))
+            yield Frame(index, name, read_image_rgb(path, max_pixels))
         except PosekitError as exc:
-            yield Frame(index, path.name, None, error=str(exc))
+            yield Frame(index, name, None, error=str(exc))
 
 
 def video_frames(path: str | Path) -> Iterator[Frame]:
@@ -95,9 +109,9 @@ def video_frames(path: str | Path) -> Iterator[Frame]:
         yield Frame(frame.index, f"{frame.index}.jpg", frame.image, timestamp=frame.timestamp)
 
 
-def open_images(paths: list[Path]) -> Source:
-    """A source over image files."""
-    return Source(image_frames(paths), len(paths), None, "images", is_video=False)
+def open_images(paths: list[Path], max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Source:
+    """A source over image files (each checked against `max_pixels` before it is decoded)."""
+    return Source(image_frames(paths, max_pixels), len(paths), None, "images", is_video=False)
 
 
 def open_video(path: str | Path) -> Source:
