@@ -189,3 +189,15 @@ def test_device_cuda_without_a_gpu_and_an_unwritable_work_root(tmp_path, capsys,
     )
     assert main(["train", f"--cfg={TINY_CFG}", "--work_root=/proc/posekit-exp"]) == 1
     assert capsys.readouterr().err.startswith("error: --work_root /proc/posekit-exp: not a writable folder (")
+
+
+def test_a_yaml_config_with_a_python_tag_never_runs_code(tmp_path):
+    marker = tmp_path / "MARKER"
+    path = tmp_path / "cfg.yaml"
+    path.write_text(
+        "DATASET: !!python/object/apply:pathlib.Path.touch "
+        f"[!!python/object/apply:pathlib.Path ['{marker}']]\n"
+    )
+    with pytest.raises(ConfigError, match=r"cfg\.yaml: not valid YAML \(could not determine a constructor"):
+        load_config(path)
+    assert not marker.exists()
