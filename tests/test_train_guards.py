@@ -201,3 +201,14 @@ def test_a_yaml_config_with_a_python_tag_never_runs_code(tmp_path):
     with pytest.raises(ConfigError, match=r"cfg\.yaml: not valid YAML \(could not determine a constructor"):
         load_config(path)
     assert not marker.exists()
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("snapshot", 0, "snapshot must be an integer >= 1, got 0"),
+    ("num_workers", -1, "num_workers (--nThreads) must be an integer >= 0, got -1"),
+])  # fmt: skip
+def test_library_options_out_of_range_are_one_line(tmp_path, option, value, message):
+    opts = TrainOptions(cfg=tiny_config(tmp_path), work_root=tmp_path / "exp", **{option: value})
+    with pytest.raises(PosekitError) as err:
+        train(opts)
+    assert str(err.value) == message and not (tmp_path / "exp").exists()

@@ -81,6 +81,12 @@ class TrainSummary:
 def train(opts: TrainOptions) -> TrainSummary:
     """Train (or resume / transfer) a pose model as the config says; returns the per-epoch history."""
     check_exp_id(opts.exp_id)
+    for name, value, low in (
+        ("snapshot", opts.snapshot, 1),
+        ("num_workers (--nThreads)", opts.num_workers, 0),
+    ):
+        if value < low:
+            raise PosekitError(f"{name} must be an integer >= {low}, got {value}")
     info = setup_distributed(opts.device, opts.dist_backend)
     try:
         if not info.is_main:  # rank 0 holds the lock; every rank refuses the same existing run
