@@ -91,11 +91,30 @@ def test_list_with_one_base_name_in_two_folders_keeps_names_distinct(tmp_path):
         )
     (tmp_path / "list.txt").write_text("a/img.jpg\nb/img.jpg\n")
     paths = collect_image_paths(str(tmp_path), str(tmp_path / "list.txt"), None)
-    assert frame_names(paths) == ["a/img.jpg", "b/img.jpg"]
+    assert frame_names(paths) == ["a__img.jpg", "b__img.jpg"]
     frames = list(image_frames(paths))
-    assert [f.name for f in frames] == ["a/img.jpg", "b/img.jpg"]
+    assert [f.name for f in frames] == ["a__img.jpg", "b__img.jpg"]
     assert frames[0].image.mean() < 100 < frames[1].image.mean()  # each name has its own picture
     assert frame_names([tmp_path / "a" / "img.jpg", tmp_path / "b" / "x.jpg"]) == ["img.jpg", "x.jpg"]
+    (tmp_path / "a__img.jpg").write_bytes(
+        (tmp_path / "a" / "img.jpg").read_bytes()
+    )  # a real file of that name
+    named = frame_names([*paths, tmp_path / "a__img.jpg"])
+    assert named == ["a__img.jpg", "b__img.jpg", "a__img_2.jpg"]
+
+
+def test_infer_list_keeps_both_results_and_both_rendered_images(coco_mini, tmp_path, fake_models):  # noqa: F811
+    source = next((coco_mini / "val2017").iterdir())
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        shutil.copyfile(source, tmp_path / folder / "img.jpg")
+    (tmp_path / "list.txt").write_text("a/img.jpg\nb/img.jpg\n")
+    out = tmp_path / "res"
+    argv = ["infer", "--indir", str(tmp_path), "--list", str(tmp_path / "list.txt"), "--outdir", str(out)]
+    assert main(argv) == 0
+    results = json.loads((out / "alphapose-results.json").read_text())
+    assert sorted({r["image_id"] for r in results}) == ["a__img.jpg", "b__img.jpg"]
+    assert sorted(p.name for p in (out / "vis").iterdir()) == ["a__img.jpg", "b__img.jpg"]
 
 
 def test_max_pixels_flag(tmp_path):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from posekit.convert.names import UniqueNames
 from posekit.errors import PosekitError
 from posekit.io.images import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, list_images, read_image_rgb
 from posekit.types import Detections, PoseResult
@@ -81,14 +82,16 @@ def collect_image_paths(indir: str | None, list_file: str | None, image: str | N
 
 def frame_names(paths: list[Path]) -> list[str]:
     """The name of each image in results and vis/: its file name, as AlphaPose names it, unless two
-    files share a name (a --list across folders); then every name is the path below the folder that
-    holds them all ("a/img.jpg", "b/img.jpg"), so results and rendered images stay distinct."""
+    files share a name (a --list across folders); then every name is the path below the folder holding
+    them all, flattened with "__" ("a__img.jpg", "b__img.jpg"), so results and rendered images stay
+    distinct (and a name never holds a folder, for writers that keep only a file name)."""
     names = [path.name for path in paths]
     if len(set(names)) == len(names):
         return names
     resolved = [path.resolve() for path in paths]
     common = Path(os.path.commonpath([path.parent for path in resolved]))
-    return [path.relative_to(common).as_posix() for path in resolved]
+    unique = UniqueNames()
+    return [unique.take("__".join(path.relative_to(common).parts)) for path in resolved]
 
 
 def image_frames(paths: list[Path], max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Iterator[Frame]:
