@@ -57,8 +57,11 @@ def test_a_second_run_in_a_folder_being_trained_is_refused(tmp_path):
     ):
         pass
     (work / LOCK_FILE).write_text("999999999")  # left by a process that died
+    stale = work / ".checkpoint.pth.posekit-999999999-abc123.tmp"  # its checkpoint save, cut by kill -9
+    stale.write_bytes(b"half")
     with claim(work):
         assert (work / LOCK_FILE).read_text() == str(os.getpid())
+        assert not stale.exists()
 
 
 @pytest.mark.parametrize("exp_id", ["../escape", "a/b", "..", ".hidden", ""])

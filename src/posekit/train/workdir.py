@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from posekit.errors import PosekitError
-from posekit.io.atomic import process_alive
+from posekit.io.atomic import process_alive, remove_stale_temps
 
 RESUME_FILE = "checkpoint.pth"
 LOCK_FILE = ".posekit-train.lock"
@@ -78,6 +78,7 @@ def claim(work_dir: Path) -> Iterator[None]:
             continue
         with os.fdopen(fd, "w") as handle:
             handle.write(str(os.getpid()))
+        remove_stale_temps(work_dir)  # e.g. a checkpoint save cut by kill -9 in an earlier run
         break
     else:
         raise PosekitError(f"{lock}: cannot take the work folder's lock")
