@@ -188,10 +188,11 @@ def test_device_cuda_without_a_gpu_and_an_unwritable_work_root(tmp_path, capsys,
     assert main(["train", f"--cfg={TINY_CFG}", f"--work_root={blocker / 'exp'}"]) == 1
     assert (
         capsys.readouterr().err
-        == f"error: --work_root {blocker / 'exp'}: not a writable folder (Not a directory)\n"
+        == f"error: {blocker / 'exp'}: --work_root folder cannot be written (Not a directory)\n"
     )
     assert main(["train", f"--cfg={TINY_CFG}", "--work_root=/proc/posekit-exp"]) == 1
-    assert capsys.readouterr().err.startswith("error: --work_root /proc/posekit-exp: not a writable folder (")
+    err = capsys.readouterr().err
+    assert err.startswith("error: /proc/posekit-exp: --work_root folder cannot be written (")
 
 
 def test_a_yaml_config_with_a_python_tag_never_runs_code(tmp_path):

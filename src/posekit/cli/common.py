@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import tempfile
-from pathlib import Path
 
 from posekit.errors import PosekitError
 
@@ -79,17 +77,6 @@ def check_device(device: str, name: str = "--device") -> None:
             raise PosekitError(f"{name} {device}: this machine has no usable CUDA GPU; use --device cpu")
         if parsed.index is not None and parsed.index >= count:
             raise PosekitError(f"{name} {device}: GPU index must be in 0..{count - 1}")
-
-
-def check_writable_folder(folder: Path, name: str) -> Path:
-    """Create `folder` if needed and check a file can be written in it, before any long work starts."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as exc:
-        raise PosekitError(f"{name} {folder}: not a writable folder ({exc.strerror or exc})") from None
-    return folder
 
 
 def add_max_pixels(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:

@@ -6,8 +6,9 @@ import argparse
 import os
 from pathlib import Path
 
-from posekit.cli.common import add_refine, check_device, check_writable_folder, flag
+from posekit.cli.common import add_refine, check_device, flag
 from posekit.errors import PosekitError
+from posekit.io.atomic import check_writable_folder
 
 
 def add_train_flags(parser: argparse.ArgumentParser) -> None:
@@ -102,4 +103,4 @@ def check_train_flags(args: argparse.Namespace) -> None:
             raise PosekitError(f"{name} must be an integer >= {low}, got {value}")
     if args.device:
         check_device(args.device, "--device")
-    check_writable_folder(Path(args.work_root), "--work_root")
+    check_writable_folder(Path(args.work_root), "--work_root folder")
