@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from posekit.errors import PosekitError
+from posekit.io.images import DEFAULT_MAX_PIXELS
 from posekit.track import TRACKERS as TRACKER_NAMES
 
 TRACKERS = ("none", *TRACKER_NAMES)
@@ -46,7 +47,8 @@ class InferOptions:
     (sub-pixel decoding), device ("auto": the first GPU if any, else "cpu").
     Run: detbatch (images per detector call), posebatch (crops per pose batch), min_box_area (drop
     smaller poses), tracker ("none", "oks", "poseflow"), qsize (frames waiting between stages),
-    single_thread (every stage in the calling thread; same results).
+    single_thread (every stage in the calling thread; same results), max_pixels (images whose
+    header gives more pixels are skipped unread; None: no limit).
     Outputs of Pipeline.run: outdir, format ("coco", "cmu", "open"), for_eval (integer image ids),
     save_img (None: on for images, off for video), save_video, vis_fast, showbox.
     """
@@ -68,6 +70,7 @@ class InferOptions:
     tracker: str = "none"
     qsize: int = 16
     single_thread: bool = False
+    max_pixels: int | None = DEFAULT_MAX_PIXELS
     outdir: str = "examples/res/"
     format: str = "coco"
     for_eval: bool = False
@@ -85,6 +88,8 @@ class InferOptions:
         self._check("save_img", lambda v: v is None or isinstance(v, bool), "None, True or False")
         for name in ("detbatch", "posebatch", "qsize"):
             self._check(name, lambda v: _is_number(v, int) and v >= 1, "an integer >= 1")
+        positive = "None or an integer >= 1"
+        self._check("max_pixels", lambda v: v is None or (_is_number(v, int) and v >= 1), positive)
         self._check("min_box_area", lambda v: _is_number(v, int | float) and v >= 0, "a number >= 0")
         for name, allowed in (("backend", BACKENDS), ("precision", PRECISIONS), ("tracker", TRACKERS),
                               ("format", FORMATS)):  # fmt: skip

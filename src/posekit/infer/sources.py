@@ -169,19 +169,20 @@ def rgb_image(image: np.ndarray, what: str = "image") -> np.ndarray:
     return image
 
 
-def item_frames(items: Iterable[object]) -> Iterator[Frame]:
+def item_frames(items: Iterable[object], max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Iterator[Frame]:
     """Frames from image paths and RGB arrays, in order: a path keeps its file name (an unreadable file
     becomes a Frame with an error), the k-th array is named "{k}.jpg" as video frames are."""
     for index, item in enumerate(items):
         if isinstance(item, str | Path):
-            yield image_frame(index, Path(item).name, Path(item))
+            yield image_frame(index, Path(item).name, Path(item), max_pixels)
         else:
             yield Frame(index, f"{index}.jpg", rgb_image(item, f"item {index}"))
 
 
-def open_source(source: object) -> Source:
+def open_source(source: object, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Source:
     """A source from what a Python caller gives: a Source, a video file, an image file, a folder of
-    images, a webcam index (int), one RGB array, or a list / any iterable of image paths and arrays."""
+    images, a webcam index (int), one RGB array, or a list / any iterable of image paths and arrays
+    (image files over `max_pixels` are skipped unread)."""
     if isinstance(source, Source):
         return source
     if isinstance(source, bool):
@@ -193,13 +194,13 @@ def open_source(source: object) -> Source:
     if isinstance(source, str | Path):
         path = Path(source)
         if path.is_dir():
-            return open_images(collect_image_paths(str(path), None, None))
+            return open_images(collect_image_paths(str(path), None, None), max_pixels)
         if path.suffix.lower() in IMAGE_SUFFIXES:
-            return open_images([path])
+            return open_images([path], max_pixels)
         if not path.is_file():
             raise PosekitError(f"{path}: no such video, image or folder")
         return open_video(path)
     if not isinstance(source, Iterable):
         raise PosekitError(f"not an input: {type(source).__name__} (give a path, a webcam index or images)")
     total = len(source) if isinstance(source, list | tuple) else None
-    return Source(item_frames(source), total, None, "images", is_video=False)
+    return Source(item_frames(source, max_pixels), total, None, "images", is_video=False)
