@@ -26,8 +26,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from posekit.detectors.blazepose import BlazePoseDetector, letterbox, tile_windows  # noqa: E402
-from posekit.io.images import read_image_rgb  # noqa: E402
 from posekit.pose.blazepose import BlazePoseLandmarkModel  # noqa: E402
+
+from posekit.io.images import read_image_rgb  # noqa: E402
 from tests.shared_data import shared_data_root  # noqa: E402
 
 POSE_VARIANTS = {

@@ -22,11 +22,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from posekit.detectors import build_detector  # noqa: E402
+from posekit.families.blazepose.landmarks import BlazePoseLandmarkModel  # noqa: E402
 from posekit.infer.outputs import RenderedOutputs  # noqa: E402
 from posekit.infer.sources import Frame, Source, collect_image_paths, open_images, open_video  # noqa: E402
 from posekit.io.video import read_frames  # noqa: E402
 from posekit.pipeline import STAGES, run_inference  # noqa: E402
-from posekit.pose.blazepose import BlazePoseLandmarkModel  # noqa: E402
 from tests.shared_data import shared_data_root  # noqa: E402
 
 MP4 = "posetrack18-mini/videos/000001_mpiinew_test/000001_mpiinew_test.mp4"

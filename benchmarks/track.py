@@ -134,9 +134,9 @@ def pipeline_stages_fps(data: Path, repeat: int = 4) -> str:
     from collections import defaultdict
 
     from posekit.detectors import build_detector
+    from posekit.families.blazepose.landmarks import BlazePoseLandmarkModel
     from posekit.infer.sources import open_video
     from posekit.pipeline import process
-    from posekit.pose.blazepose import BlazePoseLandmarkModel
 
     detector, model = build_detector("blazepose"), BlazePoseLandmarkModel()
     lines = []

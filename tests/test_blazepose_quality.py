@@ -32,13 +32,13 @@ def coco_run(coco_mini):
     """Ground truth, images, and the default detector + pose model's outputs on them."""
     ensure_default_model()
     from posekit.detectors import build_detector
-    from posekit.pose.blazepose import default_pose_model
+    from posekit.families.blazepose import default_pose_model
 
     gt = json.loads((coco_mini / "annotations" / "person_keypoints_val2017.json").read_text())
     images = {im["id"]: read_image_rgb(coco_mini / "val2017" / im["file_name"]) for im in gt["images"]}
     detector, pose_model = build_detector("blazepose"), default_pose_model()
     detections = {image_id: detector.detect([image])[0] for image_id, image in images.items()}
-    poses = {image_id: pose_model.estimate(images[image_id], d.boxes) for image_id, d in detections.items()}
+    poses = {image_id: _estimate(pose_model, images[image_id], d) for image_id, d in detections.items()}
     people = [a for a in gt["annotations"] if a["num_keypoints"] >= 10 and not a["iscrowd"]]
     return SimpleNamespace(
         gt=gt,
@@ -49,6 +49,12 @@ def coco_run(coco_mini):
         people=people,
         pose_model=pose_model,
     )
+
+
+def _estimate(pose_model, image: np.ndarray, found) -> tuple[np.ndarray, np.ndarray]:
+    """The pose model on the detections with the extras it declares, as `posekit infer` calls it."""
+    extras = {name: found.extras[name] for name in pose_model.detection_extras if name in found.extras}
+    return pose_model.estimate(image, found.boxes, **extras)
 
 
 def _oks(keypoints: np.ndarray, ann: dict) -> float:
