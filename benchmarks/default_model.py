@@ -25,9 +25,8 @@ from pycocotools.cocoeval import COCOeval
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from posekit.detectors.blazepose import BlazePoseDetector, letterbox, tile_windows  # noqa: E402
-from posekit.pose.blazepose import BlazePoseLandmarkModel  # noqa: E402
-
+from posekit.families.blazepose import BlazePoseDetector, BlazePoseLandmarkModel  # noqa: E402
+from posekit.families.blazepose.detector import letterbox, tile_windows  # noqa: E402
 from posekit.io.images import read_image_rgb  # noqa: E402
 from tests.shared_data import shared_data_root  # noqa: E402
 
@@ -38,14 +37,15 @@ POSE_VARIANTS = {
     "1.5x square crop, no heatmap refinement": dict(crop_scales=(1.5,), align=False, refine=False),
     "1.5x then rotation-aligned 1.5x (MediaPipe ROI), best of both": dict(crop_scales=(1.5,), align=True),
     "best of 1.25x and 1.5x": dict(crop_scales=(1.25, 1.5), align=False),
-    "best of 1.25x, 1.5x and aligned (default)": dict(),
+    "best of 1.25x, 1.5x and aligned (the search on plain boxes)": dict(),
 }
 DETECTOR_VARIANTS = {
     "MediaPipe single pass, box from alignment points": dict(tiles=(1.0,), refine=False),
-    "+ tiles 1.0/0.6/0.4": dict(refine=False),
-    "+ boxes from one landmark pass (default)": dict(),
+    "+ tiles 1.0/0.6/0.4, overlap 0.5": dict(tile_overlap=0.5, refine=False),
+    "+ boxes from one landmark pass on the 1.5x region": dict(tile_overlap=0.5, region_scale=1.5),
+    "+ the pass on MediaPipe's 1.25x region instead": dict(tile_overlap=0.5),
+    "+ tile overlap 0.25 (default)": dict(),
     "default, score threshold 0.4": dict(score_threshold=0.4),
-    "default, score threshold 0.3": dict(score_threshold=0.3),
     "default, tiles 1.0/0.6": dict(tiles=(1.0, 0.6)),
 }
 
@@ -82,7 +82,8 @@ def ap_end_to_end(gt: COCO, images: dict, detector, model: BlazePoseLandmarkMode
     results = []
     for image_id, image in images.items():
         found = detector.detect([image])[0]
-        keypoints, scores = model.estimate(image, found.boxes)
+        extras = {name: found.extras[name] for name in model.detection_extras if name in found.extras}
+        keypoints, scores = model.estimate(image, found.boxes, **extras)
         for i in range(len(found)):
             results.append(entry(image_id, keypoints[i], scores[i], found.scores[i] * scores[i].mean()))
     return keypoint_ap(gt, results)
