@@ -117,3 +117,18 @@ def test_detection_extras_travel_with_selected_detections():
     kept = found.select(np.array([False, True]))
     assert kept.boxes.tolist() == [[4, 5, 6, 7]] and kept.scores.tolist() == [np.float32(0.4)]
     assert kept.extras["rotations"].tolist() == [-45.0]
+
+
+def test_heatmap_refinement_moves_only_confident_points_inside_their_window():
+    from posekit.families.blazepose.landmarks import refine_from_heatmap
+
+    heatmap = np.full((64, 64, 4), -80.0, np.float32)
+    heatmap[10, 21, 0] = 80.0  # point 0: one sure cell next to it
+    heatmap[0, 0, 1] = heatmap[1, 2, 1] = 0.0  # point 1 at the corner: two cells of confidence 0.5
+    heatmap[63, 63, 1] = 80.0  # ... and one beyond its window (no wrap-around at the edge)
+    heatmap[30, 30, 2] = -1.0  # point 2: peak sigmoid(-1) < 0.5, stays put
+    points = np.array([[20.5 * 4, 10.2 * 4], [0.5, 0.5], [30 * 4, 30 * 4], [-8.0, 300.0]])
+    refined = refine_from_heatmap(points, heatmap)
+    assert np.allclose(refined[0], [21 * 4, 10 * 4], atol=1e-6)
+    assert np.allclose(refined[1], [1 * 4, 0.5 * 4], atol=1e-6)
+    assert np.array_equal(refined[2:], points[2:])  # doubtful and outside (point 3) points unchanged

@@ -52,23 +52,27 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def refine_from_heatmap(points: np.ndarray, heatmap: np.ndarray) -> np.ndarray:
-    """MediaPipe's heatmap refinement: points (K, 2) in crop pixels, heatmap (h, w, K) raw logits."""
-    hm_h, hm_w, _ = heatmap.shape
+    """MediaPipe's heatmap refinement: points (K, 2) in crop pixels, heatmap (h, w, K) raw logits.
+
+    Each point inside the heatmap moves to the confidence-weighted mean of its 7x7 window (clipped at the
+    heatmap's edge) when the window's peak confidence is at least 0.5; all K windows at once."""
+    hm_h, hm_w, count = heatmap.shape
     half = (HEATMAP_KERNEL - 1) // 2
-    refined = points.copy()
     cols = (points[:, 0] / INPUT_SIZE * hm_w).astype(int)
     rows = (points[:, 1] / INPUT_SIZE * hm_h).astype(int)
-    for k, (col, row) in enumerate(zip(cols, rows)):
-        if not (0 <= col < hm_w and 0 <= row < hm_h):
-            continue
-        r0, r1 = max(0, row - half), min(hm_h, row + half + 1)
-        c0, c1 = max(0, col - half), min(hm_w, col + half + 1)
-        conf = _sigmoid(heatmap[r0:r1, c0:c1, k])
-        total = conf.sum()
-        if conf.max() >= HEATMAP_MIN_CONFIDENCE and total > 0:
-            grid_r, grid_c = np.mgrid[r0:r1, c0:c1]
-            refined[k, 0] = (grid_c * conf).sum() / total / hm_w * INPUT_SIZE
-            refined[k, 1] = (grid_r * conf).sum() / total / hm_h * INPUT_SIZE
+    inside = (cols >= 0) & (cols < hm_w) & (rows >= 0) & (rows < hm_h)
+    steps = np.arange(-half, half + 1)
+    grid_r, grid_c = rows[:, None] + steps, cols[:, None] + steps  # (K, 7) each
+    valid = ((grid_r >= 0) & (grid_r < hm_h))[:, :, None] & ((grid_c >= 0) & (grid_c < hm_w))[:, None, :]
+    row_index, col_index = grid_r.clip(0, hm_h - 1), grid_c.clip(0, hm_w - 1)
+    logits = heatmap[row_index[:, :, None], col_index[:, None, :], np.arange(count)[:, None, None]]
+    conf = np.where(valid, _sigmoid(logits), 0.0)  # (K, 7, 7)
+    total = conf.sum(axis=(1, 2))
+    moved = inside & (conf.max(axis=(1, 2)) >= HEATMAP_MIN_CONFIDENCE) & (total > 0)
+    refined = points.copy()
+    safe = np.where(moved, total, 1.0)
+    refined[moved, 0] = ((conf * grid_c[:, None, :]).sum(axis=(1, 2)) / safe / hm_w * INPUT_SIZE)[moved]
+    refined[moved, 1] = ((conf * grid_r[:, :, None]).sum(axis=(1, 2)) / safe / hm_h * INPUT_SIZE)[moved]
     return refined
 
 
