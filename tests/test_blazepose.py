@@ -78,6 +78,9 @@ def test_letterbox_and_tiles():
     assert detector.tile_windows(640, 400, [1.0]) == [(0, 0, 640, 400)]
     windows = detector.tile_windows(640, 400, [0.5])
     assert all(w == 320 and h == 320 for _, _, w, h in windows)
+    # A 43-pixel sliver left below a 384 window stretches the window instead of adding a shifted copy.
+    assert detector.tile_windows(640, 427, [0.6], 0.25, slack=0.15) == [(0, 0, 384, 427), (256, 0, 384, 427)]
+    assert len(detector.tile_windows(640, 427, [0.6], 0.25)) == 4
     covered = np.zeros((400, 640), bool)
     for x0, y0, w, h in windows:
         covered[y0 : y0 + h, x0 : x0 + w] = True

@@ -52,15 +52,21 @@ def _suppress(scores: np.ndarray, boxes: np.ndarray, iou_threshold: float) -> li
 
 
 def tile_windows(
-    width: int, height: int, fractions: Sequence[float], overlap: float = 0.5
+    width: int, height: int, fractions: Sequence[float], overlap: float = 0.5, slack: float = 0.0
 ) -> list[tuple[int, int, int, int]]:
     """Square-ish windows (x0, y0, w, h): for each fraction f of the long side, a grid of f-sized windows
-    overlapping by `overlap` that covers the image (f = 1 is the whole image)."""
+    overlapping by `overlap` that covers the image (f = 1 is the whole image). A side that would leave
+    no more than `slack` x the window's side uncovered is stretched over the whole image instead of
+    adding a near-copy of the window shifted by that sliver."""
     windows = []
     longest = max(width, height)
     for fraction in fractions:
         side = max(1, round(longest * fraction))
         win_w, win_h = min(side, width), min(side, height)
+        if width - win_w <= slack * side:
+            win_w = width
+        if height - win_h <= slack * side:
+            win_h = height
         step_w, step_h = max(1.0, win_w * (1 - overlap)), max(1.0, win_h * (1 - overlap))
         count_x = 1 + int(np.ceil(max(0, width - win_w) / step_w))
         count_y = 1 + int(np.ceil(max(0, height - win_h) / step_h))
@@ -77,7 +83,8 @@ class BlazePoseDetector:
 
     Options: score_threshold (MediaPipe's legacy graph 0.2, its Tasks API 0.5; 0.5 measured best here),
     nms_threshold (weighted NMS, 0.3), tiles (fractions of the long image side scanned in overlapping
-    windows; (1.0,) is MediaPipe's single full-image pass), tile_overlap, refine (box from one landmark
+    windows; (1.0,) is MediaPipe's single full-image pass), tile_overlap, tile_slack (see tile_windows),
+    refine (box from one landmark
     pass; people whose pose flag is below presence_threshold are dropped), box_nms_threshold (plain NMS
     of the final boxes), box_margin (padding of the landmark hull), box_extent ((up, down, half_width)
     of the rough body box in alignment sizes, an anatomical guess used for refine=False and the pre-NMS),
@@ -95,6 +102,7 @@ class BlazePoseDetector:
         nms_threshold: float = 0.3,
         tiles: Sequence[float] = (1.0, 0.6, 0.4),
         tile_overlap: float = 0.25,
+        tile_slack: float = 0.15,
         box_extent: tuple[float, float, float] = (1.05, 1.15, 0.45),
         refine: bool = True,
         presence_threshold: float = 0.5,
@@ -120,6 +128,7 @@ class BlazePoseDetector:
         self.nms_threshold = float(nms_threshold)
         self.tiles = tuple(float(t) for t in tiles)
         self.tile_overlap = float(tile_overlap)
+        self.tile_slack = float(tile_slack)
         self.box_extent = tuple(float(v) for v in box_extent)
         self.presence_threshold = float(presence_threshold)
         self.box_nms_threshold = float(box_nms_threshold)
@@ -152,7 +161,8 @@ class BlazePoseDetector:
             raise PosekitError(f"blazepose detector needs RGB uint8 (H, W, 3) images, got {image.shape}")
         height, width = image.shape[:2]
         parts = []
-        for x0, y0, win_w, win_h in tile_windows(width, height, self.tiles, self.tile_overlap):
+        windows = tile_windows(width, height, self.tiles, self.tile_overlap, self.tile_slack)
+        for x0, y0, win_w, win_h in windows:
             scores, boxes, keypoints = self._run(image[y0 : y0 + win_h, x0 : x0 + win_w])
             offset = np.array([x0, y0], dtype=np.float64)
             parts.append((scores, boxes + np.tile(offset, 2), keypoints + offset))
