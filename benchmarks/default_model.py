@@ -41,11 +41,12 @@ POSE_VARIANTS = {
     "best of 1.25x and 1.5x": dict(crop_scales=(1.25, 1.5), align=False),
     "best of 1.25x, 1.5x and aligned (the search on plain boxes)": dict(),
 }
+HALF_OVERLAP = dict(tile_overlap=0.5, tile_slack=0.0)  # the tile layout before the speed-up
 DETECTOR_VARIANTS = {
     "MediaPipe single pass, box from alignment points": dict(tiles=(1.0,), refine=False),
-    "+ tiles 1.0/0.6/0.4, overlap 0.5": dict(tile_overlap=0.5, refine=False),
-    "+ boxes from one landmark pass on the 1.5x region": dict(tile_overlap=0.5, region_scale=1.5),
-    "+ the pass on MediaPipe's 1.25x region instead": dict(tile_overlap=0.5),
+    "+ tiles 1.0/0.6/0.4, overlap 0.5": dict(HALF_OVERLAP, refine=False),
+    "+ boxes from one landmark pass on the 1.5x region": dict(HALF_OVERLAP, region_scale=1.5),
+    "+ the pass on MediaPipe's 1.25x region instead": dict(HALF_OVERLAP),
     "+ tile overlap 0.25": dict(tile_slack=0.0),
     "+ no near-copy tiles (slack 0.15, default)": dict(),
     "default, score threshold 0.4": dict(score_threshold=0.4),
