@@ -84,13 +84,13 @@ class BlazePoseDetector:
     Options: score_threshold (MediaPipe's legacy graph 0.2, its Tasks API 0.5; 0.5 measured best here),
     nms_threshold (weighted NMS, 0.3), tiles (fractions of the long image side scanned in overlapping
     windows; (1.0,) is MediaPipe's single full-image pass), tile_overlap, tile_slack (see tile_windows),
-    refine (box from one landmark
-    pass; people whose pose flag is below presence_threshold are dropped), box_nms_threshold (plain NMS
-    of the final boxes), box_margin (padding of the landmark hull), box_extent ((up, down, half_width)
-    of the rough body box in alignment sizes, an anatomical guess used for refine=False and the pre-NMS),
-    region_scale (side of the landmark pass's region in MediaPipe region sides),
-    num_threads (LiteRT threads). `device` and `tracking` are accepted for the common constructor and
-    ignored (LiteRT runs on the CPU; the score threshold stays the same while tracking).
+    refine (box and pose from one landmark pass; people whose pose flag is below presence_threshold are
+    dropped), region_scale (that pass's region in MediaPipe region sides; 1.25 is MediaPipe's),
+    box_nms_threshold (plain NMS of the final boxes), box_margin (padding of the landmark hull),
+    box_extent ((up, down, half_width) of the rough body box in alignment sizes, an anatomical guess used
+    for refine=False and the pre-NMS), num_threads (LiteRT threads). `device` and `tracking` are
+    accepted for the common constructor and ignored (LiteRT runs on the CPU; the score threshold stays
+    the same while tracking).
     """
 
     def __init__(
