@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from posekit.detectors import blazepose as bd
 from posekit.errors import PosekitError
+from posekit.families.blazepose import alignment, detector, ssd
 from posekit.modelstore import ensure_default_model
+from posekit.types import Detections
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +17,7 @@ def models() -> dict:
 
 
 def test_anchors_match_mediapipe_layout():
-    anchors = bd.ssd_anchors()
+    anchors = ssd.ssd_anchors()
     assert anchors.shape == (2254, 2)
     # stride 8: 28x28 cells x 2 anchors, stride 16: 14x14 x 2, strides 32 (three layers merged): 7x7 x 6.
     assert np.allclose(anchors[0], anchors[1]) and np.allclose(anchors[0], [0.5 / 28, 0.5 / 28])
@@ -30,13 +31,13 @@ def test_anchors_match_mediapipe_layout():
 def test_decode_boxes_keypoints_and_threshold():
     raw = np.zeros((2254, 12), np.float32)
     scores = np.full(2254, -10.0, np.float32)
-    anchor = bd.ssd_anchors()[100] * 224
+    anchor = ssd.ssd_anchors()[100] * 224
     raw[100] = [10, -4, 40, 60, 1, 2, 3, 4, -5, -6, 7, 8]
     scores[100] = 2.0
     scores[200] = 0.0  # sigmoid 0.5
     raw[200, 2:4] = [-5, 10]  # negative width: dropped as MediaPipe does
     scores[300] = 1000.0  # clipped at 100 before the sigmoid
-    out_scores, boxes, keypoints = bd.decode(raw, scores, threshold=0.5)
+    out_scores, boxes, keypoints = ssd.decode(raw, scores, threshold=0.5)
     assert len(out_scores) == 2
     assert out_scores[0] == pytest.approx(1 / (1 + np.exp(-2.0)))
     assert out_scores[1] == pytest.approx(1.0)
@@ -49,34 +50,37 @@ def test_weighted_nms_averages_overlaps_and_keeps_separate_people():
     scores = np.array([0.6, 0.9, 0.8])
     boxes = np.array([[10, 10, 50, 50], [12, 12, 52, 52], [200, 200, 240, 240]], float)
     keypoints = np.stack([np.full((4, 2), v) for v in (0.0, 10.0, 99.0)])
-    out_scores, out_boxes, out_keypoints = bd.weighted_nms(scores, boxes, keypoints, 0.3)
+    out_scores, out_boxes, out_keypoints = ssd.weighted_nms(scores, boxes, keypoints, 0.3)
     assert out_scores.tolist() == [0.9, 0.8]
     assert np.allclose(out_boxes[0], (0.6 * boxes[0] + 0.9 * boxes[1]) / 1.5)
     assert np.allclose(out_keypoints[0], 6.0) and np.allclose(out_keypoints[1], 99.0)
     assert np.allclose(out_boxes[1], boxes[2])
-    empty = bd.weighted_nms(np.zeros(0), np.zeros((0, 4)), np.zeros((0, 4, 2)), 0.3)
+    empty = ssd.weighted_nms(np.zeros(0), np.zeros((0, 4)), np.zeros((0, 4, 2)), 0.3)
     assert [a.shape for a in empty] == [(0,), (0, 4), (0, 4, 2)]
 
 
 def test_alignment_rotation_and_body_box():
     centre = np.array([100.0, 200.0])
     up, right, left = np.array([0, -100.0]), np.array([100.0, 0]), np.array([-70.0, -70.0])
-    alignment = np.stack([np.stack([centre, centre + v]) for v in (up, right, left)])
-    assert np.allclose(bd.alignment_rotation(alignment), [0.0, 90.0, -45.0])
-    boxes = bd.alignment_to_box(alignment[:2], (1.0, 1.0, 0.5))
+    points = np.stack([np.stack([centre, centre + v]) for v in (up, right, left)])
+    assert np.allclose(alignment.alignment_rotation(points), [0.0, 90.0, -45.0])
+    boxes = alignment.alignment_to_box(points[:2], (1.0, 1.0, 0.5))
     assert np.allclose(boxes[0], [50, 100, 150, 300])
     assert np.allclose(boxes[1], [0, 150, 200, 250])
 
 
 def test_letterbox_and_tiles():
     image = np.full((50, 100, 3), 255, np.uint8)
-    tensor, scale, pad_x, pad_y = bd.letterbox(image)
+    tensor, scale, pad_x, pad_y = detector.letterbox(image)
     assert tensor.shape == (1, 224, 224, 3) and scale == pytest.approx(2.24)
     assert (pad_x, pad_y) == (0, 56)
     assert tensor[0, :56].max() == -1.0 and tensor[0, 56:168].min() == 1.0 and tensor[0, 168:].max() == -1.0
-    assert bd.tile_windows(640, 400, [1.0]) == [(0, 0, 640, 400)]
-    windows = bd.tile_windows(640, 400, [0.5])
+    assert detector.tile_windows(640, 400, [1.0]) == [(0, 0, 640, 400)]
+    windows = detector.tile_windows(640, 400, [0.5])
     assert all(w == 320 and h == 320 for _, _, w, h in windows)
+    # A 43-pixel sliver left below a 384 window stretches the window instead of adding a shifted copy.
+    assert detector.tile_windows(640, 427, [0.6], 0.25, slack=0.15) == [(0, 0, 384, 427), (256, 0, 384, 427)]
+    assert len(detector.tile_windows(640, 427, [0.6], 0.25)) == 4
     covered = np.zeros((400, 640), bool)
     for x0, y0, w, h in windows:
         covered[y0 : y0 + h, x0 : x0 + w] = True
@@ -86,18 +90,18 @@ def test_letterbox_and_tiles():
 def test_detector_on_images_without_people_and_bad_input(models):
     from posekit.detectors import build_detector
 
-    detector = build_detector("blazepose")
-    assert isinstance(detector, bd.BlazePoseDetector)
-    flat = detector.detect([np.full((240, 320, 3), 127, np.uint8)])
+    blazepose = build_detector("blazepose")
+    assert isinstance(blazepose, detector.BlazePoseDetector)
+    flat = blazepose.detect([np.full((240, 320, 3), 127, np.uint8)])
     assert len(flat) == 1 and len(flat[0]) == 0 and flat[0].boxes.shape == (0, 4)
     with pytest.raises(PosekitError, match="RGB uint8"):
-        detector.detect([np.zeros((240, 320), np.uint8)])
+        blazepose.detect([np.zeros((240, 320), np.uint8)])
     with pytest.raises(PosekitError, match="unknown option"):
         build_detector("blazepose", threshold=0.2)
 
 
 def test_landmark_model_with_no_boxes_and_bad_weights(models, tmp_path):
-    from posekit.pose.blazepose import BlazePoseLandmarkModel, default_pose_model
+    from posekit.families.blazepose import BlazePoseLandmarkModel, default_pose_model
 
     model = default_pose_model()
     keypoints, scores = model.estimate(np.zeros((64, 64, 3), np.uint8), np.zeros((0, 4)))
@@ -111,8 +115,23 @@ def test_landmark_model_with_no_boxes_and_bad_weights(models, tmp_path):
 
 
 def test_detection_extras_travel_with_selected_detections():
-    found = bd.Detections(np.arange(8, dtype=np.float32).reshape(2, 4), np.array([0.9, 0.4], np.float32))
+    found = Detections(np.arange(8, dtype=np.float32).reshape(2, 4), np.array([0.9, 0.4], np.float32))
     found.extras["rotations"] = np.array([90.0, -45.0])
     kept = found.select(np.array([False, True]))
     assert kept.boxes.tolist() == [[4, 5, 6, 7]] and kept.scores.tolist() == [np.float32(0.4)]
     assert kept.extras["rotations"].tolist() == [-45.0]
+
+
+def test_heatmap_refinement_moves_only_confident_points_inside_their_window():
+    from posekit.families.blazepose.landmarks import refine_from_heatmap
+
+    heatmap = np.full((64, 64, 4), -80.0, np.float32)
+    heatmap[10, 21, 0] = 80.0  # point 0: one sure cell next to it
+    heatmap[0, 0, 1] = heatmap[1, 2, 1] = 0.0  # point 1 at the corner: two cells of confidence 0.5
+    heatmap[63, 63, 1] = 80.0  # ... and one beyond its window (no wrap-around at the edge)
+    heatmap[30, 30, 2] = -1.0  # point 2: peak sigmoid(-1) < 0.5, stays put
+    points = np.array([[20.5 * 4, 10.2 * 4], [0.5, 0.5], [30 * 4, 30 * 4], [-8.0, 300.0]])
+    refined = refine_from_heatmap(points, heatmap)
+    assert np.allclose(refined[0], [21 * 4, 10 * 4], atol=1e-6)
+    assert np.allclose(refined[1], [1 * 4, 0.5 * 4], atol=1e-6)
+    assert np.array_equal(refined[2:], points[2:])  # doubtful and outside (point 3) points unchanged

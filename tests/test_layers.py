@@ -52,10 +52,6 @@ LAYERS: list[tuple[str, set[str]]] = [
 # imported module) -> why, and who removes it. The lead empties this after merging; an entry that no
 # longer occurs fails test_known_violations_still_occur, so it cannot go stale.
 KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {
-    # BlazePose's detector and landmark model import each other across detectors/ and pose/ (a cycle);
-    # the families helper moves both into families/blazepose.
-    ("posekit.detectors.blazepose", "posekit.pose.blazepose"): "families/blazepose move (blazepose helper)",
-    ("posekit.pose.blazepose", "posekit.detectors.blazepose"): "families/blazepose move (blazepose helper)",
     # The ONNX detector network runs through pose/backends_onnx.py; the runtime helper moves backends into
     # runtime/, below detectors.
     ("posekit.detectors.onnx_net", "posekit.pose.backends_onnx"): "runtime layer (runtime helper)",

@@ -14,7 +14,7 @@ from posekit.types import Detections
 
 # name -> (module, class). Each class is constructed as cls(name=..., weights=..., device=..., **options).
 DETECTORS: dict[str, tuple[str, str]] = {
-    "blazepose": ("posekit.detectors.blazepose", "BlazePoseDetector"),
+    "blazepose": ("posekit.families.blazepose.detector", "BlazePoseDetector"),
     "yolo": ("posekit.detectors.yolov3", "YOLOv3SPPDetector"),
     "yolox-nano": ("posekit.detectors.yolox", "YOLOXDetector"),
     "yolox-tiny": ("posekit.detectors.yolox", "YOLOXDetector"),

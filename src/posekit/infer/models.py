@@ -58,7 +58,7 @@ def load_pose_estimator(
     """The embedded default model when neither --cfg nor --checkpoint is given, else the FastPose
     checkpoint with its config (both are needed together) on the chosen backend (see build_backend)."""
     if not cfg_path and not checkpoint:
-        from posekit.pose.blazepose import BlazePoseLandmarkModel
+        from posekit.families.blazepose.landmarks import BlazePoseLandmarkModel
 
         log("Loading the default pose model (BlazePose landmarks -> COCO-17)...")
         for name, given in (("--flip", flip), ("--refine", refine)):

@@ -1,0 +1,2 @@
+"""Model families that are more than one network, each in one package giving the standard detector and
+pose-model interfaces (blazepose: LiteRT detector + landmarks + alignment)."""

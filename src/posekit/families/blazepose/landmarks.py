@@ -1,0 +1,227 @@
+"""BlazePose landmarks (the embedded default pose model) as a top-down COCO-17 PoseModel, run with LiteRT.
+
+Per pass: a square region, rotated, warped to 256x256 RGB in [0, 1] (MediaPipe's pose_landmark_by_roi
+graph, replicated border); the model gives 39 points (x, y, z, visibility, presence in crop pixels; 33
+body landmarks + 2 alignment points + 4 auxiliary), a pose-presence flag and 64x64 heatmaps that refine
+the points as MediaPipe's RefineLandmarksFromHeatmapCalculator does (7x7 window, sigmoid weights, refine
+only when the window's peak is >= 0.5). The 17 COCO joints are the shared landmarks (COCO_FROM_BLAZEPOSE);
+a joint's score is sigmoid(visibility) x sigmoid(presence) x the pose flag, a pass's confidence the mean
+of its 17 joint scores.
+
+With the BlazePose detector's extras ("keypoints", "keypoint_scores": the pass it already ran on
+MediaPipe's region of each person) that pass is the answer unless its confidence is below `doubtful`; then
+one upright square crop of the box (side = the first crop scale x the box's long side; at the detector's
+rotation when that is at least min_rotation) runs too and the more confident of the two is kept.
+Otherwise (plain boxes, or doubtful=None: the thorough search) one upright pass runs per crop scale, one
+more at the detector's rotation when it is at least min_rotation, then (align=True) one on MediaPipe's
+region from the alignment points of the best pass (mid-hip and full-body scale point, landmarks 33 and
+34; side 2 x their distance x the last crop scale, rotated so the body axis points up); the most
+confident pass wins.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from posekit.errors import PosekitError
+from posekit.families.blazepose.alignment import alignment_region
+from posekit.families.blazepose.litert import load_interpreter
+from posekit.geometry import affine_points, get_affine_transform
+
+INPUT_SIZE = 256
+NUM_LANDMARKS = 39
+NUM_BODY = 33
+HEATMAP_KERNEL = 7
+HEATMAP_MIN_CONFIDENCE = 0.5
+HIP_CENTRE, SCALE_POINT = 33, 34
+# BlazePose landmark index of each COCO keypoint, in COCO order: nose, left/right eye, left/right ear,
+# shoulders, elbows, wrists, hips, knees, ankles (left first).
+COCO_FROM_BLAZEPOSE = np.array([0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28])
+# LiteRT threads: both cores of a 2-core machine (measured 1.9x faster per pass than one), at most 4.
+DEFAULT_THREADS = max(1, min(4, os.cpu_count() or 1))
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -80.0, 80.0)))
+
+
+def refine_from_heatmap(points: np.ndarray, heatmap: np.ndarray) -> np.ndarray:
+    """MediaPipe's heatmap refinement: points (K, 2) in crop pixels, heatmap (h, w, K) raw logits.
+
+    Each point inside the heatmap moves to the confidence-weighted mean of its 7x7 window (clipped at the
+    heatmap's edge) when the window's peak confidence is at least 0.5; all K windows at once."""
+    hm_h, hm_w, count = heatmap.shape
+    half = (HEATMAP_KERNEL - 1) // 2
+    cols = (points[:, 0] / INPUT_SIZE * hm_w).astype(int)
+    rows = (points[:, 1] / INPUT_SIZE * hm_h).astype(int)
+    inside = (cols >= 0) & (cols < hm_w) & (rows >= 0) & (rows < hm_h)
+    steps = np.arange(-half, half + 1)
+    grid_r, grid_c = rows[:, None] + steps, cols[:, None] + steps  # (K, 7) each
+    valid = ((grid_r >= 0) & (grid_r < hm_h))[:, :, None] & ((grid_c >= 0) & (grid_c < hm_w))[:, None, :]
+    row_index, col_index = grid_r.clip(0, hm_h - 1), grid_c.clip(0, hm_w - 1)
+    logits = heatmap[row_index[:, :, None], col_index[:, None, :], np.arange(count)[:, None, None]]
+    conf = np.where(valid, _sigmoid(logits), 0.0)  # (K, 7, 7)
+    total = conf.sum(axis=(1, 2))
+    moved = inside & (conf.max(axis=(1, 2)) >= HEATMAP_MIN_CONFIDENCE) & (total > 0)
+    refined = points.copy()
+    safe = np.where(moved, total, 1.0)
+    refined[moved, 0] = ((conf * grid_c[:, None, :]).sum(axis=(1, 2)) / safe / hm_w * INPUT_SIZE)[moved]
+    refined[moved, 1] = ((conf * grid_r[:, :, None]).sum(axis=(1, 2)) / safe / hm_h * INPUT_SIZE)[moved]
+    return refined
+
+
+@dataclass
+class LandmarkPass:
+    """One landmark pass: points (39, 2) in image pixels, raw outputs (39, 5), the pose flag."""
+
+    points: np.ndarray
+    raw: np.ndarray
+    flag: float
+
+    def coco(self) -> tuple[np.ndarray, np.ndarray]:
+        """COCO-17 keypoints (17, 2) and scores (17,)."""
+        scores = _sigmoid(self.raw[:, 3]) * _sigmoid(self.raw[:, 4]) * self.flag
+        return self.points[COCO_FROM_BLAZEPOSE], scores[COCO_FROM_BLAZEPOSE]
+
+    def body_present(self) -> np.ndarray:
+        """The 33 body landmarks (33, 2) whose presence is >= 0.5."""
+        return self.points[:NUM_BODY][_sigmoid(self.raw[:NUM_BODY, 4]) >= 0.5]
+
+    def alignment(self) -> np.ndarray:
+        """The pass's own alignment points (2, 2): mid-hip and full-body scale point."""
+        return self.points[[HIP_CENTRE, SCALE_POINT]]
+
+
+class BlazePoseLandmarkModel:
+    """The embedded default pose model: BlazePose full landmarks (Apache-2.0), COCO-17 output.
+
+    crop_scales: crop sides relative to the box's long side, one upright pass each; align: the
+    rotation-aligned pass; refine: heatmap refinement; min_rotation: the detector's rotations (degrees
+    clockwise, `extras["rotations"]`) of at least this get a rotated pass (small tilts are noise for
+    upright people); doubtful: the confidence below which the detector's pass gets a second opinion (None:
+    the thorough search of every pass);
+    num_threads: LiteRT threads. `estimate` takes the BlazePose detector's extras (`detection_extras`).
+    """
+
+    num_joints = 17
+    detection_extras = ("rotations", "keypoints", "keypoint_scores")
+
+    def __init__(
+        self,
+        weights: str | Path | None = None,
+        crop_scales: Sequence[float] = (1.25, 1.5),
+        align: bool = True,
+        refine: bool = True,
+        min_rotation: float = 30.0,
+        doubtful: float | None = 0.8,
+        num_threads: int | None = DEFAULT_THREADS,
+    ) -> None:
+        if weights:
+            path = Path(weights).expanduser()
+            if not path.is_file():
+                raise PosekitError(f"blazepose landmark weights not found: {path}")
+        else:
+            from posekit.modelstore import ensure_default_model
+
+            path = ensure_default_model()["landmarks"]
+        if not crop_scales:
+            raise PosekitError("blazepose landmark model: crop_scales must name at least one scale")
+        self.crop_scales = tuple(float(v) for v in crop_scales)
+        self.align = bool(align)
+        self.refine = bool(refine)
+        self.min_rotation = float(min_rotation)
+        self.doubtful = None if doubtful is None else float(doubtful)
+        self._interpreter = load_interpreter(path, num_threads)
+        self._input = self._interpreter.get_input_details()[0]["index"]
+        by_shape = {tuple(d["shape"]): d["index"] for d in self._interpreter.get_output_details()}
+        self._landmarks_out = by_shape[(1, NUM_LANDMARKS * 5)]
+        self._flag_out = by_shape[(1, 1)]
+        self._heatmap_out = by_shape[(1, 64, 64, NUM_LANDMARKS)]
+
+    def run_region(self, image: np.ndarray, centre: np.ndarray, side: float, rotation: float) -> LandmarkPass:
+        """One landmark pass on a square region (centre, side in pixels) rotated by `rotation` degrees."""
+        size = np.array([max(side, 1.0)] * 2)
+        matrix = get_affine_transform(centre, size, rotation, (INPUT_SIZE, INPUT_SIZE))
+        crop = cv2.warpAffine(
+            image, matrix, (INPUT_SIZE, INPUT_SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+        self._interpreter.set_tensor(self._input, (crop.astype(np.float32) / 255.0)[None])
+        self._interpreter.invoke()
+        raw = self._interpreter.get_tensor(self._landmarks_out)[0].reshape(NUM_LANDMARKS, 5)
+        flag = float(self._interpreter.get_tensor(self._flag_out)[0, 0])
+        points = raw[:, :2].astype(np.float64)
+        if self.refine:
+            points = refine_from_heatmap(points, self._interpreter.get_tensor(self._heatmap_out)[0])
+        inverse = get_affine_transform(centre, size, rotation, (INPUT_SIZE, INPUT_SIZE), inv=True)
+        return LandmarkPass(affine_points(points, inverse), raw, flag)
+
+    def run_alignment_region(self, image: np.ndarray, alignment: np.ndarray) -> LandmarkPass:
+        """One pass on MediaPipe's region of alignment points (2, 2), enlarged by the last crop scale."""
+        centre, side, angle = alignment_region(alignment)
+        return self.run_region(image, centre, side * self.crop_scales[-1], angle)
+
+    def estimate_one(
+        self,
+        image: np.ndarray,
+        box: np.ndarray,
+        rotation: float | None = None,
+        prior: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """COCO-17 keypoints (17, 2) in image pixels and scores (17,) for one xyxy box: the most confident of
+        the passes tried (see the module docstring); `prior` is a pass already run (keypoints, scores)."""
+        x1, y1, x2, y2 = (float(v) for v in box[:4])
+        centre = np.array([(x1 + x2) / 2, (y1 + y2) / 2])
+        long_side = max(x2 - x1, y2 - y1, 1.0)
+        tilted = rotation is not None and abs(rotation) >= self.min_rotation
+        if prior is not None and self.doubtful is not None:
+            if prior[1].mean() >= self.doubtful:
+                return prior
+            angle = float(rotation) if tilted else 0.0
+            second = self.run_region(image, centre, long_side * self.crop_scales[0], angle)
+            return self._best([prior, second.coco()])
+        passes = [self.run_region(image, centre, long_side * scale, 0.0) for scale in self.crop_scales]
+        if tilted:
+            passes.append(self.run_region(image, centre, long_side * self.crop_scales[-1], float(rotation)))
+        if self.align:
+            alignment = max(passes, key=lambda p: p.coco()[1].mean()).alignment()
+            if alignment_region(alignment)[1] > 1.0:
+                passes.append(self.run_alignment_region(image, alignment))
+        return self._best([p.coco() for p in passes] + ([] if prior is None else [prior]))
+
+    @staticmethod
+    def _best(results: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+        return max(results, key=lambda r: r[1].mean())
+
+    def estimate(
+        self,
+        image: np.ndarray,
+        boxes: np.ndarray,
+        rotations: np.ndarray | None = None,
+        keypoints: np.ndarray | None = None,
+        keypoint_scores: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """RGB uint8 image and (N, 4) xyxy boxes -> keypoints (N, 17, 2) image pixels, scores (N, 17).
+
+        rotations (N,), keypoints (N, 17, 2) and keypoint_scores (N, 17) are the BlazePose detector's
+        extras: its rotation hints and the landmark pass it already ran per box."""
+        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        out_keypoints = np.zeros((len(boxes), self.num_joints, 2))
+        out_scores = np.zeros((len(boxes), self.num_joints))
+        for i, box in enumerate(boxes):
+            rotation = None if rotations is None else float(rotations[i])
+            prior = None
+            if keypoints is not None and keypoint_scores is not None:
+                prior = (np.asarray(keypoints[i], np.float64), np.asarray(keypoint_scores[i], np.float64))
+            out_keypoints[i], out_scores[i] = self.estimate_one(image, box, rotation, prior)
+        return out_keypoints, out_scores
+
+
+def default_pose_model(**options) -> BlazePoseLandmarkModel:
+    """The embedded default pose model (pulls the model files on first use)."""
+    return BlazePoseLandmarkModel(**options)
