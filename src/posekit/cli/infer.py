@@ -69,6 +69,59 @@ def add_infer_flags(parser: argparse.ArgumentParser) -> None:
     track = parser.add_argument_group("tracking")
     flag(track, "pose_flow", action="store_true", help="track people with PoseFlow")
     flag(track, "pose_track", action="store_true", help="track people with the online OKS tracker")
+    add_video_flags(track)
+
+
+def add_video_flags(group) -> None:
+    """--det_interval and the One-Euro smoothing flags (posekit.infer.tracked, posekit.track.smoothing)."""
+    from posekit.infer.tracked import DEFAULT_DET_INTERVAL
+    from posekit.track.smoothing import DEFAULT_BETA, DEFAULT_D_CUTOFF, DEFAULT_MIN_CUTOFF
+
+    flag(
+        group,
+        "det_interval",
+        type=int,
+        default=None,
+        help=f"run the detector every N frames and follow people by their poses in between (default "
+        f"{DEFAULT_DET_INTERVAL} for video, webcam and tracked image sequences, else 1 = every frame)",
+    )
+    flag(group, "smooth", action="store_true", help="One-Euro smoothing of each track's keypoints")
+    flag(
+        group,
+        "smooth_min_cutoff",
+        type=float,
+        default=DEFAULT_MIN_CUTOFF,
+        help=f"smoothing of still keypoints: lower = smoother, more lag (Hz, default {DEFAULT_MIN_CUTOFF})",
+    )
+    flag(
+        group,
+        "smooth_beta",
+        type=float,
+        default=DEFAULT_BETA,
+        help=f"how fast the smoothing lets go as a person moves: higher = less lag (per body size/s, "
+        f"default {DEFAULT_BETA})",
+    )
+    flag(
+        group,
+        "smooth_d_cutoff",
+        type=float,
+        default=DEFAULT_D_CUTOFF,
+        help=f"smoothing of the speed estimate (Hz, default {DEFAULT_D_CUTOFF})",
+    )
+
+
+def video_options(args: argparse.Namespace, is_stream: bool, tracking: bool):
+    """VideoOptions from the flags: the default det_interval for video/webcam and tracked image runs."""
+    from posekit.infer.tracked import DEFAULT_DET_INTERVAL, VideoOptions
+    from posekit.track.smoothing import OneEuroParams
+
+    interval = args.det_interval
+    if interval is None:
+        interval = DEFAULT_DET_INTERVAL if (is_stream or tracking) else 1
+    smoothing = None
+    if args.smooth:
+        smoothing = OneEuroParams(args.smooth_min_cutoff, args.smooth_beta, args.smooth_d_cutoff)
+    return VideoOptions(det_interval=interval, smoothing=smoothing)
 
 
 def register(subparsers) -> None:
@@ -104,7 +157,9 @@ def run(args: argparse.Namespace) -> int:
         precision=args.precision,
         compile=args.compile,
     )
-    tracker = _build_tracker(args) if tracking else None
+    video = video_options(args, source.is_video, tracking)
+    needs_tracker = tracking or video.det_interval > 1 or video.smoothing is not None
+    tracker = _build_tracker(args) if needs_tracker else None
     if args.vis:
         warnings.warn(
             "--vis needs a display window, which headless OpenCV lacks; use --save_img", stacklevel=1
@@ -133,6 +188,7 @@ def run(args: argparse.Namespace) -> int:
         min_box_area=args.min_box_area,
         fmt=args.format,
         for_eval=args.eval,
+        video=video,
     )
     _report(summary, args, save_img)
     return 130 if summary.interrupted else 0

@@ -88,7 +88,8 @@ def merge_crops(
 ) -> tuple[Detections, np.ndarray]:
     """The crops of one frame: every detection, then each guided box that no detection overlaps by
     IoU >= merge_iou. Returns them as Detections (guided rows get zero-filled extras) and a mask (N,)
-    that is True for the guided rows."""
+    that is True for the guided rows. (Keeping the guided box instead of the overlapping detection
+    scored lower: IDF1 0.375 vs 0.389 on the PoseTrack pan, 0.548 vs 0.594 on the synthetic one.)"""
     guided_boxes = np.asarray(guided_boxes, dtype=np.float64).reshape(-1, 4)
     dets = detections if detections is not None else Detections.empty()
     if len(dets) and len(guided_boxes):
@@ -121,6 +122,14 @@ class GuidedCrops:
         """Crops for the next frame of size (w, h) and the mask of guided ones (see merge_crops)."""
         _, boxes, scores = next_boxes(self.tracker.live_tracks(), size, self.params)
         return merge_crops(boxes, scores, detections, self.params.merge_iou)
+
+    def boxes(self, boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, guided: np.ndarray):
+        """The people's boxes in this frame: a detection's box, or for a guided pose the box of its own
+        confident keypoints (its crop box was only a prediction); the crop box if too few are confident."""
+        p = self.params
+        own, ok = keypoint_boxes(keypoints, scores, p.kp_thresh, p.margin, p.min_keypoints)
+        use = np.asarray(guided, dtype=bool) & ok
+        return np.where(use[:, None], own, np.asarray(boxes, dtype=np.float64).reshape(-1, 4))
 
     def keep(self, keypoint_scores: np.ndarray, guided: np.ndarray) -> np.ndarray:
         """Mask of the poses to keep: every detected one, guided ones with mean score >= min_pose_score."""

@@ -92,23 +92,27 @@ def person_scale(keypoints: np.ndarray, scores: np.ndarray, kp_thresh: float = 0
 class TrackSmoother:
     """One-Euro smoothing of each track's keypoints in tracked PoseResults (ids are track ids).
 
-    State lives per track id and is dropped as soon as a track is not among `live` (default: the ids of
-    the frame just smoothed), so a track that ends and an id that comes back later start afresh.
-    Timestamps are seconds; without them frame n is at n / fps.
+    State lives per track id and is dropped as soon as a frame comes without that id (the track ended or
+    was lost), so an id that comes back later starts afresh. Timestamps are seconds; without them frame n
+    is at n / fps.
     """
 
     def __init__(self, params: OneEuroParams | None = None, fps: float | None = None) -> None:
         self.params = params or OneEuroParams()
         self.fps = float(fps) if fps and fps > 0 else DEFAULT_FPS
         self.frame = -1
+        self.time: float | None = None
         self.filters: dict[int, OneEuroFilter] = {}
 
-    def __call__(
-        self, result: PoseResult, timestamp: float | None = None, live: set[int] | None = None
-    ) -> PoseResult:
-        """The result with every person's keypoints smoothed along their track."""
+    def __call__(self, result: PoseResult, timestamp: float | None = None) -> PoseResult:
+        """The result with every person's keypoints smoothed along their track; a timestamp that does
+        not increase (or None) is taken as the previous one plus 1 / fps."""
         self.frame += 1
-        t = float(timestamp) if timestamp is not None else self.frame / self.fps
+        step = 1.0 / self.fps
+        t = self.frame * step if self.time is None else self.time + step
+        if timestamp is not None and (self.time is None or float(timestamp) > self.time):
+            t = float(timestamp)
+        self.time = t
         ids = [int(i) for i in result.ids]
         if len(ids) != len(result):
             raise PosekitError("smoothing needs tracked results (one track id per person)")
@@ -117,6 +121,5 @@ class TrackSmoother:
         for n, tid in enumerate(ids):
             f = self.filters.setdefault(tid, OneEuroFilter(self.params))
             keypoints[n] = f(keypoints[n], t, person_scale(keypoints[n], scores[n]))
-        keep = set(ids) if live is None else set(live)
-        self.filters = {tid: f for tid, f in self.filters.items() if tid in keep}
+        self.filters = {tid: f for tid, f in self.filters.items() if tid in set(ids)}
         return dataclasses.replace(result, keypoints=keypoints)

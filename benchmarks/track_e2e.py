@@ -1,0 +1,201 @@
+"""Tracking measured on detected poses: detection + pose + tracking end to end, by --det_interval.
+
+    python benchmarks/track_e2e.py [--frames 40] [--intervals 1 3 10] [--tracker oks]
+
+Sequences (frames rendered into memory first, so drawing them is not timed):
+- synthetic: posekit.track.synth.make_sequence (5 real COCO people walking across a real street, 1280x720,
+  seed 0): the rendered frames are the input, its known ids and poses the ground truth;
+- pan: posekit.track.synth.make_pan_sequence (a 1280x720 camera window panning over the annotated
+  1920x1080 PoseTrack18 frame of posetrack18-mini, seed 0; people leave the view and come back).
+Per sequence: the tracker on the ground-truth poses (with the synthetic jitter and misses, as
+benchmarks/track.py) as the reference, then posekit.pipeline.process with the default model (BlazePose
+detector + landmarks) and the tracker at each --det_interval: people found (recall = 1 - misses / people),
+MOTA, IDF1, ID switches (IoU >= 0.5 matching, posekit.track.metrics) and frames/s of the whole run.
+
+Smoothing (--smooth, One-Euro): jitter = mean frame-to-frame motion of confident keypoints (score >= 0.5)
+of each track, on a still clip: frame 0 of the posetrack18-mini video repeated, with fresh Gaussian
+sensor noise (sigma 3 grey levels) per frame; lag = mean offset of the keypoints behind the ground truth
+along the direction of motion on the pan sequence (people move at the pan's speed). The smoother is
+applied to the tracked results after the run exactly as the pipeline applies it (its output is never
+fed back), so one run gives both columns. Prints tables; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from posekit.detectors import build_detector  # noqa: E402
+from posekit.infer.sources import Frame, Source  # noqa: E402
+from posekit.infer.tracked import VideoOptions  # noqa: E402
+from posekit.io.images import read_image_rgb  # noqa: E402
+from posekit.pipeline import process  # noqa: E402
+from posekit.pose.blazepose import BlazePoseLandmarkModel  # noqa: E402
+from posekit.track import build_tracker  # noqa: E402
+from posekit.track.metrics import tracking_metrics  # noqa: E402
+from posekit.track.smoothing import OneEuroParams, TrackSmoother  # noqa: E402
+from posekit.track.synth import make_pan_sequence, make_sequence  # noqa: E402
+from tests.shared_data import shared_data_root  # noqa: E402
+
+CLIP_FRAME = "posetrack18-mini/videos/000001_mpiinew_test/000000.jpg"
+
+
+def cpu_line() -> str:
+    """CPU model and whether it has AMX / AVX512-BF16."""
+    model = platform.processor() or "unknown CPU"
+    flags: set[str] = set()
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        model = next((ln.split(":", 1)[1].strip() for ln in text.splitlines() if "model name" in ln), model)
+        found = subprocess.run(
+            ["grep", "-o", "-E", "amx_bf16|avx512_bf16", "/proc/cpuinfo"], capture_output=True, text=True
+        )
+        flags = set(found.stdout.split())
+    except OSError:
+        pass
+    return f"CPU: {model}; AMX-BF16: {'amx_bf16' in flags}; AVX512-BF16: {'avx512_bf16' in flags}"
+
+
+def source_of(images: list[np.ndarray], fps: float = 25.0) -> Source:
+    """An in-memory video source of RGB frames."""
+    frames = (Frame(i, f"{i}.jpg", im, timestamp=i / fps) for i, im in enumerate(images))
+    return Source(frames, len(images), fps, "bench", is_video=True)
+
+
+def run_pipeline(images, detector, model, tracker: str, interval: int) -> tuple[list, float]:
+    """The tracked results of every frame and the wall seconds of the whole run."""
+    start = time.perf_counter()
+    stream = process(
+        source_of(images),
+        detector,
+        model,
+        tracker=build_tracker(tracker),
+        video=VideoOptions(det_interval=interval),
+    )
+    results = [frame.result for frame in stream]
+    return results, time.perf_counter() - start
+
+
+def scores_row(label: str, gt, hyps, seconds: float | None) -> str:
+    m = tracking_metrics(gt, hyps)
+    recall = 1.0 - m["num_misses"] / max(m["num_objects"], 1.0)
+    fps = f"{len(hyps) / seconds:8.2f}" if seconds else f"{'':>8}"
+    return (
+        f"{label:<44} {recall:7.3f} {m['mota']:7.3f} {m['idf1']:7.3f} {int(m['num_switches']):5d} "
+        f"{int(m['num_false_positives']):5d} {fps}"
+    )
+
+
+def smoothed(results, params: OneEuroParams, fps: float = 25.0) -> list:
+    smoother = TrackSmoother(params, fps)
+    return [smoother(r, i / fps) for i, r in enumerate(results)]
+
+
+def jitter(results, min_score: float = 0.5) -> float:
+    """Mean frame-to-frame motion (px) of the confident keypoints of each track present in both frames."""
+    motions = []
+    for a, b in itertools.pairwise(results):
+        where = {tid: n for n, tid in enumerate(a.ids)}
+        for m, tid in enumerate(b.ids):
+            if tid in where:
+                n = where[tid]
+                ok = (a.keypoint_scores[n] >= min_score) & (b.keypoint_scores[m] >= min_score)
+                motions.extend(np.linalg.norm(b.keypoints[m][ok] - a.keypoints[n][ok], axis=1))
+    return float(np.mean(motions)) if motions else float("nan")
+
+
+def lag(results, gt, offsets, min_score: float = 0.5) -> tuple[float, float]:
+    """Mean offset (px) behind the ground truth along the motion, and mean keypoint error (px): each
+    detected person is paired with the ground-truth person of the highest box IoU (>= 0.5)."""
+    from posekit.geometry import box_iou
+
+    behind, error = [], []
+    for t in range(1, len(results)):
+        motion = -(np.subtract(offsets[t], offsets[t - 1])).astype(float)  # people move against the pan
+        speed = np.linalg.norm(motion)
+        r, g = results[t], gt[t]
+        if speed < 1e-6 or not len(r) or not len(g):
+            continue
+        iou = box_iou(r.boxes, g.boxes)
+        for n in range(len(r)):
+            j = int(iou[n].argmax())
+            if iou[n, j] < 0.5:
+                continue
+            ok = (r.keypoint_scores[n] >= min_score) & (g.keypoint_scores[j] > 0)
+            diff = r.keypoints[n][ok] - g.keypoints[j][ok]
+            behind.extend(-(diff @ (motion / speed)))
+            error.extend(np.linalg.norm(diff, axis=1))
+    return float(np.mean(behind)), float(np.mean(error))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=40)
+    parser.add_argument("--intervals", type=int, nargs="+", default=[1, 3, 10])
+    parser.add_argument("--tracker", default="oks", choices=["oks", "poseflow"])
+    parser.add_argument("--still-frames", type=int, default=30)
+    args = parser.parse_args()
+    data = shared_data_root()
+    if data is None:
+        raise SystemExit("../shared/data not found")
+    print(cpu_line())
+    print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    detector, model = build_detector("blazepose"), BlazePoseLandmarkModel()
+    sequences = {
+        "synthetic": make_sequence(data / "coco-val-mini", num_frames=args.frames, seed=0),
+        "pan": make_pan_sequence(data / "posetrack18-mini", num_frames=args.frames, seed=0),
+    }
+    header = f"{'run':<44} {'recall':>7} {'MOTA':>7} {'IDF1':>7} {'IDSW':>5} {'FP':>5} {'frames/s':>8}"
+    tracked: dict[tuple[str, int], list] = {}
+    for name, seq in sequences.items():
+        images = list(seq.frames())
+        h, w = images[0].shape[:2]
+        print(f"\n{name}: {len(images)} frames {w}x{h}, tracker {args.tracker}")
+        print(header)
+        reference = build_tracker(args.tracker)
+        gt_hyps = [reference.update(im, det) for im, det in zip(images, seq.detections)]
+        print(scores_row("ground-truth poses (reference)", seq.ground_truth, gt_hyps, None))
+        for interval in args.intervals:
+            hyps, seconds = run_pipeline(images, detector, model, args.tracker, interval)
+            tracked[(name, interval)] = hyps
+            label = f"default model, --det_interval {interval}"
+            print(scores_row(label, seq.ground_truth, hyps, seconds), flush=True)
+
+    params = OneEuroParams()
+    p = params
+    print(f"\nsmoothing (One-Euro min_cutoff {p.min_cutoff}, beta {p.beta}, d_cutoff {p.d_cutoff})")
+    rng = np.random.default_rng(0)
+    still = read_image_rgb(data / CLIP_FRAME)
+    noisy = [
+        np.clip(still + rng.normal(0, 3.0, still.shape), 0, 255).astype(np.uint8)
+        for _ in range(args.still_frames)
+    ]
+    pan = sequences["pan"]
+    print(f"{'run':<32} {'jitter px (raw/smooth)':>24} {'lag px (raw/smooth)':>22} {'kp error px':>14}")
+    for interval in args.intervals:
+        hyps, _ = run_pipeline(noisy, detector, model, args.tracker, interval)
+        moving = tracked[("pan", interval)]
+        raw_lag, raw_err = lag(moving, pan.ground_truth, pan.offsets)
+        sm_lag, sm_err = lag(smoothed(moving, params), pan.ground_truth, pan.offsets)
+        still_jitter = (jitter(hyps), jitter(smoothed(hyps, params)))
+        print(
+            f"{'--det_interval ' + str(interval):<32} {still_jitter[0]:11.2f} / {still_jitter[1]:<10.2f}"
+            f"{raw_lag:10.2f} / {sm_lag:<9.2f} {raw_err:6.1f} / {sm_err:<6.1f}",
+            flush=True,
+        )
+    print(f"load average at end: {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
