@@ -49,6 +49,14 @@ from posekit.track.synth import make_pan_sequence, make_sequence  # noqa: E402
 from tests.shared_data import shared_data_root  # noqa: E402
 
 CLIP_FRAME = "posetrack18-mini/videos/000001_mpiinew_test/000000.jpg"
+SMOOTHING = [
+    OneEuroParams(),  # the defaults
+    OneEuroParams(0.5, 1.0, 1.0),
+    OneEuroParams(2.0, 1.0, 1.0),
+    OneEuroParams(1.0, 0.0, 1.0),
+    OneEuroParams(1.0, 4.0, 1.0),
+    OneEuroParams(0.3, 4.0, 1.0),
+]
 
 
 def cpu_line() -> str:
@@ -172,9 +180,7 @@ def main() -> None:
             label = f"default model, --det_interval {interval}"
             print(scores_row(label, seq.ground_truth, hyps, seconds), flush=True)
 
-    params = OneEuroParams()
-    p = params
-    print(f"\nsmoothing (One-Euro min_cutoff {p.min_cutoff}, beta {p.beta}, d_cutoff {p.d_cutoff})")
+    print("\nsmoothing: jitter on the still clip, lag and keypoint error on the pan (px)")
     rng = np.random.default_rng(0)
     still = read_image_rgb(data / CLIP_FRAME)
     noisy = [
@@ -182,18 +188,24 @@ def main() -> None:
         for _ in range(args.still_frames)
     ]
     pan = sequences["pan"]
-    print(f"{'run':<32} {'jitter px (raw/smooth)':>24} {'lag px (raw/smooth)':>22} {'kp error px':>14}")
+    print(f"{'run':<22} {'smoothing':<34} {'jitter':>7} {'lag':>7} {'error':>7}")
     for interval in args.intervals:
         hyps, _ = run_pipeline(noisy, detector, model, args.tracker, interval)
         moving = tracked[("pan", interval)]
-        raw_lag, raw_err = lag(moving, pan.ground_truth, pan.offsets)
-        sm_lag, sm_err = lag(smoothed(moving, params), pan.ground_truth, pan.offsets)
-        still_jitter = (jitter(hyps), jitter(smoothed(hyps, params)))
-        print(
-            f"{'--det_interval ' + str(interval):<32} {still_jitter[0]:11.2f} / {still_jitter[1]:<10.2f}"
-            f"{raw_lag:10.2f} / {sm_lag:<9.2f} {raw_err:6.1f} / {sm_err:<6.1f}",
-            flush=True,
-        )
+        for params in [None, *SMOOTHING]:
+            label = (
+                "off"
+                if params is None
+                else (f"min_cutoff {params.min_cutoff}, beta {params.beta}, d {params.d_cutoff}")
+            )
+            still_hyps = hyps if params is None else smoothed(hyps, params)
+            moved = moving if params is None else smoothed(moving, params)
+            behind, error = lag(moved, pan.ground_truth, pan.offsets)
+            print(
+                f"{'--det_interval ' + str(interval):<22} {label:<34} {jitter(still_hyps):7.2f} "
+                f"{behind:7.2f} {error:7.2f}",
+                flush=True,
+            )
     print(f"load average at end: {os.getloadavg()[0]:.1f}")
 
 

@@ -168,3 +168,13 @@ def _result(poses, ids) -> PoseResult:
         scores=np.ones(n),
         ids=list(ids),
     )
+
+
+def test_a_timestamp_that_does_not_increase_is_taken_as_one_frame_later():
+    smoother, reference = TrackSmoother(fps=20), TrackSmoother(fps=20)
+    a, b = np.full((17, 2), 10.0), np.full((17, 2), 14.0)
+    smoother(_result([a], [1]), 1.0)
+    reference(_result([a], [1]), 1.0)
+    np.testing.assert_array_equal(
+        smoother(_result([b], [1]), 1.0).keypoints, reference(_result([b], [1]), 1.05).keypoints
+    )

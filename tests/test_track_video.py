@@ -149,3 +149,46 @@ def test_a_person_who_leaves_the_frame_ends_their_track(posetrack_mini):
         assert others <= set(result.ids), x
         assert len(result) <= len(start), x  # no duplicates of the people followed
     assert tid not in results[-1].ids
+
+
+def test_smooth_flag_is_the_one_euro_filter_over_the_tracked_results(posetrack_mini, tmp_path, fake_models):  # noqa: F811
+    """`--smooth` with its three parameters gives exactly TrackSmoother over the unsmoothed tracked run
+    (video timestamps), and never changes a person's first frame (no delay, no warm-up)."""
+    from posekit.track.smoothing import OneEuroParams, TrackSmoother
+    from posekit.types import PoseResult
+
+    argv = ["infer", "--video", str(posetrack_mini / MP4), "--pose_track", "--det_interval", "1"]
+    assert main([*argv, "--outdir", str(tmp_path / "raw")]) == 0
+    smooth = ["--smooth", "--smooth_min_cutoff", "0.5", "--smooth_beta", "2", "--smooth_d_cutoff", "1.5"]
+    assert main([*argv, "--outdir", str(tmp_path / "smooth"), *smooth]) == 0
+    raw = json.loads((tmp_path / "raw" / "alphapose-results.json").read_text())
+    got = json.loads((tmp_path / "smooth" / "alphapose-results.json").read_text())
+    smoother = TrackSmoother(OneEuroParams(0.5, 2.0, 1.5))
+    expected = []
+    for frame in open_video(posetrack_mini / MP4).frames:
+        people = [e for e in raw if e["image_id"] == frame.name]
+        kps = np.array([np.reshape(e["keypoints"], (-1, 3)) for e in people])
+        result = PoseResult(
+            np.zeros((len(people), 4)),
+            np.ones(len(people)),
+            kps[..., :2],
+            kps[..., 2],
+            np.ones(len(people)),
+            [e["idx"] for e in people],
+        )
+        expected.append(smoother(result, frame.timestamp).keypoints)
+    smoothed = [
+        np.array([np.reshape(e["keypoints"], (-1, 3))[:, :2] for e in got if e["image_id"] == f"{t}.jpg"])
+        for t in range(5)
+    ]
+    for t in range(5):
+        np.testing.assert_allclose(smoothed[t], expected[t], rtol=0, atol=1e-9)
+    first = [np.reshape(e["keypoints"], (-1, 3)) for e in raw if e["image_id"] == "0.jpg"]
+    np.testing.assert_array_equal(smoothed[0], np.array(first)[..., :2])
+    assert (
+        np.abs(
+            smoothed[4]
+            - np.array([np.reshape(e["keypoints"], (-1, 3))[:, :2] for e in raw if e["image_id"] == "4.jpg"])
+        ).max()
+        > 0.1
+    )
