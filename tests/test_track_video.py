@@ -192,3 +192,19 @@ def test_smooth_flag_is_the_one_euro_filter_over_the_tracked_results(posetrack_m
         ).max()
         > 0.1
     )
+
+
+def test_ui_track_tab_smooths_as_the_cli_does(posetrack_mini, tmp_path, fake_models):  # noqa: F811
+    pytest.importorskip("gradio")
+    from posekit.ui import tab_track
+
+    video = tmp_path / "clip.mp4"
+    video.write_bytes((posetrack_mini / MP4).read_bytes())
+    tab_track.run_track_video(str(video), "oks", "blazepose", str(tmp_path / "ui"), True, 0.5, 2.0)
+    argv = ["infer", "--video", str(video), "--outdir", str(tmp_path / "cli"), "--pose_track", "--smooth"]
+    assert main([*argv, "--smooth_min_cutoff", "0.5", "--smooth_beta", "2"]) == 0
+    ui = json.loads((tmp_path / "ui" / "alphapose-results.json").read_text())
+    cli = json.loads((tmp_path / "cli" / "alphapose-results.json").read_text())
+    assert ui == cli and len(ui) >= 10
+    assert main([*argv[:-1], "--outdir", str(tmp_path / "raw")]) == 0
+    assert json.loads((tmp_path / "raw" / "alphapose-results.json").read_text()) != ui  # it did smooth

@@ -110,20 +110,6 @@ def add_video_flags(group) -> None:
     )
 
 
-def video_options(args: argparse.Namespace, is_stream: bool, tracking: bool):
-    """VideoOptions from the flags: the default det_interval for video/webcam and tracked image runs."""
-    from posekit.infer.tracked import DEFAULT_DET_INTERVAL, VideoOptions
-    from posekit.track.smoothing import OneEuroParams
-
-    interval = args.det_interval
-    if interval is None:
-        interval = DEFAULT_DET_INTERVAL if (is_stream or tracking) else 1
-    smoothing = None
-    if args.smooth:
-        smoothing = OneEuroParams(args.smooth_min_cutoff, args.smooth_beta, args.smooth_d_cutoff)
-    return VideoOptions(det_interval=interval, smoothing=smoothing)
-
-
 def register(subparsers) -> None:
     """Add `posekit infer`."""
     parser = subparsers.add_parser(
@@ -142,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
     from posekit.infer.models import load_pose_model
     from posekit.infer.outputs import RenderedOutputs
     from posekit.pipeline import run_inference
+    from posekit.track import inference_tracker
 
     source = _open_source(args)
     device = resolve_device(args)
@@ -157,9 +144,8 @@ def run(args: argparse.Namespace) -> int:
         precision=args.precision,
         compile=args.compile,
     )
-    video = video_options(args, source.is_video, tracking)
-    needs_tracker = tracking or video.det_interval > 1 or video.smoothing is not None
-    tracker = _build_tracker(args) if needs_tracker else None
+    video, tracker_name = _video_options(args, source.is_video)
+    tracker = inference_tracker(tracker_name, args.outputpath) if tracker_name else None
     if args.vis:
         warnings.warn(
             "--vis needs a display window, which headless OpenCV lacks; use --save_img", stacklevel=1
@@ -226,10 +212,16 @@ def _load_detector(args: argparse.Namespace, device: str, tracking: bool):
     return build_detector(name, weights=args.detector_weights, device=device, tracking=tracking)
 
 
-def _build_tracker(args: argparse.Namespace):
-    from posekit.track import inference_tracker
+def _video_options(args: argparse.Namespace, is_stream: bool):
+    """VideoOptions and the tracker name from the tracking, --det_interval and --smooth flags."""
+    from posekit.infer.tracked import video_options
+    from posekit.track.smoothing import OneEuroParams
 
-    return inference_tracker("poseflow" if args.pose_flow else "oks", args.outputpath)
+    asked = "poseflow" if args.pose_flow else "oks" if args.pose_track else None
+    smoothing = None
+    if args.smooth:
+        smoothing = OneEuroParams(args.smooth_min_cutoff, args.smooth_beta, args.smooth_d_cutoff)
+    return video_options(is_stream, asked, args.det_interval, smoothing)
 
 
 def _report(summary, args: argparse.Namespace, save_img: bool) -> None:

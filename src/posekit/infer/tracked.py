@@ -39,6 +39,25 @@ class VideoOptions:
         self.det_interval = int(self.det_interval)
 
 
+def video_options(
+    is_stream: bool,
+    tracker: str | None,
+    det_interval: int | None = None,
+    smoothing: OneEuroParams | None = None,
+) -> tuple[VideoOptions, str | None]:
+    """The VideoOptions of a run and the tracker it needs: det_interval None means DEFAULT_DET_INTERVAL for
+    a video or webcam (is_stream) or a tracked run, else 1; guided crops and smoothing follow people with
+    the tracker asked for, or the default one (oks) when none was."""
+    from posekit.track import DEFAULT_TRACKER
+
+    if det_interval is None:
+        det_interval = DEFAULT_DET_INTERVAL if (is_stream or tracker) else 1
+    options = VideoOptions(det_interval=det_interval, smoothing=smoothing)
+    if tracker is None and (options.det_interval > 1 or smoothing is not None):
+        tracker = DEFAULT_TRACKER
+    return options, tracker
+
+
 def estimate_poses(pose_model: PoseModel, image: np.ndarray, detections: Detections) -> tuple:
     """The pose model on the boxes, with the detection extras it declares (e.g. the BlazePose
     detector's rotations, so lying or tilted people get an upright crop)."""

@@ -48,17 +48,21 @@ def infer(
     checkpoint: str,
     detector: str,
     tracker: str = NO_TRACKING,
+    smoothing=None,
 ):
-    """Run the `posekit infer` pipeline (same library calls as the CLI) and return its RunSummary."""
+    """Run the `posekit infer` pipeline (same library calls as the CLI) and return its RunSummary;
+    smoothing: OneEuroParams for `--smooth`, None for none."""
     from posekit.detectors import build_detector, canonical_detector_name
     from posekit.infer.models import load_pose_model
     from posekit.infer.outputs import RenderedOutputs
+    from posekit.infer.tracked import video_options
     from posekit.pipeline import run_inference
     from posekit.track import inference_tracker
 
     fastpose = model == FASTPOSE_MODEL
     pose_model = load_pose_model(cfg_path if fastpose else None, checkpoint if fastpose else None, "cpu")
     tracking = tracker != NO_TRACKING
+    video, tracker_name = video_options(source.is_video, tracker if tracking else None, None, smoothing)
     detector_model = build_detector(canonical_detector_name(detector), device="cpu", tracking=tracking)
     outputs = RenderedOutputs(
         outdir,
@@ -75,8 +79,9 @@ def infer(
         pose_model,
         outdir,
         outputs=outputs,
-        tracker=inference_tracker(tracker, outdir) if tracking else None,
+        tracker=inference_tracker(tracker_name, outdir) if tracker_name else None,
         progress=False,
+        video=video,
     )
 
 
