@@ -118,3 +118,16 @@ def test_detection_schedule_interval_first_frame_and_scene_cut():
     assert [schedule(f) for f in frames] == [True, False, False, True, False, True, False, False, True]
     every = DetectionSchedule(interval=1)
     assert all(every(f) for f in frames)
+
+
+def test_scene_cut_between_real_videos_and_none_within_a_clip(posetrack_mini):
+    """Consecutive frames of the posetrack18-mini clip are one scene; a frame of another PoseTrack video
+    after them is a cut (the detector runs on it although the interval has not elapsed)."""
+    from posekit.io.images import read_image_rgb
+
+    clip = [read_image_rgb(posetrack_mini / f"videos/000001_mpiinew_test/{k:06d}.jpg") for k in range(5)]
+    others = sorted((posetrack_mini / "images" / "val").rglob("*.jpg"))
+    schedule = DetectionSchedule(interval=100)
+    assert [schedule(f) for f in clip] == [True, False, False, False, False]
+    assert schedule(read_image_rgb(others[0])) is True
+    assert schedule(read_image_rgb(others[0])) is False

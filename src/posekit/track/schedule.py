@@ -6,7 +6,9 @@ import cv2
 import numpy as np
 
 HIST_BINS = 32
-SCENE_CUT = 0.5  # Bhattacharyya distance of the grey histograms above which a frame is a new scene
+SCENE_CUT = 0.3  # Bhattacharyya distance of the grey histograms above which a frame is a new scene
+# (measured on posetrack18-mini: 0.03-0.05 between consecutive frames of its clip or of a fast pan,
+# 0.44-0.68 between frames of different videos)
 
 
 def grey_histogram(image_rgb: np.ndarray, bins: int = HIST_BINS) -> np.ndarray:
