@@ -153,7 +153,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=40)
     parser.add_argument("--intervals", type=int, nargs="+", default=[1, 3, 10])
     parser.add_argument("--tracker", default="oks", choices=["oks", "poseflow"])
-    parser.add_argument("--still-frames", type=int, default=30)
+    parser.add_argument("--still-frames", type=int, default=30, help="0: skip the smoothing rows")
     args = parser.parse_args()
     data = shared_data_root()
     if data is None:
@@ -181,6 +181,13 @@ def main() -> None:
             label = f"default model, --det_interval {interval}"
             print(scores_row(label, seq.ground_truth, hyps, seconds), flush=True)
 
+    if args.still_frames > 0:
+        smoothing_rows(args, data, sequences["pan"], tracked, detector, model)
+    print(f"load average at end: {os.getloadavg()[0]:.1f}")
+
+
+def smoothing_rows(args, data: Path, pan, tracked: dict, detector, model) -> None:
+    """Jitter on the still clip and lag on the pan, for each --det_interval and smoothing setting."""
     print("\nsmoothing: jitter on the still clip, lag and keypoint error on the pan (px)")
     rng = np.random.default_rng(0)
     still = read_image_rgb(data / CLIP_FRAME)
@@ -188,7 +195,6 @@ def main() -> None:
         np.clip(still + rng.normal(0, 3.0, still.shape), 0, 255).astype(np.uint8)
         for _ in range(args.still_frames)
     ]
-    pan = sequences["pan"]
     steps = np.linalg.norm(np.diff(np.array(pan.offsets, dtype=float), axis=0), axis=1)
     print(f"(the pan moves people {steps.mean():.1f} px a frame on average, {steps.max():.1f} at most)")
     print(f"{'run':<22} {'smoothing':<34} {'jitter':>7} {'lag':>7} {'error':>7}")
@@ -209,7 +215,6 @@ def main() -> None:
                 f"{behind:7.2f} {error:7.2f}",
                 flush=True,
             )
-    print(f"load average at end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
