@@ -8,7 +8,7 @@ Sequences (frames rendered into memory first, so drawing them is not timed):
 - pan: posekit.track.synth.make_pan_sequence (a 1280x720 camera window panning over the annotated
   1920x1080 PoseTrack18 frame of posetrack18-mini, seed 0; people leave the view and come back).
 Per sequence: the tracker on the ground-truth poses (with the synthetic jitter and misses, as
-benchmarks/track.py) as the reference, then posekit.pipeline.process with the default model (BlazePose
+benchmarks/track.py) as the reference, then posekit.infer.stages.process with the default model (BlazePose
 detector + landmarks) and the tracker at each --det_interval: people found (recall = 1 - misses / people),
 MOTA, IDF1, ID switches (IoU >= 0.5 matching, posekit.track.metrics) and frames/s of the whole run.
 
@@ -39,9 +39,9 @@ sys.path.insert(0, str(REPO))
 
 from posekit.detectors import build_detector  # noqa: E402
 from posekit.infer.sources import Frame, Source  # noqa: E402
+from posekit.infer.stages import process  # noqa: E402
 from posekit.infer.tracked import VideoOptions  # noqa: E402
 from posekit.io.images import read_image_rgb  # noqa: E402
-from posekit.pipeline import process  # noqa: E402
 from posekit.pose.blazepose import BlazePoseLandmarkModel  # noqa: E402
 from posekit.track import build_tracker  # noqa: E402
 from posekit.track.metrics import tracking_metrics  # noqa: E402

@@ -13,10 +13,10 @@ from posekit.cli.main import main
 from posekit.detectors import build_detector
 from posekit.geometry import box_iou
 from posekit.infer.sources import Frame, Source, open_video
+from posekit.infer.stages import process
 from posekit.infer.tracked import VideoOptions
 from posekit.io.images import read_image_rgb
 from posekit.io.results import result_entries
-from posekit.pipeline import process
 from posekit.pose.blazepose import BlazePoseLandmarkModel
 from posekit.pose.nms import pose_nms
 from posekit.track import build_tracker
@@ -208,3 +208,21 @@ def test_ui_track_tab_smooths_as_the_cli_does(posetrack_mini, tmp_path, fake_mod
     assert ui == cli and len(ui) >= 10
     assert main([*argv[:-1], "--outdir", str(tmp_path / "raw")]) == 0
     assert json.loads((tmp_path / "raw" / "alphapose-results.json").read_text()) != ui  # it did smooth
+
+
+def test_stream_follows_people_as_the_cli_does(posetrack_mini, tmp_path, fake_models):  # noqa: F811
+    """pipe.stream(video) with the default options (det_interval 3, the OKS tracker) gives what
+    `posekit infer --video` writes; with smoothing too."""
+    from posekit.infer.options import InferOptions
+    from posekit.infer.pipeline import Pipeline
+
+    for extra, options in (([], {}), (["--smooth"], {"smooth": True})):
+        out = tmp_path / f"cli{len(extra)}"
+        assert main(["infer", "--video", str(posetrack_mini / MP4), "--outdir", str(out), *extra]) == 0
+        written = json.loads((out / "alphapose-results.json").read_text())
+        pipe = Pipeline(InferOptions(**options), detector=FakeDetector(), pose_model=FakePoseModel())
+        streamed = [
+            e for name, _, result in pipe.stream(posetrack_mini / MP4) for e in result_entries(name, result)
+        ]
+        assert written == json.loads(json.dumps(streamed))
+        assert all(isinstance(e["idx"], int) for e in written)

@@ -50,39 +50,30 @@ def infer(
     tracker: str = NO_TRACKING,
     smoothing=None,
 ):
-    """Run the `posekit infer` pipeline (same library calls as the CLI) and return its RunSummary;
+    """Run the `posekit infer` pipeline (the same Pipeline as the CLI) and return its RunSummary;
     smoothing: OneEuroParams for `--smooth`, None for none."""
-    from posekit.detectors import build_detector, canonical_detector_name
-    from posekit.infer.models import load_pose_model
-    from posekit.infer.outputs import RenderedOutputs
-    from posekit.infer.tracked import video_options
-    from posekit.pipeline import run_inference
-    from posekit.track import inference_tracker
+    from posekit.infer.options import InferOptions
+    from posekit.infer.pipeline import Pipeline
+    from posekit.track.smoothing import OneEuroParams
 
     fastpose = model == FASTPOSE_MODEL
-    pose_model = load_pose_model(cfg_path if fastpose else None, checkpoint if fastpose else None, "cpu")
     tracking = tracker != NO_TRACKING
-    video, tracker_name = video_options(source.is_video, tracker if tracking else None, None, smoothing)
-    detector_model = build_detector(canonical_detector_name(detector), device="cpu", tracking=tracking)
-    outputs = RenderedOutputs(
-        outdir,
+    options = InferOptions(
+        detector=detector,
+        cfg=cfg_path if fastpose else None,
+        checkpoint=checkpoint if fastpose else None,
+        device="cpu",
+        tracker=tracker,
+        outdir=str(outdir),
         save_img=not source.is_video,
         save_video=source.is_video,
-        video_stem=source.stem,
-        fps=source.fps,
-        show_box=tracking,
-        tracking=tracking,
+        showbox=tracking,
+        smooth=smoothing is not None,
+        smooth_min_cutoff=(smoothing or OneEuroParams()).min_cutoff,
+        smooth_beta=(smoothing or OneEuroParams()).beta,
+        smooth_d_cutoff=(smoothing or OneEuroParams()).d_cutoff,
     )
-    return run_inference(
-        source,
-        detector_model,
-        pose_model,
-        outdir,
-        outputs=outputs,
-        tracker=inference_tracker(tracker_name, outdir) if tracker_name else None,
-        progress=False,
-        video=video,
-    )
+    return Pipeline(options, log=print).run(source, progress=False)
 
 
 def describe(summary, outdir: Path) -> str:
