@@ -16,11 +16,13 @@ from posekit.detectors import build_detector
 from posekit.detectors.batched import BatchedYoloDetector, fuse_batchnorm
 from posekit.detectors.darknet import DarknetModel, parse_cfg_text
 from posekit.detectors.letterbox import Placement, boxes_to_image, fit_image
-from posekit.detectors.nms import crowd_nms, iou_matrix, nms
-from posekit.detectors.results import write_detections
+from posekit.detectors.nms import crowd_nms
 from posekit.detectors.yolov3 import YOLOv3SPPDetector, build_darknet
 from posekit.detectors.yolox_net import YOLOX
 from posekit.errors import MissingFileError, PosekitError
+from posekit.geometry import box_iou as iou_matrix
+from posekit.geometry import nms
+from posekit.io.detections import write_detections
 from posekit.io.images import list_images, read_image_rgb
 from posekit.types import Detections
 from tests.test_darknet import TINY_CFG, darknet_values, write_weights

@@ -12,8 +12,9 @@ import torch
 
 from posekit.errors import PosekitError
 from posekit.geometry import heatmap_to_image_coords
+from posekit.io.coco import read_coco_people
 from posekit.train import loop
-from posekit.train.dataset import KeypointDataset, half_body_center_scale, read_coco_people
+from posekit.train.dataset import KeypointDataset, half_body_center_scale
 from posekit.train.loop import RESUME_FILE, TrainOptions, train
 from posekit.train.metrics import heatmap_accuracy, heatmap_loss
 from posekit.train.targets import gaussian_targets

@@ -5,9 +5,9 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
+from posekit import registry
 from posekit.detectors.base import Detector
 from posekit.errors import PosekitError
 from posekit.types import Detections
@@ -45,8 +45,7 @@ def build_detector(
 ) -> Detector:
     """Construct a detector by name; `weights` overrides where its weight file is looked for."""
     key = canonical_detector_name(name)
-    module_name, class_name = DETECTORS[key]
-    cls = getattr(importlib.import_module(module_name), class_name)
+    cls = registry.load(DETECTORS[key])
     return cls(name=key, weights=weights, device=device, **options)
 
 

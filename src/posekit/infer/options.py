@@ -12,9 +12,10 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from posekit.errors import PosekitError
+from posekit.track import TRACKERS as TRACKER_NAMES
 from posekit.track.smoothing import DEFAULT_BETA, DEFAULT_D_CUTOFF, DEFAULT_MIN_CUTOFF, OneEuroParams
 
-TRACKERS = ("none", "oks", "poseflow")
+TRACKERS = ("none", *TRACKER_NAMES)
 FORMATS = ("coco", "cmu", "open")
 PRECISIONS = ("auto", "fp32", "bf16")
 # The options that decide which detector and which pose model are loaded (a Pipeline whose options

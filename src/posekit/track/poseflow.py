@@ -50,6 +50,7 @@ def pose_boxes(keypoints: np.ndarray, valid: np.ndarray, size: tuple[int, int] |
     return np.stack([lo[:, 0], hi[:, 0], lo[:, 1], hi[:, 1]], axis=1).astype(np.int64)
 
 
+# Not geometry.box_iou: PoseFlow counts pixels inclusively (+1), and its scores must match AlphaPose's.
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU of every box in a (N, 4) with every box in b (M, 4), [xmin, xmax, ymin, ymax], +1 pixel rule."""
     a = np.asarray(a, dtype=np.float64)[:, None, :]
