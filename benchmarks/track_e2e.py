@@ -10,7 +10,8 @@ Sequences (frames rendered into memory first, so drawing them is not timed):
 Per sequence: the tracker on the ground-truth poses (with the synthetic jitter and misses, as
 benchmarks/track.py) as the reference, then posekit.infer.stages.process with the default model (BlazePose
 detector + landmarks) and the tracker at each --det_interval: people found (recall = 1 - misses / people),
-MOTA, IDF1, ID switches (IoU >= 0.5 matching, posekit.track.metrics) and frames/s of the whole run.
+MOTA, IDF1, ID switches (IoU >= 0.5 matching, posekit.track.metrics), frames/s of the whole run and its
+CPU milliseconds per frame (all threads; steadier than frames/s when other jobs share the cores).
 
 Smoothing (--smooth, One-Euro): jitter = mean frame-to-frame motion of confident keypoints (score >= 0.5)
 of each track, on a still clip: frame 0 of the posetrack18-mini video repeated, with fresh Gaussian
@@ -82,9 +83,9 @@ def source_of(images: list[np.ndarray], fps: float = 25.0) -> Source:
     return Source(frames, len(images), fps, "bench", is_video=True)
 
 
-def run_pipeline(images, detector, model, tracker: str, interval: int) -> tuple[list, float]:
-    """The tracked results of every frame and the wall seconds of the whole run."""
-    start = time.perf_counter()
+def run_pipeline(images, detector, model, tracker: str, interval: int) -> tuple[list, float, float]:
+    """The tracked results of every frame, and the wall and CPU seconds (all threads) of the run."""
+    start, start_cpu = time.perf_counter(), time.process_time()
     stream = process(
         source_of(images),
         detector,
@@ -93,13 +94,13 @@ def run_pipeline(images, detector, model, tracker: str, interval: int) -> tuple[
         video=VideoOptions(det_interval=interval),
     )
     results = [frame.result for frame in stream]
-    return results, time.perf_counter() - start
+    return results, time.perf_counter() - start, time.process_time() - start_cpu
 
 
-def scores_row(label: str, gt, hyps, seconds: float | None) -> str:
+def scores_row(label: str, gt, hyps, seconds: float | None = None, cpu: float | None = None) -> str:
     m = tracking_metrics(gt, hyps)
     recall = 1.0 - m["num_misses"] / max(m["num_objects"], 1.0)
-    fps = f"{len(hyps) / seconds:8.2f}" if seconds else f"{'':>8}"
+    fps = f"{len(hyps) / seconds:8.2f} {1000 * cpu / len(hyps):8.0f}" if seconds else f"{'':>8} {'':>8}"
     return (
         f"{label:<44} {recall:7.3f} {m['mota']:7.3f} {m['idf1']:7.3f} {int(m['num_switches']):5d} "
         f"{int(m['num_false_positives']):5d} {fps}"
@@ -165,7 +166,8 @@ def main() -> None:
         "synthetic": make_sequence(data / "coco-val-mini", num_frames=args.frames, seed=0),
         "pan": make_pan_sequence(data / "posetrack18-mini", num_frames=args.frames, seed=0),
     }
-    header = f"{'run':<44} {'recall':>7} {'MOTA':>7} {'IDF1':>7} {'IDSW':>5} {'FP':>5} {'frames/s':>8}"
+    header = f"{'run':<44} {'recall':>7} {'MOTA':>7} {'IDF1':>7} {'IDSW':>5} {'FP':>5}"
+    header += f" {'frames/s':>8} {'CPU ms/f':>8}"
     tracked: dict[tuple[str, int], list] = {}
     for name, seq in sequences.items():
         images = list(seq.frames())
@@ -176,10 +178,10 @@ def main() -> None:
         gt_hyps = [reference.update(im, det) for im, det in zip(images, seq.detections)]
         print(scores_row("ground-truth poses (reference)", seq.ground_truth, gt_hyps, None))
         for interval in args.intervals:
-            hyps, seconds = run_pipeline(images, detector, model, args.tracker, interval)
+            hyps, seconds, cpu = run_pipeline(images, detector, model, args.tracker, interval)
             tracked[(name, interval)] = hyps
             label = f"default model, --det_interval {interval}"
-            print(scores_row(label, seq.ground_truth, hyps, seconds), flush=True)
+            print(scores_row(label, seq.ground_truth, hyps, seconds, cpu), flush=True)
 
     if args.still_frames > 0:
         smoothing_rows(args, data, sequences["pan"], tracked, detector, model)
@@ -199,7 +201,7 @@ def smoothing_rows(args, data: Path, pan, tracked: dict, detector, model) -> Non
     print(f"(the pan moves people {steps.mean():.1f} px a frame on average, {steps.max():.1f} at most)")
     print(f"{'run':<22} {'smoothing':<34} {'jitter':>7} {'lag':>7} {'error':>7}")
     for interval in args.intervals:
-        hyps, _ = run_pipeline(noisy, detector, model, args.tracker, interval)
+        hyps, _, _ = run_pipeline(noisy, detector, model, args.tracker, interval)
         moving = tracked[("pan", interval)]
         for params in [None, *SMOOTHING]:
             label = (
