@@ -89,7 +89,8 @@ def det_box_results(pose_model: PoseModel, cfg: Config, det_file: Path, nms: str
         name = images[image_id]["file_name"]
         keypoints, scores = pose_model.estimate(read_image_rgb(split.image_dir / name), boxes)
         if nms:
-            result = pose_nms(boxes, box_scores, keypoints, scores, method=nms)
+            inp_h, inp_w = cfg.data_preset.image_size
+            result = pose_nms(boxes, box_scores, keypoints, scores, method=nms, crop_aspect=inp_w / inp_h)
         else:
             person = box_scores + scores.mean(axis=1) + 1.25 * scores.max(axis=1)
             result = PoseResult(boxes, box_scores, keypoints, scores, person)

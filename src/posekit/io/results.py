@@ -78,6 +78,12 @@ def openpose_people(result: PoseResult) -> list[list[float]]:
     return people
 
 
+def frame_is_written(result: PoseResult) -> bool:
+    """Whether a frame gets an entry in any format: as AlphaPose, only a frame with people does (a
+    cmu/open key and its sep-json file are made by the frame's first person; the list has no rows)."""
+    return len(result) > 0
+
+
 class ResultsWriter:
     """Writes a results json as images finish, never holding more than one image's entries.
 
@@ -105,7 +111,10 @@ class ResultsWriter:
         self._file.write("{" if self.openpose else "[")
 
     def add(self, image_name: str, result: PoseResult) -> None:
-        """Append the people of one image."""
+        """Append the people of one image (a frame without people gets no entry, as AlphaPose)."""
+        self.images += 1
+        if not frame_is_written(result):
+            return
         if self.openpose:
             key, joint_key = self.keys
             name = Path(image_name).name
@@ -118,7 +127,6 @@ class ResultsWriter:
         else:
             for entry in result_entries(image_name, result, self.for_eval):
                 self._append(json.dumps(entry))
-        self.images += 1
 
     def _append(self, text: str) -> None:
         self._file.write(", " + text if self._items else text)

@@ -105,25 +105,35 @@ class KeypointDataset(Dataset):
 
     @staticmethod
     def _jitter(box, shape, rng):
-        """DPG: random edge offsets (or, 15% of the time, a random sub-patch) of the person box."""
-        x1, y1, x2, y2 = box
-        w, h = x2 - x1, y2 - y1
-        height, width = shape[:2]
-        if rng.random() > 0.85:
-            pw, ph = w * rng.uniform(0.7, 1.0), h * rng.uniform(0.7, 1.0)
-            nx1, ny1 = x1 + rng.uniform(0, w - pw), y1 + rng.uniform(0, h - ph)
-            new = (nx1, ny1, nx1 + pw, ny1 + ph)
+        """DPG box jitter of the person box on an image of `shape` (see `dpg_box`)."""
+        return dpg_box(box, shape[1], shape[0], rng)
+
+
+def dpg_box(
+    box: tuple[float, float, float, float], width: int, height: int, rng: np.random.Generator
+) -> tuple[float, float, float, float]:
+    """AlphaPose's addDPG on an xyxy box: one PatchScale ~ U(0, 1); above 0.85 a sub-patch of that scale
+    with the box's aspect at a uniform random offset (+1 px, not clipped), otherwise Gaussian edge
+    offsets clipped to 1 .. width - 3 / height - 3. A box that collapses to a point stays as it was."""
+    x1, y1, x2, y2 = box
+    w, h = x2 - x1, y2 - y1
+    patch_scale = rng.random()
+    if patch_scale > 0.85:
+        if w < h:
+            pw = patch_scale * w
+            ph = pw * h / w
         else:
-            (m0, s0), (m1, s1), (m2, s2), (m3, s3) = DPG_EDGE_NOISE
-            new = (
-                x1 + rng.normal(m0, s0) * w,
-                y1 + rng.normal(m1, s1) * h,
-                x2 + rng.normal(m2, s2) * w,
-                y2 + rng.normal(m3, s3) * h,
-            )
-        nx1, ny1 = min(max(0.0, new[0]), width - 1), min(max(0.0, new[1]), height - 1)
-        nx2, ny2 = min(max(nx1 + 1, new[2]), width - 1), min(max(ny1 + 1, new[3]), height - 1)
-        return (nx1, ny1, nx2, ny2) if nx2 > nx1 + 2 and ny2 > ny1 + 2 else box
+            ph = patch_scale * h
+            pw = ph * w / h
+        nx1 = x1 + rng.random() * (w - pw)
+        ny1 = y1 + rng.random() * (h - ph)
+        return (nx1, ny1, nx1 + pw + 1, ny1 + ph + 1)
+    (m0, s0), (m1, s1), (m2, s2), (m3, s3) = DPG_EDGE_NOISE
+    nx1 = max(1.0, min(x1 + rng.normal(m0, s0) * w, width - 3))
+    ny1 = max(1.0, min(y1 + rng.normal(m1, s1) * h, height - 3))
+    nx2 = min(max(nx1 + 2, x2 + rng.normal(m2, s2) * w), width - 3)
+    ny2 = min(max(ny1 + 2, y2 + rng.normal(m3, s3) * h), height - 3)
+    return (nx1, ny1, nx2, ny2) if nx2 > nx1 or ny2 > ny1 else box
 
 
 def half_body_center_scale(points: np.ndarray, aspect_ratio: float) -> tuple[np.ndarray, np.ndarray]:
