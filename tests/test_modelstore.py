@@ -216,3 +216,19 @@ def test_a_corrupted_model_file_counts_as_missing(home, real_model_dir):
         modelstore.ensure_default_model(auto_pull=False)
     row = next(e for e in modelstore.list_models() if e.name == "pose_landmark_full.tflite")
     assert not row.present
+
+
+def test_a_corrupted_model_file_is_reported_as_corrupt_not_missing(home, real_model_dir, capsys):
+    modelstore.pull(from_dir=real_model_dir, progress=lambda message: None)
+    target = home / "models" / "pose_landmark_full.tflite"
+    target.write_bytes(b"truncated")
+    with pytest.raises(MissingFileError) as info:
+        modelstore.ensure_default_model(auto_pull=False)
+    expected = modelstore.DEFAULT_MODEL_FILES[1].sha256[:16]
+    assert str(info.value).startswith(
+        f"default pose model: pose_landmark_full.tflite in {home / 'models'} is corrupt (sha256 "
+        f"{modelstore.sha256_of(target)[:16]}..., expected {expected}...); run `posekit models pull`"
+    )
+    assert main(["models", "list"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("pose_landmark_full"))
+    assert " corrupt " in row and " missing " not in row

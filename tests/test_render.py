@@ -121,3 +121,23 @@ def test_blended_drawing_is_cheap_on_a_large_frame():
     per_frame = (time.perf_counter() - start) / 3
     # A full-image blend per element would cost ~10 people x 33 elements x a 6 MB copy (seconds).
     assert per_frame < 0.25, per_frame
+
+
+def test_absurd_coordinates_are_not_drawn_and_never_reach_opencv():
+    """A diverged model or a hand-edited json gives 1e300, inf or nan: none of it is drawn (OpenCV's
+    int coordinates would overflow), a box is clipped just outside the image, the other people are drawn."""
+    image = np.zeros((60, 80, 3), np.uint8)
+    result = _result(2, w=80, h=60, seed=4, ids=[3, 5])
+    result.keypoint_scores[:] = 0.9
+    other = PoseResult(*(np.asarray(field)[1:] for field in (result.boxes, result.box_scores,
+                         result.keypoints, result.keypoint_scores, result.scores)), [5])  # fmt: skip
+    result.keypoints[0] = [[1e300, -1e300]] * 9 + [[np.inf, 3.0], [np.nan, 4.0]] + [[1e300, 1e300]] * 6
+    result.boxes[0] = [-1e300, -1e300, 1e300, 1e300]
+    for fast in (True, False):
+        drawn = draw_poses(image, result, fast=fast, tracking=True)
+        assert np.array_equal(drawn, draw_poses(image, other, fast=fast, tracking=True))
+        assert (drawn != image).any()
+    boxed = draw_poses(image, result, fast=True, show_box=True)
+    changed = (boxed != draw_poses(image, other, fast=True, show_box=True)).any(axis=2)
+    assert not changed[2:-2, 2:-2].any()  # the huge box, clipped just outside the image, covers nothing
+    assert draw_poses(image, result, fast=True, show_box=True, tracking=True).shape == image.shape

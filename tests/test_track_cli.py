@@ -263,3 +263,26 @@ def test_unreadable_image_is_tracked_without_image_cues(clip, tmp_path, capsys) 
     out = json.loads(out_json.read_text())
     _ids_follow_ground_truth(out, clip)
     assert sorted(p.name for p in (tmp_path / "vis").iterdir()) == [f"{t:06d}.png" for t in (0, 1, 3, 4)]
+
+
+def test_absurd_coordinates_do_not_crash_the_drawing(clip, tmp_path, capsys) -> None:
+    results = json.loads(clip["in_json"].read_text())
+    for entry in results[:3]:  # three people of the first frame: coordinates of a diverged model
+        entry["keypoints"] = [1e300 if k % 3 != 2 else 0.9 for k in range(len(entry["keypoints"]))]
+        entry["box"] = [1e300, -1e300, 1e300, 1e300]
+    in_json = tmp_path / "absurd.json"
+    in_json.write_text(json.dumps(results))
+    out_json, visdir = tmp_path / "tracked.json", tmp_path / "vis"
+    for tracker in ("oks", "poseflow"):
+        argv = [
+            "track",
+            "--imgdir",
+            str(clip["imgdir"]),
+            "--in_json",
+            str(in_json),
+            "--out_json",
+            str(out_json),
+        ]
+        assert main([*argv, "--tracker", tracker, "--visdir", str(visdir)]) == 0, capsys.readouterr().err
+        assert sorted(p.name for p in visdir.iterdir()) == [f"{t:06d}.png" for t in range(FRAMES)]
+        assert len(json.loads(out_json.read_text())["000000.jpg"]) == clip["people"]

@@ -194,10 +194,12 @@ def test_smooth_flag_is_the_one_euro_filter_over_the_tracked_results(posetrack_m
     )
 
 
-def test_ui_track_tab_smooths_as_the_cli_does(posetrack_mini, tmp_path, fake_models):  # noqa: F811
+def test_ui_track_tab_smooths_as_the_cli_does(posetrack_mini, tmp_path, fake_models, request):  # noqa: F811
     pytest.importorskip("gradio")
-    from posekit.ui import tab_track
+    from posekit.ui import common, tab_track
 
+    common.set_root(tmp_path)  # the UI writes only below its root (posekit ui --root)
+    request.addfinalizer(common._ROOT.clear)
     video = tmp_path / "clip.mp4"
     video.write_bytes((posetrack_mini / MP4).read_bytes())
     tab_track.run_track_video(str(video), "oks", "blazepose", str(tmp_path / "ui"), True, 0.5, 2.0)

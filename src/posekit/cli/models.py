@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     entries = modelstore.list_models()
     width = max(len(entry.name) for entry in entries)
     for entry in entries:
-        status = "present" if entry.present else "missing"
+        status = "present" if entry.present else "corrupt" if entry.corrupt else "missing"
         where = str(entry.path) if entry.present else entry.where
         print(f"{entry.name:<{width}}  {status:<7}  {entry.kind}  ->  {where}")
     return 0

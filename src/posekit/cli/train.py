@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
-from posekit.cli.common import add_refine, flag
+from posekit.cli.common import add_refine, check_device, flag
+from posekit.errors import PosekitError
+from posekit.io.atomic import check_writable_folder
 
 
 def add_train_flags(parser: argparse.ArgumentParser) -> None:
@@ -54,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from posekit.config import load_config
     from posekit.train.loop import TrainOptions, train
 
+    check_train_flags(args)
     overrides = {}
     if args.batch_size is not None:
         overrides["TRAIN.BATCH_SIZE"] = args.batch_size
@@ -85,3 +89,18 @@ def run(args: argparse.Namespace) -> int:
     summary = train(opts)
     print(f"Training {'stopped' if summary.stopped else 'finished'}: {summary.work_dir}")
     return 0
+
+
+def check_train_flags(args: argparse.Namespace) -> None:
+    """One-line PosekitError naming the flag and its allowed range for a value training cannot use."""
+    for name, value, low in (
+        ("--batch_size", args.batch_size, 1),
+        ("--end_epoch", args.end_epoch, 0),
+        ("--snapshot", args.snapshot, 1),
+        ("--nThreads", args.nThreads, 0),
+    ):
+        if value is not None and value < low:
+            raise PosekitError(f"{name} must be an integer >= {low}, got {value}")
+    if args.device:
+        check_device(args.device, "--device")
+    check_writable_folder(Path(args.work_root), "--work_root folder")

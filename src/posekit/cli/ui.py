@@ -13,6 +13,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: this machine only)")
     parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     parser.add_argument("--max-upload", default="500mb", help="largest upload accepted (default 500mb)")
+    parser.add_argument(
+        "--root", default=".", help="folder every output of the UI must lie in (default: the current folder)"
+    )
     parser.set_defaults(run=run)
 
 
@@ -22,5 +25,5 @@ def run(args: argparse.Namespace) -> int:
         from posekit.ui.app import launch
     except ImportError as exc:
         raise PosekitError(f"the UI needs the optional extra: pip install 'posekit[ui]' ({exc})") from None
-    launch(args.host, args.port, args.max_upload, block=True)
+    launch(args.host, args.port, args.max_upload, block=True, root=args.root)
     return 0

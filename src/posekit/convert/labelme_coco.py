@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 from posekit.convert.names import UniqueNames, safe_file_name
 from posekit.convert.split import split_indices, val_count
 from posekit.errors import MissingFileError, PosekitError
+from posekit.io.atomic import atomic_dir
 from posekit.io.coco import (
     SPLITS,
     annotation_path,
@@ -125,29 +125,40 @@ def write_conversion(
 ) -> ConvertSummary:
     """Write <output_dir>/coco/{annotations/person_keypoints_{train,val}2017.json, train2017/, val2017/}.
 
-    Images are hard-linked (else copied) byte for byte, never re-encoded. Existing split folders are
-    replaced as a whole and json files written atomically, so a re-run leaves no stale file behind.
-    With images=False only the json files are written (image folders are left as they are).
+    Images are hard-linked (else copied) byte for byte, never re-encoded. The whole new coco/ tree is
+    built beside the old one and swapped in with one atomic exchange (posekit.io.atomic.atomic_dir), so
+    coco/ is all old or all new at every instant, whenever the run is killed. With images=False only the
+    json files are new (the existing image folders are linked into the new tree as they are).
     """
     coco_root = Path(output_dir) / "coco"
+    check_not_nested(plan.input_dir, coco_root)
     summary = ConvertSummary(coco_root=coco_root, skipped=list(plan.skipped))
-    staging: dict[str, Path] = {}
     try:
-        coco_root.mkdir(parents=True, exist_ok=True)
-        if images:
-            staging = {split: _make_staging(coco_root, image_folder(split)) for split in SPLITS}
-        documents = _build_documents(plan, staging, summary, on_image)
-        for split in SPLITS:
-            if images:
-                _replace_folder(staging.pop(split), coco_root / image_folder(split))
-            write_coco(annotation_path(coco_root, split), documents[split])
+        with atomic_dir(coco_root) as new_root:
+            staging = {split: new_root / image_folder(split) for split in SPLITS}
+            for folder in staging.values():
+                if images:
+                    folder.mkdir()
+                elif (coco_root / folder.name).is_dir():
+                    _link_tree(coco_root / folder.name, folder)
+            documents = _build_documents(plan, staging if images else {}, summary, on_image)
+            for split in SPLITS:
+                write_coco(annotation_path(new_root, split), documents[split])
     except OSError as exc:
         where = exc.filename or coco_root
         raise PosekitError(f"{where}: cannot write the converted data ({exc.strerror or exc})") from exc
-    finally:
-        for folder in staging.values():
-            shutil.rmtree(folder, ignore_errors=True)
     return summary
+
+
+def check_not_nested(input_dir: Path, coco_root: Path) -> None:
+    """Refuse an input folder inside the output tree (the swap would delete it) or holding it."""
+    source, target = input_dir.resolve(), coco_root.resolve()
+    if source.is_relative_to(target) or target.is_relative_to(source):
+        raise PosekitError(
+            f"{input_dir}: the input folder and the output {coco_root} lie inside one another; a re-run "
+            "replaces the whole output tree, so pick an --output outside the input (and the input outside "
+            "the output)"
+        )
 
 
 def _build_documents(
@@ -194,6 +205,7 @@ def convert_labelme(
     Bad files are skipped and listed in the summary with their reason; with `strict` any bad file
     raises PosekitError before anything is written.
     """
+    check_not_nested(Path(input_dir), Path(output_dir) / "coco")
     plan = plan_conversion(input_dir, ratio, seed, progress)
     check_plan(plan, strict)
     return write_conversion(plan, output_dir, images=images, on_image=on_image)
@@ -220,31 +232,21 @@ def _output_names(documents: list[LabelmeDocument]) -> dict[Path, str]:
     return {doc.json_path: names.take(safe_file_name(doc.image.name)) for doc in ordered}
 
 
-def _make_staging(coco_root: Path, folder: str) -> Path:
-    for leftover in coco_root.glob(f".{folder}.*"):  # from an interrupted earlier run
-        shutil.rmtree(leftover, ignore_errors=True)
-    path = Path(tempfile.mkdtemp(prefix=f".{folder}.", dir=coco_root))
-    path.chmod(0o755)
-    return path
-
-
 def _place_image(doc: LabelmeDocument, target: Path) -> None:
     source = doc.image.path
     if source is None:
         target.write_bytes(read_image_bytes(doc))
         return
+    _link_or_copy(str(source), str(target))
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    """Hard-link (else copy) every file of `source` into a new folder `target`."""
+    shutil.copytree(source, target, copy_function=_link_or_copy)
+
+
+def _link_or_copy(source: str, target: str) -> None:
     try:
         os.link(source, target)
     except OSError:
-        shutil.copyfile(source, target)
-
-
-def _replace_folder(new: Path, final: Path) -> None:
-    """Put `new` at `final`; an existing `final` is moved aside first, then deleted."""
-    trash = None
-    if final.exists() or final.is_symlink():
-        trash = Path(tempfile.mkdtemp(prefix=f".{final.name}.old.", dir=final.parent))
-        final.rename(trash / final.name)
-    new.rename(final)
-    if trash is not None:
-        shutil.rmtree(trash, ignore_errors=True)
+        shutil.copy2(source, target)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import cv2
@@ -14,6 +13,7 @@ from posekit.detectors.letterbox import Placement, fit_image
 from posekit.detectors.onnx_net import onnx_network
 from posekit.detectors.yolox_net import SIZES, YOLOX
 from posekit.errors import PosekitError
+from posekit.models.checkpoint import read_torch_file
 from posekit.paths import find_user_file
 
 # AlphaPose feeds 640 to every size (the nano/tiny experiments were tested at 416; pass inp_dim=416).
@@ -39,11 +39,7 @@ def size_of(name: str) -> str:
 def load_yolox_checkpoint(model: YOLOX, path: str | Path, name: str) -> None:
     """Load an official checkpoint (a dict whose "model" key is the state dict) with strict=True."""
     path = Path(path)
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, pickle.UnpicklingError, EOFError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise PosekitError(f"{path}: not a readable torch checkpoint ({first})") from exc
+    ckpt = read_torch_file(path, kind="torch checkpoint")
     state = ckpt.get("model", ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):
         raise PosekitError(f"{path}: expected a dict with a 'model' state dict, got {type(ckpt).__name__}")

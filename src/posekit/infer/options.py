@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from posekit.errors import PosekitError
+from posekit.io.images import DEFAULT_MAX_PIXELS
 from posekit.track import TRACKERS as TRACKER_NAMES
 from posekit.track.smoothing import DEFAULT_BETA, DEFAULT_D_CUTOFF, DEFAULT_MIN_CUTOFF, OneEuroParams
 
@@ -57,7 +58,8 @@ class InferOptions:
     (sub-pixel decoding), device ("auto": the first GPU if any, else "cpu").
     Run: detbatch (images per detector call), posebatch (crops per pose batch), min_box_area (drop
     smaller poses), tracker ("none", "oks", "poseflow"), qsize (frames waiting between stages),
-    single_thread (every stage in the calling thread; same results).
+    single_thread (every stage in the calling thread; same results), max_pixels (images whose
+    header gives more pixels are skipped unread; None: no limit).
     Video: det_interval (the detector runs every N frames and people are followed by their poses in
     between, posekit.infer.tracked; None: 3 for video, webcam and tracked runs, else 1 = every frame),
     smooth (One-Euro smoothing of each track's keypoints) with smooth_min_cutoff (Hz), smooth_beta
@@ -83,6 +85,7 @@ class InferOptions:
     tracker: str = "none"
     qsize: int = 16
     single_thread: bool = False
+    max_pixels: int | None = DEFAULT_MAX_PIXELS
     outdir: str = "examples/res/"
     format: str = "coco"
     for_eval: bool = False
@@ -105,6 +108,8 @@ class InferOptions:
         self._check("save_img", lambda v: v is None or isinstance(v, bool), "None, True or False")
         for name in ("detbatch", "posebatch", "qsize"):
             self._check(name, lambda v: _is_number(v, int) and v >= 1, "an integer >= 1")
+        positive = "None or an integer >= 1"
+        self._check("max_pixels", lambda v: v is None or (_is_number(v, int) and v >= 1), positive)
         self._check("min_box_area", lambda v: _is_number(v, int | float) and v >= 0, "a number >= 0")
         self._check("det_interval", lambda v: v is None or (_is_number(v, int) and v >= 1), "None or >= 1")
         for name in ("smooth_min_cutoff", "smooth_d_cutoff"):

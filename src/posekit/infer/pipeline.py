@@ -162,7 +162,7 @@ class Pipeline:
         name, arrays and video frames "{k}.jpg". With a tracker, ids are track ids across the stream.
         Unreadable images are skipped with a warning.
         """
-        return self._stream(open_source(source))
+        return self._stream(open_source(source, self.options.max_pixels))
 
     def _stream(self, source: Source) -> Iterator[tuple[str, np.ndarray, PoseResult]]:
         video, tracker = self.video_plan(source)
@@ -190,7 +190,7 @@ class Pipeline:
         from posekit.infer.run import run_inference
 
         options = self.options
-        opened = open_source(source)
+        opened = open_source(source, options.max_pixels)
         video, tracker = self.video_plan(opened)
         save_img = options.save_img if options.save_img is not None else not opened.is_video
         outputs = RenderedOutputs(

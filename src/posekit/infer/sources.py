@@ -3,14 +3,16 @@ or (from Python) arrays; `open_source` picks one from whatever the caller gives.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from posekit.convert.names import UniqueNames
 from posekit.errors import PosekitError
-from posekit.io.images import IMAGE_SUFFIXES, list_images, read_image_rgb
+from posekit.io.images import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, list_images, read_image_rgb
 from posekit.types import Detections, PoseResult
 
 
@@ -81,6 +83,35 @@ def collect_image_paths(indir: str | None, list_file: str | None, image: str | N
     raise PosekitError("no input: give --image, --list, --indir, --video, --webcam or --sample")
 
 
+def frame_names(paths: list[Path]) -> list[str]:
+    """The name of each image in results and vis/: its file name, as AlphaPose names it, unless two
+    files share a name (a --list across folders); then every name is the path below the folder holding
+    them all, flattened with "__" ("a__img.jpg", "b__img.jpg"), so results and rendered images stay
+    distinct (and a name never holds a folder, for writers that keep only a file name)."""
+    names = [path.name for path in paths]
+    if len(set(names)) == len(names):
+        return names
+    resolved = [path.resolve() for path in paths]
+    common = Path(os.path.commonpath([path.parent for path in resolved]))
+    unique = UniqueNames()
+    return [unique.take("__".join(path.relative_to(common).parts)) for path in resolved]
+
+
+def image_frames(paths: list[Path], max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Iterator[Frame]:
+    """Read each image as a Frame (named by frame_names); unreadable files or files over `max_pixels`
+    become Frames with an error, so the run skips them with a warning and goes on."""
+    for index, (path, name) in enumerate(zip(paths, frame_names(paths))):
+        yield image_frame(index, name, path, max_pixels)
+
+
+def image_frame(index: int, name: str, path: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Frame:
+    """One image file as a Frame; an unreadable or oversized file becomes a Frame with an error."""
+    try:
+        return Frame(index, name, read_image_rgb(path, max_pixels))
+    except PosekitError as exc:
+        return Frame(index, name, None, error=str(exc))
+
+
 def video_frames(path: str | Path) -> Iterator[Frame]:
     """Decode a video; frames are named "{k}.jpg" as AlphaPose names them."""
     from posekit.io.video import read_frames
@@ -89,9 +120,9 @@ def video_frames(path: str | Path) -> Iterator[Frame]:
         yield Frame(frame.index, f"{frame.index}.jpg", frame.image, timestamp=frame.timestamp)
 
 
-def open_images(paths: list[Path]) -> Source:
-    """A source over image files."""
-    return Source(item_frames(paths), len(paths), None, "images", is_video=False)
+def open_images(paths: list[Path], max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Source:
+    """A source over image files (each checked against `max_pixels` before it is decoded)."""
+    return Source(image_frames(paths, max_pixels), len(paths), None, "images", is_video=False)
 
 
 def open_video(path: str | Path) -> Source:
@@ -138,23 +169,20 @@ def rgb_image(image: np.ndarray, what: str = "image") -> np.ndarray:
     return image
 
 
-def item_frames(items: Iterable[object]) -> Iterator[Frame]:
+def item_frames(items: Iterable[object], max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Iterator[Frame]:
     """Frames from image paths and RGB arrays, in order: a path keeps its file name (an unreadable file
     becomes a Frame with an error), the k-th array is named "{k}.jpg" as video frames are."""
     for index, item in enumerate(items):
         if isinstance(item, str | Path):
-            path = Path(item)
-            try:
-                yield Frame(index, path.name, read_image_rgb(path))
-            except PosekitError as exc:
-                yield Frame(index, path.name, None, error=str(exc))
+            yield image_frame(index, Path(item).name, Path(item), max_pixels)
         else:
             yield Frame(index, f"{index}.jpg", rgb_image(item, f"item {index}"))
 
 
-def open_source(source: object) -> Source:
+def open_source(source: object, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Source:
     """A source from what a Python caller gives: a Source, a video file, an image file, a folder of
-    images, a webcam index (int), one RGB array, or a list / any iterable of image paths and arrays."""
+    images, a webcam index (int), one RGB array, or a list / any iterable of image paths and arrays
+    (image files over `max_pixels` are skipped unread)."""
     if isinstance(source, Source):
         return source
     if isinstance(source, bool):
@@ -166,13 +194,13 @@ def open_source(source: object) -> Source:
     if isinstance(source, str | Path):
         path = Path(source)
         if path.is_dir():
-            return open_images(collect_image_paths(str(path), None, None))
+            return open_images(collect_image_paths(str(path), None, None), max_pixels)
         if path.suffix.lower() in IMAGE_SUFFIXES:
-            return open_images([path])
+            return open_images([path], max_pixels)
         if not path.is_file():
             raise PosekitError(f"{path}: no such video, image or folder")
         return open_video(path)
     if not isinstance(source, Iterable):
         raise PosekitError(f"not an input: {type(source).__name__} (give a path, a webcam index or images)")
     total = len(source) if isinstance(source, list | tuple) else None
-    return Source(item_frames(source), total, None, "images", is_video=False)
+    return Source(item_frames(source, max_pixels), total, None, "images", is_video=False)

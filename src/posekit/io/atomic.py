@@ -1,9 +1,23 @@
-"""Atomic file writes: write a temp file beside the target, then rename over it."""
+"""Atomic file writes: write a temp file beside the target, then rename over it.
+
+Temp files are named `.{target name}.posekit-{pid}-{random}.tmp`, so one left by a process that died
+mid-write (kill -9, power loss) is recognised and removed by the next write into the same folder.
+
+A whole folder is replaced the same way (`atomic_dir`): the new tree is built in a temp folder beside it,
+then swapped in with one renameat2(RENAME_EXCHANGE) call, so at every instant the folder's path holds
+either the complete old tree or the complete new one. Where the kernel or file system cannot exchange,
+the old tree is renamed aside first (`.{name}.posekit-{pid}-previous`); a crash between the two renames
+leaves the path empty for an instant, and the next `atomic_dir` on it puts the old tree back.
+"""
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
 import os
+import re
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,9 +28,11 @@ from posekit.errors import PosekitError
 
 
 def _temp_beside(path: Path) -> tuple[int, Path]:
-    """A new temp file (fd, path) in the folder of `path`, named .<name>.XXXX.tmp."""
+    """A new temp file (fd, path) in the folder of `path`, named .<name>.posekit-<pid>-XXXX.tmp; stale
+    temps of dead processes in that folder are removed first."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_temps(path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.posekit-{os.getpid()}-", suffix=".tmp", dir=path.parent)
     return fd, Path(tmp)
 
 
@@ -95,6 +111,100 @@ def atomic_write_with(path: str | Path, write: Callable[[Path], None]) -> None:
     """Call write(tmp_path) and move the result to `path` atomically (for torch.save, cv2.imwrite...)."""
     with atomic_path(path) as tmp:
         write(tmp)
+
+
+_TEMP_NAME = re.compile(r"^\..+\.posekit-(\d+)-[^.]+\.tmp$")
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+@contextmanager
+def atomic_dir(path: str | Path) -> Iterator[Path]:
+    """Yield an empty temp folder beside `path`; on success it replaces `path` as a whole, in one step
+    (the old tree is deleted afterwards), else it is removed and `path` is untouched."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _restore_previous(path)
+    remove_stale_temps(path.parent)
+    prefix = f".{path.name}.posekit-{os.getpid()}-"
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=path.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())
+        _swap_in(tmp, path)  # tmp now holds the old tree, if there was one
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def exchange_paths(a: Path, b: Path) -> None:
+    """Swap two existing paths atomically (Linux renameat2 RENAME_EXCHANGE); OSError if unsupported."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        raise OSError(errno.ENOSYS, "renameat2 is not available", str(a))
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code), str(a), None, str(b))
+
+
+def _swap_in(new: Path, final: Path) -> None:
+    if not final.exists() and not final.is_symlink():
+        os.rename(new, final)
+        return
+    try:
+        exchange_paths(new, final)
+        return
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+            raise
+    previous = final.with_name(f".{final.name}.posekit-{os.getpid()}-previous")
+    os.rename(final, previous)  # a crash right here is repaired by the next atomic_dir on `final`
+    os.rename(new, final)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def _restore_previous(final: Path) -> None:
+    """Put back the old tree a crash left aside (fallback swap), or drop it if the new one is in place."""
+    for previous in final.parent.glob(f".{final.name}.posekit-*-previous"):
+        pid = previous.name.removeprefix(f".{final.name}.posekit-").removesuffix("-previous")
+        if pid.isdigit() and process_alive(int(pid)):
+            continue
+        if final.exists():
+            shutil.rmtree(previous, ignore_errors=True)
+        else:
+            os.rename(previous, final)
+
+
+def remove_stale_temps(folder: str | Path) -> list[Path]:
+    """Delete the atomic-write temp files and folders in `folder` whose writing process is dead."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMP_NAME.match(entry.name)
+        if match and not process_alive(int(match.group(1))):
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path)
+                else:
+                    os.unlink(entry.path)
+                removed.append(Path(entry.path))
+            except OSError:
+                pass  # another process cleaned it first, or the folder is read-only
+    return removed
+
+
+def process_alive(pid: int) -> bool:
+    """True if a process with this pid runs on this machine (also another user's)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
 
 
 def _umask() -> int:

@@ -1,27 +1,70 @@
-"""Reading images as RGB arrays and listing image folders."""
+"""Reading images as RGB arrays and listing image folders.
+
+Before decoding, an image's size is read from its header and checked against a pixel limit
+(`DEFAULT_MAX_PIXELS`, raised with `--max-pixels`): a 40000x40000 header or a genuine 20000x20000 PNG
+is one skipped file with a message, not a cv2.error or gigabytes of memory.
+"""
 
 from __future__ import annotations
 
+import re
+import warnings
 from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 from posekit.errors import PosekitError
 from posekit.io.atomic import atomic_path
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+DEFAULT_MAX_PIXELS = 120_000_000  # 12000x10000: about 0.7 GB while decoding (BGR + RGB copies)
 
 
-def read_image_rgb(path: str | Path) -> np.ndarray:
-    """Read an image file as an RGB uint8 array (H, W, 3); raises PosekitError naming the file."""
+class ImageTooLargeError(PosekitError):
+    """An image whose header gives more pixels than the limit; it is never decoded."""
+
+
+def check_image_pixels(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None:
+    """Raise ImageTooLargeError naming the file, its size and the limit when the header's width x height
+    exceeds `max_pixels` (None: no limit). Headers PIL cannot parse are left to the decoder."""
+    if max_pixels is None:
+        return
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                width, height = img.size
+        pixels, size = width * height, f"{width}x{height}"
+    except Image.DecompressionBombError as exc:  # PIL refuses to even report sizes over 2x its own limit
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        pixels = int(found.group(1)) if found else max_pixels + 1
+        size = f"{pixels} pixels"
+    except (UnidentifiedImageError, OSError, ValueError):
+        return
+    if pixels > max_pixels:
+        raise ImageTooLargeError(
+            f"{path}: image header says {size} ({pixels / 1e6:.0f} Mpixels), over the limit of "
+            f"{max_pixels / 1e6:g} Mpixels; not decoded (raise the limit with --max-pixels)"
+        )
+
+
+def read_image_rgb(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Read an image file as an RGB uint8 array (H, W, 3); raises PosekitError naming the file.
+
+    Images over `max_pixels` (from the header, before decoding) raise ImageTooLargeError."""
     path = Path(path)
     if not path.is_file():
         raise PosekitError(f"{path}: image file not found")
     data = np.fromfile(str(path), dtype=np.uint8)
     if data.size == 0:
         raise PosekitError(f"{path}: image file is empty")
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    check_image_pixels(path, max_pixels)
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    except cv2.error as exc:  # OpenCV's own size limit, corrupt data
+        raise PosekitError(f"{path}: not a readable image ({' '.join(str(exc).split())[-120:]})") from None
     if image is None:
         raise PosekitError(f"{path}: not a readable image")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)

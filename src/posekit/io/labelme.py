@@ -14,6 +14,7 @@ import io
 import json
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -145,14 +146,22 @@ def _resolve_image(
     if image_path is not None and not isinstance(image_path, str):
         problems.append("imagePath is not a string")
         image_path = None
+    if image_path and "\x00" in image_path:
+        problems.append(f"imagePath {image_path!r} contains a NUL byte (\\x00), which no file name can hold")
+        return None
     has_data = isinstance(doc.get("imageData"), str) and bool(doc["imageData"])
     relative = (image_path or "").replace("\\", "/")
     stem = PurePosixPath(relative).stem if relative else json_path.stem
     if relative:
         candidate = json_path.parent / relative
         inside = _is_inside(candidate, root)
-        if inside and candidate.is_file():
-            return _probe_image(candidate, stem, problems, source=candidate)
+        try:
+            found = inside and candidate.is_file()
+        except OSError as exc:  # ENAMETOOLONG and the like: this file's problem, not the run's
+            problems.append(f"imagePath of {len(relative)} characters: {exc.strerror or exc}")
+            return None
+        if found:
+            return _probe_image(candidate, stem, problems, source=candidate, json_path=json_path)
         if not has_data:
             problems.append(
                 f"imagePath '{image_path}' escapes the input folder {root}"
@@ -165,7 +174,7 @@ def _resolve_image(
         if not relative and not problems:
             problems.append("no imagePath and no embedded imageData")
         return None
-    return _probe_image(None, stem, problems, source=io.BytesIO(data))
+    return _probe_image(None, stem, problems, source=io.BytesIO(data), json_path=json_path)
 
 
 def _is_inside(path: Path, root: Path) -> bool:
@@ -195,18 +204,26 @@ def _embedded_bytes(doc: dict[str, Any], problems: list[str]) -> bytes | None:
         return None
 
 
-def _probe_image(path: Path | None, stem: str, problems: list[str], source: Any) -> LabelmeImage | None:
-    """Read the image header only: format and size (EXIF-rotated like Labelme and cv2 see it)."""
+def _probe_image(
+    path: Path | None, stem: str, problems: list[str], source: Any, json_path: Path
+) -> LabelmeImage | None:
+    """Read the image header only: format and size (EXIF-rotated like Labelme and cv2 see it).
+
+    PIL's decompression-bomb warning is repeated naming the file (PIL's own names none)."""
     what = f"image '{path.name}'" if path is not None else "embedded imageData"
-    try:
-        with Image.open(source) as img:
-            fmt = img.format or ""
-            width, height = img.size
-            # Labelme rotates JPEG/WEBP by their EXIF orientation (as cv2 does); PNG's getexif would decode.
-            orientation = img.getexif().get(_EXIF_ORIENTATION, 1) if fmt in ("JPEG", "WEBP") else 1
-    except Exception as exc:  # PIL raises many types for corrupt headers; all mean "not an image"
-        problems.append(f"{what} is not a readable image ({exc})")
-        return None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            with Image.open(source) as img:
+                fmt = img.format or ""
+                width, height = img.size
+                # Labelme rotates JPEG/WEBP by EXIF orientation (as cv2 does); PNG's getexif would decode.
+                orientation = img.getexif().get(_EXIF_ORIENTATION, 1) if fmt in ("JPEG", "WEBP") else 1
+        except Exception as exc:  # PIL raises many types for corrupt headers; all mean "not an image"
+            problems.append(f"{what} is not a readable image ({exc})")
+            return None
+    for warning in caught:  # e.g. DecompressionBombWarning, which names no file
+        warnings.warn(f"{path or json_path}: {what}: {warning.message}", warning.category, stacklevel=2)
     if fmt not in IMAGE_FORMATS:
         problems.append(f"{what} has format {fmt or 'unknown'}; supported: jpg, png, bmp, webp")
         return None

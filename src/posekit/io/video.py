@@ -43,6 +43,11 @@ def _open(path: str | Path):
         raise PosekitError(f"{path}: video file not found")
     try:
         container = av.open(str(path))
+    except av.error.EOFError:
+        raise PosekitError(
+            f"{path}: video is truncated: the file ends before its header/index is complete "
+            f"({path.stat().st_size} bytes), 0 frames read"
+        ) from None
     except (av.error.FFmpegError, OSError, ValueError) as exc:
         raise PosekitError(f"{path}: not a readable video ({exc})") from exc
     if not container.streams.video:
@@ -83,14 +88,15 @@ def read_frames(path: str | Path) -> Iterator[VideoFrame]:
                 yield VideoFrame(count, timestamp, frame.to_ndarray(format="rgb24"))
                 count += 1
         except (av.error.FFmpegError, OSError, EOFError) as exc:
+            total = expected or "an unknown number of"
             warnings.warn(
-                f"{path}: video is damaged after frame {count}; stopped there ({exc})", stacklevel=2
+                f"{path}: video is truncated or damaged: read {count} of {total} frames, stopped there "
+                f"({' '.join(str(exc).split())})",
+                stacklevel=2,
             )
             return
         if expected and count < expected:
-            warnings.warn(
-                f"{path}: video ended after {count} of {expected} frames (truncated?)", stacklevel=2
-            )
+            warnings.warn(f"{path}: video is truncated: read {count} of {expected} frames", stacklevel=2)
     finally:
         container.close()
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -13,18 +15,40 @@ from posekit.errors import MissingFileError, PosekitError
 from posekit.models.builder import build_pose_model
 
 
-def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """The model weights in a checkpoint file: a plain state_dict, or the 'model'/'state_dict' entry of
-    a training checkpoint; DataParallel's `module.` prefixes are removed."""
+def read_torch_file(path: str | Path, kind: str = "PyTorch checkpoint") -> Any:
+    """Read a torch.save file once, never with a full unpickler (weights_only=True).
+
+    One-line PosekitError: a pickle that asks for a global beyond tensors and plain containers (it
+    would run code) is refused as such; a truncated, corrupt or foreign file is "not a readable {kind}".
+    """
     path = Path(path)
     if not path.is_file():
         raise MissingFileError(f"checkpoint not found: {path}")
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a corrupt or foreign file
+        text = " ".join(str(exc).split())
+        wanted = re.search(r"\bGLOBAL (\S+)", text)  # torch names the global it refused
+        if wanted:
+            raise PosekitError(
+                f"{path}: refused: its pickle asks for {wanted.group(1)}, which would run code; a checkpoint "
+                "holds only tensors and plain values, so posekit never unpickles such a file"
+            ) from None
+        detail = text.split("WeightsUnpickler error: ")[-1].split(" Check the documentation")[0]
         raise PosekitError(
-            f"{path}: not a readable PyTorch checkpoint ({' '.join(str(exc).split())[:200]})"
+            f"{path}: not a readable {kind}: corrupt, truncated or another format "
+            f"({detail[:160] or type(exc).__name__})"
         ) from None
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """The model weights in a checkpoint file: a plain state_dict, or the 'model'/'state_dict' entry of
+    a training checkpoint; DataParallel's `module.` prefixes are removed."""
+    return state_dict_of(read_torch_file(path), path)
+
+
+def state_dict_of(data: Any, path: str | Path) -> dict[str, torch.Tensor]:
+    """The model weights inside already-read checkpoint `data` (see read_state_dict)."""
     for key in ("model", "state_dict"):
         if isinstance(data, Mapping) and isinstance(data.get(key), Mapping):
             data = data[key]
@@ -54,9 +78,13 @@ def check_state_dict(model: nn.Module, state: Mapping[str, torch.Tensor], source
 def load_checkpoint(model: nn.Module, path: str | Path, strict: bool = True) -> int:
     """Load weights into `model`. strict: every key and shape must match (num_batches_tracked may be
     absent). Not strict: load the tensors whose name and shape match. Returns how many were loaded."""
-    state = read_state_dict(path)
+    return load_state(model, read_state_dict(path), str(path), strict)
+
+
+def load_state(model: nn.Module, state: Mapping[str, torch.Tensor], source: str, strict: bool = True) -> int:
+    """load_checkpoint over weights already read (from `source`)."""
     if strict:
-        check_state_dict(model, state, str(path))
+        check_state_dict(model, state, source)
         model.load_state_dict(state, strict=False)
         return len(state)
     own = model.state_dict()

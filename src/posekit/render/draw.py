@@ -65,7 +65,7 @@ def draw_poses(
             limbs = RENDER_LIMBS
         else:
             limbs = []
-        visible = scores > kp_thresh
+        visible = (scores > kp_thresh) & _drawable(keypoints, canvas.shape)
         points = {int(i): (int(keypoints[i, 0]), int(keypoints[i, 1])) for i in np.flatnonzero(visible)}
         for i, xy in points.items():
             point_color = color or POINT_COLORS_BGR[i % len(POINT_COLORS_BGR)]
@@ -86,8 +86,26 @@ def draw_poses(
     return canvas
 
 
+def _drawable(points: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Which points (N, 2) can be handed to OpenCV: finite and within one image size of the image
+    (absurd ones, e.g. 1e300 from a diverged model, would overflow its int coordinates); the rest is
+    not drawn."""
+    h, w = shape[:2]
+    reach = max(h, w)
+    with np.errstate(invalid="ignore"):
+        inside_x = (points[:, 0] >= -reach) & (points[:, 0] <= w + reach)
+        inside_y = (points[:, 1] >= -reach) & (points[:, 1] <= h + reach)
+    return np.isfinite(points).all(axis=1) & inside_x & inside_y
+
+
 def _draw_box(canvas: np.ndarray, box: np.ndarray, color: tuple[int, int, int], track_id: object) -> None:
-    x1, y1, x2, y2 = (int(v) for v in box[:4])
+    coords = np.asarray(box[:4], dtype=np.float64)
+    if not np.isfinite(coords).all():
+        return
+    h, w = canvas.shape[:2]
+    # Clipping just outside the image keeps every visible edge where it is and OpenCV's ints small.
+    coords = np.clip(coords, -2, [w + 1, h + 1, w + 1, h + 1])
+    x1, y1, x2, y2 = (int(v) for v in coords)
     cv2.rectangle(canvas, (x1, y1), (x2, y2), color, 2)
     if track_id is not None:
         cv2.putText(canvas, str(track_id), (x1, max(y1 - 6, 12)), cv2.FONT_HERSHEY_SIMPLEX, 0.8, color, 2)

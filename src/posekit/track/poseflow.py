@@ -53,8 +53,13 @@ def pose_boxes(keypoints: np.ndarray, valid: np.ndarray, size: tuple[int, int] |
 # Not geometry.box_iou: PoseFlow counts pixels inclusively (+1), and its scores must match AlphaPose's.
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU of every box in a (N, 4) with every box in b (M, 4), [xmin, xmax, ymin, ymax], +1 pixel rule."""
-    a = np.asarray(a, dtype=np.float64)[:, None, :]
-    b = np.asarray(b, dtype=np.float64)[None, :, :]
+    return paired_box_iou(
+        np.asarray(a, dtype=np.float64)[:, None, :], np.asarray(b, dtype=np.float64)[None, :, :]
+    )
+
+
+def paired_box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of boxes a[..., 4] and b[..., 4] element by element (broadcast), PoseFlow's +1 pixel rule."""
     x0 = np.maximum(a[..., 0], b[..., 0])
     x1 = np.minimum(a[..., 1], b[..., 1])
     y0 = np.maximum(a[..., 2], b[..., 2])
@@ -82,11 +87,45 @@ def pose_iou(
     kps1: np.ndarray, valid1: np.ndarray, kps2: np.ndarray, valid2: np.ndarray, num: int, mag: float
 ) -> np.ndarray:
     """Per keypoint IoU of the 2·mag squares, mean of the top `num`: (N, M). Invalid keypoints score 0."""
+    return _keypoint_term(kps1, valid1, kps2, valid2, num, mag, paired_box_iou)
+
+
+PAIR_CHUNK = 16384  # candidate pairs per numpy batch: bounds the (pairs, K, 4) temporaries to a few MB
+
+
+def candidate_pairs(
+    kps1: np.ndarray, valid1: np.ndarray, kps2: np.ndarray, valid2: np.ndarray, mag: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, cols) of the people pairs whose valid keypoints, widened by `mag`, have overlapping extents:
+    every other pair has no overlapping keypoint squares, so all its keypoint terms are exactly 0."""
+
+    def extents(kps: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        inf = np.inf
+        lo = np.where(valid[..., None], kps, inf).min(axis=1) - mag
+        hi = np.where(valid[..., None], kps, -inf).max(axis=1) + mag
+        return np.concatenate([lo, hi], axis=1)  # [xmin, ymin, xmax, ymax]; +-inf for no valid keypoint
+
+    e1, e2 = extents(kps1, valid1)[:, None, :], extents(kps2, valid2)[None, :, :]
+    close = (e1[..., 0] <= e2[..., 2]) & (e2[..., 0] <= e1[..., 2])
+    close &= (e1[..., 1] <= e2[..., 3]) & (e2[..., 1] <= e1[..., 3])
+    return np.nonzero(close)
+
+
+def _keypoint_term(kps1, valid1, kps2, valid2, num: int, mag: float, paired_iou) -> np.ndarray:
+    """Top-`num` mean over keypoints of paired_iou(square of keypoint k of i, square of k of j), (N, M),
+    computed for candidate pairs only: memory grows with the pairs that can score, not with (N·K)²."""
+    kps1, kps2 = np.asarray(kps1, dtype=np.float64), np.asarray(kps2, dtype=np.float64)
+    valid1, valid2 = np.asarray(valid1, dtype=bool), np.asarray(valid2, dtype=bool)
+    out = np.zeros((len(kps1), len(kps2)))
+    if out.size == 0:
+        return out
+    rows, cols = candidate_pairs(kps1, valid1, kps2, valid2, mag)
     sq1, sq2 = keypoint_squares(kps1, mag), keypoint_squares(kps2, mag)
-    n, m, k = len(kps1), len(kps2), kps1.shape[1]
-    iou = box_iou(sq1.reshape(-1, 4), sq2.reshape(-1, 4)).reshape(n, k, m, k)
-    per_kp = np.einsum("nkmk->nmk", iou) * (valid1[:, None, :] & valid2[None, :, :])
-    return _top_mean(per_kp, num)
+    for start in range(0, len(rows), PAIR_CHUNK):
+        r, c = rows[start : start + PAIR_CHUNK], cols[start : start + PAIR_CHUNK]
+        per_kp = paired_iou(sq1[r], sq2[c]) * (valid1[r] & valid2[c])  # (P, K)
+        out[r, c] = _top_mean(per_kp, num)
+    return out
 
 
 def _inside(points: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -132,23 +171,27 @@ def _pixel_count(lo: np.ndarray, hi: np.ndarray, limit: float) -> np.ndarray:
 
 def identity_iou(boxes1: np.ndarray, boxes2: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """dm IoU under AlphaPose's fallback (one identity correspondence per pixel), computed in closed form."""
-    w, h = size
     b1, b2 = np.asarray(boxes1, float)[:, None, :], np.asarray(boxes2, float)[None, :, :]
+    return _paired_identity_iou(b1, b2, size)
+
+
+def _paired_identity_iou(b1: np.ndarray, b2: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """identity_iou of boxes b1[..., 4] and b2[..., 4] element by element (broadcast)."""
+    w, h = size
 
     def area(b):
         return _pixel_count(b[..., 0], b[..., 1], w) * _pixel_count(b[..., 2], b[..., 3], h)
 
-    inter_box = np.concatenate(
+    inter_box = np.stack(
         [
-            np.maximum(b1[..., 0:1], b2[..., 0:1]),
-            np.minimum(b1[..., 1:2], b2[..., 1:2]),
-            np.maximum(b1[..., 2:3], b2[..., 2:3]),
-            np.minimum(b1[..., 3:4], b2[..., 3:4]),
+            np.maximum(b1[..., 0], b2[..., 0]),
+            np.minimum(b1[..., 1], b2[..., 1]),
+            np.maximum(b1[..., 2], b2[..., 2]),
+            np.minimum(b1[..., 3], b2[..., 3]),
         ],
         axis=-1,
     )
-    inter = area(inter_box)
-    return _set_iou(inter, area(b1), area(b2))
+    return _set_iou(area(inter_box), area(b1), area(b2))
 
 
 def identity_pose_iou(
@@ -161,12 +204,7 @@ def identity_pose_iou(
     size: tuple[int, int],
 ) -> np.ndarray:
     """pose_iou_dm under the identity fallback."""
-    n, m, k = len(kps1), len(kps2), kps1.shape[1]
-    iou = identity_iou(
-        keypoint_squares(kps1, mag).reshape(-1, 4), keypoint_squares(kps2, mag).reshape(-1, 4), size
-    ).reshape(n, k, m, k)
-    per_kp = np.einsum("nkmk->nmk", iou) * (valid1[:, None, :] & valid2[None, :, :])
-    return _top_mean(per_kp, num)
+    return _keypoint_term(kps1, valid1, kps2, valid2, num, mag, lambda a, b: _paired_identity_iou(a, b, size))
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 from torch.utils.data import Dataset
@@ -16,6 +18,22 @@ from posekit.train.targets import gaussian_targets
 
 # DPG box jitter: Gaussian offsets of each edge, as fractions of the box size (mean, std).
 DPG_EDGE_NOISE = ((-0.0142, 0.1158), (0.0043, 0.068), (0.0154, 0.1337), (-0.0013, 0.0711))
+
+
+def check_image_files(paths: list[Path], ann_path: Path) -> None:
+    """Before any epoch: PosekitError naming the first image of `ann_path` that is missing or empty."""
+    bad = []
+    for path in paths:
+        try:
+            size = path.stat().st_size
+        except OSError:
+            bad.append(f"{path}: image file not found")
+            continue
+        if size == 0:
+            bad.append(f"{path}: image file is empty")
+    if bad:
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise PosekitError(f"{bad[0]}{more}; listed in {ann_path}")
 
 
 class KeypointDataset(Dataset):
@@ -33,6 +51,7 @@ class KeypointDataset(Dataset):
         self.people, self.keypoint_names = read_coco_people(split, cfg.data_preset.num_joints)
         if not self.people:
             raise PosekitError(f"{split.ann_path}: no usable person annotations (need keypoints and a box)")
+        check_image_files(sorted({p.image_path for p in self.people}), split.ann_path)
         self.pairs = flip_pairs(self.keypoint_names)
         self.upper_body = [i for i, name in enumerate(self.keypoint_names) if not _is_lower(name)]
 

@@ -26,14 +26,19 @@ from posekit.config import Config, config_to_dict
 from posekit.errors import PosekitError
 from posekit.io.atomic import atomic_write_with
 from posekit.models.builder import build_pose_model
-from posekit.models.checkpoint import load_checkpoint, load_imagenet_backbone
+from posekit.models.checkpoint import (
+    load_checkpoint,
+    load_imagenet_backbone,
+    load_state,
+    read_torch_file,
+    state_dict_of,
+)
 from posekit.pose.precision import cpu_has_native_bf16
 from posekit.train.curves import plot_curves
 from posekit.train.dataset import KeypointDataset
 from posekit.train.distributed import DistInfo, barrier, cleanup, mean_across_ranks, setup_distributed
 from posekit.train.metrics import heatmap_accuracy, heatmap_loss
-
-RESUME_FILE = "checkpoint.pth"
+from posekit.train.workdir import RESUME_FILE, check_exp_id, check_not_overwriting, claim
 
 
 @dataclass
@@ -76,9 +81,21 @@ class TrainSummary:
 
 def train(opts: TrainOptions) -> TrainSummary:
     """Train (or resume / transfer) a pose model as the config says; returns the per-epoch history."""
+    check_exp_id(opts.exp_id)
+    for name, value, low in (
+        ("snapshot", opts.snapshot, 1),
+        ("num_workers (--nThreads)", opts.num_workers, 0),
+    ):
+        if value < low:
+            raise PosekitError(f"{name} must be an integer >= {low}, got {value}")
     info = setup_distributed(opts.device, opts.dist_backend)
     try:
-        return _train(opts, info)
+        if not info.is_main:  # rank 0 holds the lock; every rank refuses the same existing run
+            check_not_overwriting(opts.work_dir, opts.exp_id, _weight_sources(opts)[0])
+            return _train(opts, info)
+        with claim(opts.work_dir):  # checked under the lock: a queued second run sees the first's files
+            check_not_overwriting(opts.work_dir, opts.exp_id, _weight_sources(opts)[0])
+            return _train(opts, info)
     finally:
         cleanup(info)
 
@@ -169,8 +186,8 @@ def _init_weights(model: nn.Module, opts: TrainOptions, log: logging.Logger) -> 
     pretrained, try_load = _weight_sources(opts)
     if pretrained:
         log.info("Loading model from %s...", pretrained)
-        load_checkpoint(model, pretrained, strict=True)
-        data = torch.load(pretrained, map_location="cpu", weights_only=False)
+        data = read_torch_file(pretrained)  # read once: the weights and the resume state come from it
+        load_state(model, state_dict_of(data, pretrained), pretrained, strict=True)
         return data if isinstance(data, dict) and "optimizer" in data else None
     if try_load:
         log.info("Loading model from %s...", try_load)
@@ -246,13 +263,14 @@ def _train_epoch(
     bar = tqdm(
         _loader(dataset, opts, info, epoch), desc=f"Train-{epoch}", disable=not info.is_main, leave=False
     )
-    for images, targets, weights, _, _ in bar:
+    for step, (images, targets, weights, _, _) in enumerate(_unwrap_worker_errors(bar)):
         if opts.stop_event is not None and opts.stop_event.is_set():
             return 0.0, 0.0, True
         images, targets, weights = images.to(device), targets.to(device), weights.to(device)
         with torch.autocast(device.type, dtype=amp_dtype, enabled=amp):
             output = net(images)
         loss = heatmap_loss(output.float(), targets, weights)
+        _check_finite(loss, epoch, step, opts)
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(optimizer)
@@ -268,6 +286,26 @@ def _train_epoch(
         mean_across_ranks(acc_sum / max(seen, 1), info),
         False,
     )
+
+
+def _unwrap_worker_errors(batches):
+    """Batches of a DataLoader; a PosekitError raised in a worker process keeps its one-line message
+    (the DataLoader wraps it in "Caught PosekitError in DataLoader worker process 0. Original ...")."""
+    try:
+        yield from batches
+    except PosekitError as exc:
+        lines = str(exc).strip().splitlines()
+        raise PosekitError(lines[-1].removeprefix("posekit.errors.PosekitError: ")) from None
+
+
+def _check_finite(loss: torch.Tensor, epoch: int, step: int, opts: TrainOptions) -> None:
+    """Stop on a nan/inf loss (it would only spread into the weights) with where it happened."""
+    if not torch.isfinite(loss.detach()).item():
+        raise PosekitError(
+            f"training stopped: the loss is {float(loss.detach())} at epoch {epoch}, step {step} "
+            f"(check TRAIN.LR, DATA_PRESET.SIGMA and the annotations); {opts.work_dir / RESUME_FILE} "
+            "holds the last finished epoch"
+        )
 
 
 def _validate(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import warnings
+from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
 
 from posekit.ui import tab_convert, tab_export, tab_infer, tab_track, tab_train, tab_validate
+from posekit.ui.common import set_root
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 TABS = [
@@ -32,8 +34,16 @@ def build_app() -> gr.Blocks:
     return app
 
 
-def launch(host: str = "127.0.0.1", port: int = 7860, max_upload: str = "500mb", block: bool = True):
-    """Serve the UI; warn when it is reachable from other machines. Returns (app, url)."""
+def launch(
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    max_upload: str = "500mb",
+    block: bool = True,
+    root: str | Path | None = None,
+):
+    """Serve the UI, writing only below `root` (default: the working folder); warn when it is reachable
+    from other machines. Returns (app, url)."""
+    set_root(root if root is not None else Path.cwd())
     if host not in LOCAL_HOSTS:
         warnings.warn(
             f"posekit ui listens on {host}: anyone who can reach this machine can read and write files "

@@ -1,4 +1,9 @@
-"""Small helpers every UI tab uses: friendly errors, path checks, markdown tables."""
+"""Small helpers every UI tab uses: friendly errors, path checks, markdown tables.
+
+Everything the UI writes goes below one root folder, chosen when it starts (`posekit ui --root`, default
+the folder it was started in): an output folder typed as a relative path is taken inside it, and one that
+resolves outside it (/etc, ../../x, a symlink out) is refused with a message.
+"""
 
 from __future__ import annotations
 
@@ -56,13 +61,37 @@ def required_path(value: str | None, what: str) -> Path:
     return Path(str(value).strip()).expanduser()
 
 
+_ROOT: list[Path] = []  # the UI's root folder, set once by set_root() when the UI starts
+
+
+def set_root(folder: str | Path) -> Path:
+    """Choose the folder every output of the UI must lie in (resolved; it must exist)."""
+    root = Path(folder).expanduser().resolve()
+    if not root.is_dir():
+        raise PosekitError(f"{folder}: the UI's root folder does not exist")
+    _ROOT[:] = [root]
+    return root
+
+
+def ui_root() -> Path:
+    """The UI's root folder (the working folder until set_root is called)."""
+    return _ROOT[0] if _ROOT else Path.cwd().resolve()
+
+
 def output_folder(value: str | None, what: str = "output folder") -> Path:
-    """The chosen output folder (created); everything an action writes goes below it."""
-    folder = required_path(value, what)
-    if folder.exists() and not folder.is_dir():
+    """The chosen output folder (created) inside the UI's root; everything an action writes goes below it."""
+    root = ui_root()
+    folder = root / required_path(value, what)  # an absolute path stays as typed
+    resolved = folder.resolve()
+    if not resolved.is_relative_to(root):
+        raise PosekitError(
+            f"{value}: {what} lies outside the UI's root folder {root}; choose a folder inside it "
+            "(or start the UI with --root)"
+        )
+    if resolved.exists() and not resolved.is_dir():
         raise PosekitError(f"{folder}: {what} is a file, not a folder")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder.resolve()
+    resolved.mkdir(parents=True, exist_ok=True)
+    return resolved
 
 
 def inside(folder: Path, path: Path) -> Path:

@@ -15,12 +15,19 @@ NO_TRACKING = "none"
 
 
 def copy_uploads(files: list[str] | None, folder: Path) -> list[Path]:
-    """Copy uploaded files into `folder/inputs/` (inside the chosen output folder); return the copies."""
+    """Copy uploaded files into `folder/inputs/` (inside the chosen output folder); return the copies.
+
+    An image whose header gives more pixels than posekit decodes (the --max-pixels default) is refused
+    here, before it is copied, with the same message as on the command line."""
+    from posekit.io.images import IMAGE_SUFFIXES, check_image_pixels
+
     target = inside(folder, folder / "inputs")
     target.mkdir(parents=True, exist_ok=True)
     copies = []
     for name in files or []:
         source = Path(name)
+        if source.suffix.lower() in IMAGE_SUFFIXES:
+            check_image_pixels(source)
         copy = inside(folder, target / source.name)
         shutil.copyfile(source, copy)
         copies.append(copy)

@@ -1,4 +1,10 @@
-"""Train tab: `posekit train` in a background thread, with the live log, the curves and a Stop button."""
+"""Train tab: `posekit train` in a background thread, with the live log, the curves and a Stop button.
+
+A run belongs to the browser session that started it: Stop ends that session's run only (the stop events
+are kept per Gradio session hash). Each run writes its own work folder <exp id>-<cfg name>/ under the
+UI's root; training refuses a folder holding another run (see posekit.train.workdir), so a second run
+never overwrites the first one's checkpoint.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,18 @@ from posekit.ui.common import friendly_errors, output_folder, required_path
 
 REFRESH_SECONDS = 2.0
 LOG_LINES = 40
-_STOP = threading.Event()
+_STOPS: dict[str, threading.Event] = {}  # session hash -> the stop event of that session's run
+_STOPS_LOCK = threading.Lock()
+
+
+def _session(request: gr.Request | None) -> str:
+    """The browser session an event comes from ("local" when called without Gradio, as in tests)."""
+    return getattr(request, "session_hash", None) or "local"
+
+
+def _stop_event(session: str) -> threading.Event:
+    with _STOPS_LOCK:
+        return _STOPS.setdefault(session, threading.Event())
 
 
 def log_tail(path: Path, lines: int = LOG_LINES) -> str:
@@ -23,33 +40,50 @@ def log_tail(path: Path, lines: int = LOG_LINES) -> str:
 
 
 def train_options(
-    cfg_path: str, batch: float, epochs: float, pretrained: str, try_load: str, exp_id: str, work_root: str
+    cfg_path: str,
+    batch: float,
+    epochs: float,
+    pretrained: str,
+    try_load: str,
+    exp_id: str,
+    work_root: str,
+    stop_event: threading.Event | None = None,
 ):
-    """TrainOptions as `posekit train` builds them, with the UI's stop event."""
+    """TrainOptions as `posekit train` builds them, with the session's stop event."""
     from posekit.config import load_config
     from posekit.train.loop import TrainOptions
+    from posekit.train.workdir import check_exp_id
 
+    exp_id = check_exp_id((exp_id or "default").strip())
     overrides = {"TRAIN.BATCH_SIZE": int(batch), "TRAIN.END_EPOCH": int(epochs)}
     cfg = load_config(required_path(cfg_path, "config"), overrides)
     return TrainOptions(
         cfg=cfg,
-        exp_id=(exp_id or "default").strip(),
+        exp_id=exp_id,
         pretrained=(pretrained or "").strip(),
         try_load=(try_load or "").strip(),
         work_root=output_folder(work_root, "work folder"),
-        stop_event=_STOP,
+        stop_event=stop_event,
     )
 
 
 @friendly_errors
 def run_train(
-    cfg_path: str, batch: float, epochs: float, pretrained: str, try_load: str, exp_id: str, work_root: str
+    cfg_path: str,
+    batch: float,
+    epochs: float,
+    pretrained: str,
+    try_load: str,
+    exp_id: str,
+    work_root: str,
+    request: gr.Request | None = None,
 ) -> Iterator[tuple[str, str, str | None]]:
     """Train in a thread; yield (status, log tail, curves image) every few seconds until it ends."""
     from posekit.train.loop import train
 
-    opts = train_options(cfg_path, batch, epochs, pretrained, try_load, exp_id, work_root)
-    _STOP.clear()
+    stop = _stop_event(_session(request))
+    stop.clear()
+    opts = train_options(cfg_path, batch, epochs, pretrained, try_load, exp_id, work_root, stop)
     outcome: dict = {}
 
     def work() -> None:
@@ -76,9 +110,9 @@ def run_train(
     yield state, log_tail(log), str(curves) if curves.is_file() else None
 
 
-def stop_train() -> str:
-    """Ask the running training to stop after its current step."""
-    _STOP.set()
+def stop_train(request: gr.Request | None = None) -> str:
+    """Ask this session's running training to stop after its current step (other sessions' go on)."""
+    _stop_event(_session(request)).set()
     return "Stopping after the current step..."
 
 
