@@ -42,6 +42,11 @@ def load(
     save_video: bool = False,
     vis_fast: bool = False,
     showbox: bool = False,
+    det_interval: int | None = None,
+    smooth: bool = False,
+    smooth_min_cutoff: float = 0.3,
+    smooth_beta: float = 4.0,
+    smooth_d_cutoff: float = 1.0,
 ) -> Pipeline:
     """A Pipeline with its models loaded once, from the options of `posekit infer` (the same names and
     defaults; see posekit.infer.options.InferOptions). Without cfg + checkpoint: the embedded default

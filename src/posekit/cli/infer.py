@@ -89,6 +89,45 @@ def add_infer_flags(parser: argparse.ArgumentParser) -> None:
     track = parser.add_argument_group("tracking")
     flag(track, "pose_flow", action="store_true", help="track people with PoseFlow")
     flag(track, "pose_track", action="store_true", help="track people with the online OKS tracker")
+    add_video_flags(track)
+
+
+def add_video_flags(group) -> None:
+    """--det_interval and the One-Euro smoothing flags (posekit.infer.tracked, posekit.track.smoothing)."""
+    from posekit.infer.tracked import DEFAULT_DET_INTERVAL
+    from posekit.track.smoothing import DEFAULT_BETA, DEFAULT_D_CUTOFF, DEFAULT_MIN_CUTOFF
+
+    flag(
+        group,
+        "det_interval",
+        type=int,
+        default=None,
+        help=f"run the detector every N frames and follow people by their poses in between (default "
+        f"{DEFAULT_DET_INTERVAL} for video, webcam and tracked image sequences, else 1 = every frame)",
+    )
+    flag(group, "smooth", action="store_true", help="One-Euro smoothing of each track's keypoints")
+    flag(
+        group,
+        "smooth_min_cutoff",
+        type=float,
+        default=DEFAULT_MIN_CUTOFF,
+        help=f"smoothing of still keypoints: lower = smoother, more lag (Hz, default {DEFAULT_MIN_CUTOFF})",
+    )
+    flag(
+        group,
+        "smooth_beta",
+        type=float,
+        default=DEFAULT_BETA,
+        help=f"how fast the smoothing lets go as a person moves: higher = less lag (per body size/s, "
+        f"default {DEFAULT_BETA})",
+    )
+    flag(
+        group,
+        "smooth_d_cutoff",
+        type=float,
+        default=DEFAULT_D_CUTOFF,
+        help=f"smoothing of the speed estimate (Hz, default {DEFAULT_D_CUTOFF})",
+    )
 
 
 def register(subparsers) -> None:
@@ -136,6 +175,11 @@ def infer_options_from_args(args: argparse.Namespace):
         save_video=args.save_video,
         vis_fast=args.vis_fast,
         showbox=args.showbox,
+        det_interval=args.det_interval,
+        smooth=args.smooth,
+        smooth_min_cutoff=args.smooth_min_cutoff,
+        smooth_beta=args.smooth_beta,
+        smooth_d_cutoff=args.smooth_d_cutoff,
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from posekit.errors import PosekitError
 from posekit.io.images import DEFAULT_MAX_PIXELS
 from posekit.track import TRACKERS as TRACKER_NAMES
+from posekit.track.smoothing import DEFAULT_BETA, DEFAULT_D_CUTOFF, DEFAULT_MIN_CUTOFF, OneEuroParams
 
 TRACKERS = ("none", *TRACKER_NAMES)
 FORMATS = ("coco", "cmu", "open")
@@ -32,7 +33,17 @@ POSE_OPTIONS = (
     "posebatch",
     "device",
 )
-BOOL_OPTIONS = ("compile", "flip", "refine", "single_thread", "for_eval", "save_video", "vis_fast", "showbox")
+BOOL_OPTIONS = (
+    "compile",
+    "flip",
+    "refine",
+    "single_thread",
+    "for_eval",
+    "save_video",
+    "vis_fast",
+    "showbox",
+    "smooth",
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,10 @@ class InferOptions:
     smaller poses), tracker ("none", "oks", "poseflow"), qsize (frames waiting between stages),
     single_thread (every stage in the calling thread; same results), max_pixels (images whose
     header gives more pixels are skipped unread; None: no limit).
+    Video: det_interval (the detector runs every N frames and people are followed by their poses in
+    between, posekit.infer.tracked; None: 3 for video, webcam and tracked runs, else 1 = every frame),
+    smooth (One-Euro smoothing of each track's keypoints) with smooth_min_cutoff (Hz), smooth_beta
+    (per body size per second) and smooth_d_cutoff (Hz), see posekit.track.smoothing.
     Outputs of Pipeline.run: outdir, format ("coco", "cmu", "open"), for_eval (integer image ids),
     save_img (None: on for images, off for video), save_video, vis_fast, showbox.
     """
@@ -78,6 +93,11 @@ class InferOptions:
     save_video: bool = False
     vis_fast: bool = False
     showbox: bool = False
+    det_interval: int | None = None
+    smooth: bool = False
+    smooth_min_cutoff: float = DEFAULT_MIN_CUTOFF
+    smooth_beta: float = DEFAULT_BETA
+    smooth_d_cutoff: float = DEFAULT_D_CUTOFF
 
     def __post_init__(self) -> None:
         from posekit.detectors import canonical_detector_name
@@ -91,6 +111,10 @@ class InferOptions:
         positive = "None or an integer >= 1"
         self._check("max_pixels", lambda v: v is None or (_is_number(v, int) and v >= 1), positive)
         self._check("min_box_area", lambda v: _is_number(v, int | float) and v >= 0, "a number >= 0")
+        self._check("det_interval", lambda v: v is None or (_is_number(v, int) and v >= 1), "None or >= 1")
+        for name in ("smooth_min_cutoff", "smooth_d_cutoff"):
+            self._check(name, lambda v: _is_number(v, int | float) and v > 0, "a number > 0")
+        self._check("smooth_beta", lambda v: _is_number(v, int | float) and v >= 0, "a number >= 0")
         for name, allowed in (("backend", BACKENDS), ("precision", PRECISIONS), ("tracker", TRACKERS),
                               ("format", FORMATS)):  # fmt: skip
             self._check(name, lambda v, allowed=allowed: v in allowed, f"one of {', '.join(allowed)}")
@@ -108,6 +132,13 @@ class InferOptions:
         value = getattr(self, name)
         if not ok(value):
             raise PosekitError(f"option {name}: must be {allowed}, got {value!r}")
+
+    @property
+    def smoothing(self) -> OneEuroParams | None:
+        """The One-Euro parameters when smooth is on, else None."""
+        if not self.smooth:
+            return None
+        return OneEuroParams(self.smooth_min_cutoff, self.smooth_beta, self.smooth_d_cutoff)
 
     @property
     def tracking(self) -> bool:

@@ -22,6 +22,7 @@ from posekit.types import PoseResult
 
 if TYPE_CHECKING:
     from posekit.infer.run import RunSummary
+    from posekit.infer.tracked import VideoOptions
     from posekit.track import Tracker
 
 
@@ -87,16 +88,26 @@ class Pipeline:
             pose_model=self.pose_model if same_pose else None,
         )
 
-    def new_tracker(self, outdir: str | Path | None = None) -> Tracker | None:
-        """A fresh tracker as options.tracker says (None for "none"); with `outdir`, PoseFlow also
-        writes the seed's matching files there."""
-        if not self.options.tracking:
+    def new_tracker(self, outdir: str | Path | None = None, name: str | None = None) -> Tracker | None:
+        """A fresh tracker: `name`, else as options.tracker says (None for "none"); with `outdir`,
+        PoseFlow also writes the seed's matching files there."""
+        name = name or (self.options.tracker if self.options.tracking else None)
+        if name is None:
             return None
         from posekit.track import build_tracker, inference_tracker
 
         if outdir is None:
-            return build_tracker(self.options.tracker)
-        return inference_tracker(self.options.tracker, outdir)
+            return build_tracker(name)
+        return inference_tracker(name, outdir)
+
+    def video_plan(self, source: Source) -> tuple[VideoOptions, str | None]:
+        """How `source` is followed (posekit.infer.tracked.video_options): options.det_interval, or
+        the default for video, webcam and tracked runs; smoothing; and the tracker that needs
+        (options.tracker, or the default one when pose-guided crops or smoothing need one)."""
+        from posekit.infer.tracked import video_options
+
+        o = self.options
+        return video_options(source.is_video, o.tracker if o.tracking else None, o.det_interval, o.smoothing)
 
     def frames(
         self,
@@ -106,10 +117,12 @@ class Pipeline:
         times: dict[str, float] | None = None,
         on_model_done: Callable[[], None] | None = None,
         single_thread: bool | None = None,
+        video: VideoOptions | None = None,
     ) -> Iterator[Frame]:
         """The threaded stages over `source` (posekit.infer.stages.process) with this pipeline's models
-        and options (single_thread: instead of options.single_thread): Frames with detections and
-        results, in input order."""
+        and options (single_thread: instead of options.single_thread; video: det_interval and
+        smoothing, default every frame detected, no smoothing): Frames with detections and results,
+        in input order."""
         from posekit.infer.stages import process
 
         options = self.options
@@ -124,6 +137,7 @@ class Pipeline:
             min_box_area=options.min_box_area,
             times=times if times is not None else defaultdict(float),
             on_model_done=on_model_done,
+            video=video,
         )
 
     def __call__(self, image: np.ndarray | str | Path) -> PoseResult:
@@ -151,7 +165,8 @@ class Pipeline:
         return self._stream(open_source(source, self.options.max_pixels))
 
     def _stream(self, source: Source) -> Iterator[tuple[str, np.ndarray, PoseResult]]:
-        frames = self.frames(source, tracker=self.new_tracker())
+        video, tracker = self.video_plan(source)
+        frames = self.frames(source, tracker=self.new_tracker(name=tracker), video=video)
         try:
             for frame in frames:
                 if frame.image is None:
@@ -176,6 +191,7 @@ class Pipeline:
 
         options = self.options
         opened = open_source(source, options.max_pixels)
+        video, tracker = self.video_plan(opened)
         save_img = options.save_img if options.save_img is not None else not opened.is_video
         outputs = RenderedOutputs(
             options.outdir,
@@ -193,7 +209,7 @@ class Pipeline:
             self.pose_model,
             options.outdir,
             outputs=outputs,
-            tracker=self.new_tracker(options.outdir),
+            tracker=self.new_tracker(options.outdir, tracker),
             detbatch=options.detbatch,
             qsize=options.qsize,
             single_thread=options.single_thread,
@@ -202,4 +218,5 @@ class Pipeline:
             for_eval=options.for_eval,
             progress=progress,
             log=log,
+            video=video,
         )

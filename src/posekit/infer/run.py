@@ -21,6 +21,7 @@ from posekit.infer.detfile import DetectionFile
 from posekit.infer.outputs import RenderedOutputs
 from posekit.infer.sources import Source
 from posekit.infer.stages import STAGES, process
+from posekit.infer.tracked import VideoOptions
 from posekit.io.atomic import check_writable_folder
 from posekit.io.results import ResultsWriter
 from posekit.pose.types import PoseModel
@@ -69,6 +70,7 @@ def run_inference(
     for_eval: bool = False,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
+    video: VideoOptions | None = None,
 ) -> RunSummary:
     """Run the whole pipeline on `source`, render, and stream `outdir/alphapose-results.json`.
 
@@ -105,6 +107,7 @@ def run_inference(
                 min_box_area=min_box_area,
                 times=times,
                 on_model_done=model_done,
+                video=video,
             ),
             outputs,
             writer,

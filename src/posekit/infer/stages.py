@@ -15,8 +15,9 @@ from posekit.detectors.base import Detector
 from posekit.infer.detfile import DetectionFile
 from posekit.infer.sources import Frame, Source
 from posekit.infer.threads import threaded
+from posekit.infer.tracked import PoseStep, VideoOptions
 from posekit.pose.types import PoseModel
-from posekit.types import PoseResult
+from posekit.track.schedule import DetectionSchedule
 
 STAGES = ("read", "detect", "pose", "nms", "track", "render")
 
@@ -45,12 +46,14 @@ def detect_stage(
     detector: Detector | DetectionFile,
     batch_size: int,
     times: dict[str, float],
+    schedule: DetectionSchedule | None = None,
 ) -> Iterator[Frame]:
-    """Fill frame.detections, calling the detector on batches of `batch_size` readable frames (in order)."""
+    """Fill frame.detections, calling the detector on batches of `batch_size` readable frames (in order);
+    with a schedule, only on the frames it picks (the others keep detections None)."""
     batch: list[Frame] = []
 
     def flush() -> list[Frame]:
-        readable = [f for f in batch if f.image is not None]
+        readable = [f for f in batch if f.image is not None and (schedule is None or schedule(f.image))]
         start = time.perf_counter()
         if isinstance(detector, DetectionFile):
             found = [detector.lookup(f.name) for f in readable]
@@ -72,44 +75,16 @@ def detect_stage(
         yield from flush()
 
 
-def _estimate(pose_model: PoseModel, image, detections) -> tuple:
-    """The pose model on the detected boxes, with the detection extras it declares (e.g. the BlazePose
-    detector's rotations, so lying or tilted people get an upright crop)."""
-    wanted = [name for name in pose_model.detection_extras if name in detections.extras]
-    extras = {name: detections.extras[name] for name in wanted}
-    return pose_model.estimate(image, detections.boxes, **extras)
-
-
 def pose_stage(
     frames: Iterable[Frame],
-    pose_model: PoseModel,
+    step: PoseStep,
     times: dict[str, float],
-    min_box_area: float = 0.0,
-    tracker=None,
     on_done: Callable[[], None] | None = None,
 ) -> Iterator[Frame]:
-    """Fill frame.result: keypoints for each detected box, pose NMS, then the tracker's ids."""
-    from posekit.pose.nms import pose_nms
-
+    """Fill frame.result: keypoints for each crop, pose NMS, then the tracker's ids (see PoseStep)."""
     for frame in frames:
         if frame.image is not None:
-            detections = frame.detections
-            if detections is not None and len(detections):
-                start = time.perf_counter()
-                keypoints, scores = _estimate(pose_model, frame.image, detections)
-                middle = time.perf_counter()
-                result = pose_nms(
-                    detections.boxes, detections.scores, keypoints, scores, min_box_area=min_box_area
-                )
-                times["pose"] += middle - start
-                times["nms"] += time.perf_counter() - middle
-            else:
-                result = PoseResult.empty(pose_model.num_joints)
-            if tracker is not None:
-                start = time.perf_counter()
-                result = tracker.update(frame.image, result)
-                times["track"] += time.perf_counter() - start
-            frame.result = result
+            frame.result = step(frame.image, frame.detections, times, frame.timestamp)
         yield frame
     if on_done is not None:
         on_done()
@@ -127,15 +102,17 @@ def process(
     min_box_area: float = 0.0,
     times: dict[str, float] | None = None,
     on_model_done: Callable[[], None] | None = None,
+    video: VideoOptions | None = None,
 ) -> Iterator[Frame]:
     """Frames of `source` with detections and results filled in, in input order (a live source is
     detected one frame at a time)."""
     times = times if times is not None else defaultdict(float)
     detbatch = 1 if source.live else detbatch
+    step = PoseStep(pose_model, tracker, video, min_box_area, source.fps)
 
     def stage(items: Iterable[Frame], name: str) -> Iterable[Frame]:
         return items if single_thread else threaded(items, qsize, name)
 
     frames = stage(_timed(source.frames, times, "read"), "read")
-    frames = stage(detect_stage(frames, detector, detbatch, times), "detect")
-    return iter(stage(pose_stage(frames, pose_model, times, min_box_area, tracker, on_model_done), "pose"))
+    frames = stage(detect_stage(frames, detector, detbatch, times, step.schedule()), "detect")
+    return iter(stage(pose_stage(frames, step, times, on_model_done), "pose"))

@@ -9,6 +9,7 @@ import numpy as np
 
 from posekit import registry
 from posekit.errors import PosekitError
+from posekit.track.state import LiveTrack
 from posekit.types import PoseResult
 
 # name -> (module, class) (posekit.registry); names are matched ignoring case, "-" and "_".
@@ -20,9 +21,12 @@ DEFAULT_TRACKER = "oks"
 
 
 class Tracker(Protocol):
-    """Gives the people of each new frame track ids (ints) that persist across frames."""
+    """Gives the people of each new frame track ids (ints) that persist across frames; live_tracks()
+    are the people it followed into its latest frame (the source of pose-guided crops)."""
 
     def update(self, image_rgb: np.ndarray | None, result: PoseResult) -> PoseResult: ...
+
+    def live_tracks(self) -> list[LiveTrack]: ...
 
 
 def build_tracker(name: str = DEFAULT_TRACKER, **opts: Any) -> Tracker:

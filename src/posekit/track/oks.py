@@ -19,6 +19,7 @@ from scipy.optimize import linear_sum_assignment
 
 from posekit.geometry import box_iou
 from posekit.skeleton import OKS_SIGMAS
+from posekit.track.state import LiveTrack
 from posekit.types import PoseResult
 
 iou_xyxy = box_iou  # the name track/metrics.py imports; drop when it imports posekit.geometry.box_iou
@@ -91,6 +92,7 @@ class _Track:
     box: np.ndarray  # xyxy
     velocity: np.ndarray  # (2,) px per frame
     feature: np.ndarray | None
+    scores: np.ndarray | None = None  # keypoint scores of the last pose
 
 
 class OksTracker:
@@ -108,7 +110,8 @@ class OksTracker:
         self.frame += 1
         self.tracks = [t for t in self.tracks if self.frame - t.frame <= p.max_age]
         kps = np.asarray(result.keypoints, dtype=np.float64)
-        valid = np.asarray(result.keypoint_scores) > p.kp_thresh
+        kp_scores = np.asarray(result.keypoint_scores, dtype=np.float64)
+        valid = kp_scores > p.kp_thresh
         boxes = self._boxes(result, kps, valid)
         seen = np.asarray(result.keypoint_scores) > p.app_kp_thresh
         feats = appearance(image_rgb, kps, seen) if image_rgb is not None and len(boxes) else None
@@ -123,8 +126,18 @@ class OksTracker:
                     _Track(self.next_id, self.frame, kps[i], valid[i], boxes[i], np.zeros(2), None)
                 )
                 self.next_id += 1
-            self._refresh(self._track(ids[i]), kps[i], valid[i], boxes[i], feats, i, clean[i])
+            track = self._track(ids[i])
+            self._refresh(track, kps[i], valid[i], boxes[i], feats, i, clean[i])
+            track.scores = kp_scores[i]
         return dataclasses.replace(result, ids=[int(i) for i in ids])
+
+    def live_tracks(self) -> list[LiveTrack]:
+        """The tracks seen in the latest frame: last pose, box and (smoothed) box-centre velocity."""
+        return [
+            LiveTrack(t.tid, t.box.copy(), t.keypoints.copy(), t.scores.copy(), t.velocity.copy())
+            for t in self.tracks
+            if t.frame == self.frame and t.scores is not None
+        ]
 
     @staticmethod
     def _boxes(result: PoseResult, kps: np.ndarray, valid: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ Boxes are in PoseFlow's order [xmin, xmax, ymin, ymax].
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -18,6 +18,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from posekit.io.atomic import atomic_path
+from posekit.track.state import LiveTrack
 from posekit.types import PoseResult
 
 # Weights of [dm_iou, box_iou, pose_iou_dm, pose_iou, score1, score2] (the score terms weigh 0).
@@ -268,6 +269,8 @@ class _Track:
     box: np.ndarray  # [xmin, xmax, ymin, ymax]
     keypoints: np.ndarray
     valid: np.ndarray
+    scores: np.ndarray | None = None  # keypoint scores of the last pose
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))  # box centre, px per frame
 
 
 @dataclass
@@ -317,8 +320,9 @@ class PoseFlowTracker:
         boxes = pose_boxes(kps, valid, size)
         cors = self._correspondences(image_rgb, boxes)
         ids = self._assign(cors, boxes, kps, valid, size)
-        for pid, box, kp, v in zip(ids, boxes, kps, valid):
-            self.tracks[pid] = _Track(self.frame, box, kp, v)
+        kp_scores = np.asarray(result.keypoint_scores, dtype=np.float64)
+        for pid, box, kp, v, sc in zip(ids, boxes, kps, valid, kp_scores):
+            self.tracks[pid] = _Track(self.frame, box, kp, v, sc, self._velocity(pid, box))
         for pid in [pid for pid, t in self.tracks.items() if self.frame - t.frame >= p.link]:
             del self.tracks[pid]
         self._prev_boxes, self._prev_size, self._prev_index = boxes, size, self._index
@@ -394,3 +398,25 @@ class PoseFlowTracker:
                 self.max_pid += 1
                 ids[i] = self.max_pid
         return [int(pid) for pid in ids]
+
+    def _velocity(self, pid: int, box: np.ndarray) -> np.ndarray:
+        """Box-centre motion (px per frame) of track pid from its last box to `box`."""
+        old = self.tracks.get(pid)
+        if old is None or self.frame <= old.frame:
+            return np.zeros(2)
+        centre = (box[[0, 2]] + box[[1, 3]]) / 2.0
+        return (centre - (old.box[[0, 2]] + old.box[[1, 3]]) / 2.0) / (self.frame - old.frame)
+
+    def live_tracks(self) -> list[LiveTrack]:
+        """The tracks seen in the latest frame: last pose, box (xyxy) and box-centre velocity."""
+        return [
+            LiveTrack(
+                pid,
+                t.box[[0, 2, 1, 3]].astype(np.float64),
+                t.keypoints.copy(),
+                t.scores.copy(),
+                t.velocity.copy(),
+            )
+            for pid, t in self.tracks.items()
+            if t.frame == self.frame and t.scores is not None
+        ]

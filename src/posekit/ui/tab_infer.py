@@ -55,10 +55,13 @@ def infer(
     checkpoint: str,
     detector: str,
     tracker: str = NO_TRACKING,
+    smoothing=None,
 ):
-    """Run the `posekit infer` pipeline (the same Pipeline as the CLI) and return its RunSummary."""
+    """Run the `posekit infer` pipeline (the same Pipeline as the CLI) and return its RunSummary;
+    smoothing: OneEuroParams for `--smooth`, None for none."""
     from posekit.infer.options import InferOptions
     from posekit.infer.pipeline import Pipeline
+    from posekit.track.smoothing import OneEuroParams
 
     fastpose = model == FASTPOSE_MODEL
     tracking = tracker != NO_TRACKING
@@ -72,6 +75,10 @@ def infer(
         save_img=not source.is_video,
         save_video=source.is_video,
         showbox=tracking,
+        smooth=smoothing is not None,
+        smooth_min_cutoff=(smoothing or OneEuroParams()).min_cutoff,
+        smooth_beta=(smoothing or OneEuroParams()).beta,
+        smooth_d_cutoff=(smoothing or OneEuroParams()).d_cutoff,
     )
     return Pipeline(options, log=print).run(source, progress=False)
 

@@ -8,19 +8,32 @@ from pathlib import Path
 import gradio as gr
 
 from posekit.track import TRACKERS
+from posekit.track.smoothing import DEFAULT_BETA, DEFAULT_MIN_CUTOFF
 from posekit.ui import tab_infer
 from posekit.ui.common import friendly_errors, inside, output_folder, required_path
 
 
 @friendly_errors
-def run_track_video(video: str | None, tracker: str, detector: str, output_dir: str):
-    """Detect, estimate and track a video; (summary, tracked video, downloads)."""
+def run_track_video(
+    video: str | None,
+    tracker: str,
+    detector: str,
+    output_dir: str,
+    smooth: bool = False,
+    min_cutoff: float = DEFAULT_MIN_CUTOFF,
+    beta: float = DEFAULT_BETA,
+):
+    """Detect, estimate and track a video, optionally One-Euro smoothed (as `posekit infer --smooth
+    --smooth_min_cutoff --smooth_beta`); (summary, tracked video, downloads)."""
+    from posekit.track.smoothing import OneEuroParams
+
     if not video:
         raise gr.Error("no video: upload one")
     outdir = output_folder(output_dir)
     copy = tab_infer.copy_uploads([video], outdir)[0]
     source = tab_infer.open_source([], copy, "")
-    summary = tab_infer.infer(source, outdir, tab_infer.DEFAULT_MODEL, "", "", detector, tracker)
+    smoothing = OneEuroParams(float(min_cutoff), float(beta)) if smooth else None
+    summary = tab_infer.infer(source, outdir, tab_infer.DEFAULT_MODEL, "", "", detector, tracker, smoothing)
     downloads = [str(p) for p in (summary.results_path, summary.video_path) if p]
     video_out = str(summary.video_path) if summary.video_path else None
     return tab_infer.describe(summary, outdir), video_out, downloads
@@ -60,6 +73,18 @@ def build() -> None:
             detector = gr.Dropdown(
                 detector_names(), value=DEFAULT_DETECTOR, label="Person detector", elem_id="track-detector"
             )
+        with gr.Row():
+            smooth = gr.Checkbox(label="Smooth keypoints (One-Euro)", value=False, elem_id="track-smooth")
+            min_cutoff = gr.Number(
+                value=DEFAULT_MIN_CUTOFF,
+                label="Smoothing min cutoff (Hz): lower = smoother, more lag",
+                elem_id="track-smooth-min-cutoff",
+            )
+            beta = gr.Number(
+                value=DEFAULT_BETA,
+                label="Smoothing beta: higher = less lag when moving",
+                elem_id="track-smooth-beta",
+            )
         video_button = gr.Button("Track video", variant="primary", elem_id="track-video-run")
         video_summary = gr.Markdown(elem_id="track-video-result")
         video_out = gr.Video(label="Tracked video", height=360, elem_id="track-video-out")
@@ -77,7 +102,9 @@ def build() -> None:
             label="Download", file_count="multiple", height=100, elem_id="track-files-downloads"
         )
     video_button.click(
-        run_track_video, [video, tracker, detector, outdir], [video_summary, video_out, video_files]
+        run_track_video,
+        [video, tracker, detector, outdir, smooth, min_cutoff, beta],
+        [video_summary, video_out, video_files],
     )
     files_button.click(
         run_track_files, [imgdir, in_json, tracker, outdir], [files_summary, gallery, files_out]

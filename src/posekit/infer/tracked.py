@@ -1,0 +1,125 @@
+"""The pose step of a run, frame after frame: crops -> pose model -> pose NMS -> track ids -> smoothing.
+
+With `det_interval` > 1 (video, webcam, tracked image sequences) the detector runs only on some frames
+(posekit.track.schedule) and every other person's crop comes from their tracked pose
+(posekit.track.guided); with det_interval 1 each frame is detected from scratch, as always.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from posekit.errors import PosekitError
+from posekit.pose.nms import pose_nms
+from posekit.pose.types import PoseModel
+from posekit.track.guided import GuidedCrops, GuideParams
+from posekit.track.schedule import DetectionSchedule
+from posekit.track.smoothing import OneEuroParams, TrackSmoother
+from posekit.types import Detections, PoseResult
+
+# Chosen from benchmarks/track_e2e.py (README, "Video: people kept between detections").
+DEFAULT_DET_INTERVAL = 3
+
+
+@dataclass
+class VideoOptions:
+    """How a tracked stream is processed: det_interval (1 = detect every frame, no guided crops),
+    smoothing (None = off, else the One-Euro parameters) and the guided-crop tuning."""
+
+    det_interval: int = 1
+    smoothing: OneEuroParams | None = None
+    guide: GuideParams = field(default_factory=GuideParams)
+
+    def __post_init__(self) -> None:
+        if int(self.det_interval) < 1:
+            raise PosekitError(f"--det_interval must be >= 1, got {self.det_interval}")
+        self.det_interval = int(self.det_interval)
+
+
+def video_options(
+    is_stream: bool,
+    tracker: str | None,
+    det_interval: int | None = None,
+    smoothing: OneEuroParams | None = None,
+) -> tuple[VideoOptions, str | None]:
+    """The VideoOptions of a run and the tracker it needs: det_interval None means DEFAULT_DET_INTERVAL for
+    a video or webcam (is_stream) or a tracked run, else 1; guided crops and smoothing follow people with
+    the tracker asked for, or the default one (oks) when none was."""
+    from posekit.track import DEFAULT_TRACKER
+
+    if det_interval is None:
+        det_interval = DEFAULT_DET_INTERVAL if (is_stream or tracker) else 1
+    options = VideoOptions(det_interval=det_interval, smoothing=smoothing)
+    if tracker is None and (options.det_interval > 1 or smoothing is not None):
+        tracker = DEFAULT_TRACKER
+    return options, tracker
+
+
+def estimate_poses(pose_model: PoseModel, image: np.ndarray, detections: Detections) -> tuple:
+    """The pose model on the boxes, with the detection extras it declares (e.g. the BlazePose
+    detector's rotations, so lying or tilted people get an upright crop)."""
+    wanted = [name for name in pose_model.detection_extras if name in detections.extras]
+    extras = {name: detections.extras[name] for name in wanted}
+    return pose_model.estimate(image, detections.boxes, **extras)
+
+
+class PoseStep:
+    """Turns one frame's image and detections (None: the detector did not run on it) into its result."""
+
+    def __init__(
+        self,
+        pose_model: PoseModel,
+        tracker=None,
+        options: VideoOptions | None = None,
+        min_box_area: float = 0.0,
+        fps: float | None = None,
+    ) -> None:
+        self.pose_model, self.tracker = pose_model, tracker
+        self.options = options or VideoOptions()
+        self.min_box_area = min_box_area
+        guided = self.options.det_interval > 1
+        if (guided or self.options.smoothing is not None) and tracker is None:
+            raise PosekitError("--det_interval > 1 and --smooth need a tracker (--pose_track or --pose_flow)")
+        self.guide = GuidedCrops(tracker, self.options.guide) if guided else None
+        self.smoother = TrackSmoother(self.options.smoothing, fps) if self.options.smoothing else None
+
+    def schedule(self) -> DetectionSchedule:
+        """A fresh detector schedule for this step's stream (used by the detect stage, in frame order)."""
+        return DetectionSchedule(self.options.det_interval)
+
+    def __call__(
+        self,
+        image: np.ndarray,
+        detections: Detections | None,
+        times: dict[str, float],
+        timestamp: float | None = None,
+    ) -> PoseResult:
+        """The frame's people: poses, NMS, track ids and (with smoothing) smoothed keypoints."""
+        guided = np.zeros(0, dtype=bool)
+        if self.guide is not None:
+            detections, guided = self.guide.plan((image.shape[1], image.shape[0]), detections)
+        if detections is not None and len(detections):
+            start = time.perf_counter()
+            keypoints, scores = estimate_poses(self.pose_model, image, detections)
+            middle = time.perf_counter()
+            boxes, box_scores = detections.boxes, detections.scores
+            if self.guide is not None:
+                boxes = self.guide.boxes(boxes, keypoints, scores, guided)
+                keep = self.guide.keep(scores, guided)
+                boxes, box_scores = boxes[keep], box_scores[keep]
+                keypoints, scores = keypoints[keep], scores[keep]
+            result = pose_nms(boxes, box_scores, keypoints, scores, min_box_area=self.min_box_area)
+            times["pose"] += middle - start
+            times["nms"] += time.perf_counter() - middle
+        else:
+            result = PoseResult.empty(self.pose_model.num_joints)
+        if self.tracker is not None:
+            start = time.perf_counter()
+            result = self.tracker.update(image, result)
+            if self.smoother is not None:
+                result = self.smoother(result, timestamp)
+            times["track"] += time.perf_counter() - start
+        return result

@@ -1,0 +1,230 @@
+"""Video that keeps people: --det_interval 1 is the per-frame path exactly; a person the detector misses
+keeps their id and pose through the gap; a person who leaves the frame ends their track (real frames
+of posetrack18-mini, the default model)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from posekit.cli.main import main
+from posekit.detectors import build_detector
+from posekit.geometry import box_iou
+from posekit.infer.sources import Frame, Source, open_video
+from posekit.infer.stages import process
+from posekit.infer.tracked import VideoOptions
+from posekit.io.images import read_image_rgb
+from posekit.io.results import result_entries
+from posekit.pose.blazepose import BlazePoseLandmarkModel
+from posekit.pose.nms import pose_nms
+from posekit.track import build_tracker
+from tests.pipeline_fakes import FakeDetector, FakePoseModel
+from tests.test_pipeline_cli import MP4, fake_models  # noqa: F401  (the fake detector and pose model)
+
+CLIP = "videos/000001_mpiinew_test"
+FRAMES = [f"{k:06d}.jpg" for k in range(5)]
+
+
+def test_det_interval_1_writes_what_the_per_frame_path_wrote(posetrack_mini, tmp_path, fake_models):  # noqa: F811
+    """`posekit infer --video --pose_track --det_interval 1` against a transcription of the pipeline as
+    it was before guided crops: detect every frame, pose model, pose NMS, tracker."""
+    out = tmp_path / "run"
+    argv = ["infer", "--video", str(posetrack_mini / MP4), "--outdir", str(out), "--pose_track"]
+    assert main([*argv, "--det_interval", "1"]) == 0
+    written = json.loads((out / "alphapose-results.json").read_text())
+    detector, model, tracker = FakeDetector(), FakePoseModel(), build_tracker("oks")
+    expected = []
+    for frame in open_video(posetrack_mini / MP4).frames:
+        (dets,) = detector.detect([frame.image])
+        keypoints, scores = model.estimate(frame.image, dets.boxes)
+        result = tracker.update(frame.image, pose_nms(dets.boxes, dets.scores, keypoints, scores))
+        expected += result_entries(frame.name, result)
+    assert written == json.loads(json.dumps(expected))
+    assert main([*argv, "--det_interval", "3"]) == 0  # guided crops do change the results
+    assert json.loads((out / "alphapose-results.json").read_text()) != written
+
+
+@pytest.fixture(scope="module")
+def clip_detections(posetrack_mini) -> dict[str, np.ndarray]:
+    """The default detector's boxes on each frame of the 5-frame clip."""
+    detector = build_detector("blazepose")
+    return {
+        name: detector.detect([read_image_rgb(posetrack_mini / CLIP / name)])[0].boxes.astype(float)
+        for name in FRAMES
+    }
+
+
+def _write_detfile(path, boxes: dict[str, np.ndarray]) -> None:
+    entries = [
+        {"image_id": name, "category_id": 1, "bbox": [b[0], b[1], b[2] - b[0], b[3] - b[1]], "score": 0.9}
+        for name, frame_boxes in boxes.items()
+        for b in frame_boxes.tolist()
+    ]
+    path.write_text(json.dumps(entries))
+
+
+def _people(outdir) -> dict[str, list[dict]]:
+    by_frame: dict[str, list[dict]] = {name: [] for name in FRAMES}
+    for entry in json.loads((outdir / "alphapose-results.json").read_text()):
+        by_frame[entry["image_id"]].append(entry)
+    return by_frame
+
+
+def _xyxy(entry: dict) -> np.ndarray:
+    x, y, w, h = entry["box"]
+    return np.array([[x, y, x + w, y + h]])
+
+
+def _find(people: list[dict], box: np.ndarray) -> dict | None:
+    """The person whose box overlaps `box` most (IoU >= 0.3), or None."""
+    best = max(people, key=lambda e: box_iou(_xyxy(e), box)[0, 0], default=None)
+    return best if best is not None and box_iou(_xyxy(best), box)[0, 0] >= 0.3 else None
+
+
+def test_a_person_the_detector_misses_keeps_id_and_pose(posetrack_mini, tmp_path, clip_detections):
+    """The person left in frame 0 is removed from the detections of frames 1-3: with --det_interval 2
+    (detector on frames 0, 2, 4) their crop follows their pose through the gap, same id, same pose as
+    when detected; with --det_interval 1 they are simply gone in those frames."""
+    first = clip_detections[FRAMES[0]]
+    person = first[np.argmin(first[:, 0])][None]  # the leftmost person of frame 0
+    missing = {
+        name: boxes if k in (0, 4) else boxes[box_iou(boxes, person)[:, 0] < 0.3]
+        for k, (name, boxes) in enumerate(clip_detections.items())
+    }
+    assert all(len(missing[n]) == len(clip_detections[n]) - 1 for n in FRAMES[1:4])
+    _write_detfile(tmp_path / "all.json", clip_detections)
+    _write_detfile(tmp_path / "missing.json", missing)
+    runs = {}
+    for label, detfile, interval in (("all", "all", 1), ("gap", "missing", 2), ("per-frame", "missing", 1)):
+        out = tmp_path / label
+        argv = ["infer", "--indir", str(posetrack_mini / CLIP), "--outdir", str(out), "--no_save_img"]
+        argv += ["--detfile", str(tmp_path / f"{detfile}.json"), "--pose_track"]
+        assert main([*argv, "--det_interval", str(interval)]) == 0
+        runs[label] = _people(out)
+    reference = [_find(runs["all"][n], person) for n in FRAMES]
+    followed = [_find(runs["gap"][n], person) for n in FRAMES]
+    assert all(p is not None for p in reference + followed)
+    assert len({p["idx"] for p in followed}) == 1  # one id through the gap
+    for ref, got in zip(reference[1:4], followed[1:4]):
+        a = np.reshape(ref["keypoints"], (-1, 3))
+        b = np.reshape(got["keypoints"], (-1, 3))
+        confident = (a[:, 2] > 0.5) & (b[:, 2] > 0.5)
+        assert confident.sum() >= 10
+        height = ref["box"][3]
+        assert np.linalg.norm(a[confident, :2] - b[confident, :2], axis=1).mean() < 0.05 * height
+    assert [_find(runs["per-frame"][n], person) is None for n in FRAMES] == [False, True, True, True, False]
+
+
+def test_a_person_who_leaves_the_frame_ends_their_track(posetrack_mini):
+    """A 700 px wide camera window slides right over clip frame 0, 40 px per frame, so the leftmost
+    person leaves the view on the left; the detector runs on the first frame only (--det_interval 100):
+    their track follows them while they are in view and ends once they are out, the others stay."""
+    image = read_image_rgb(posetrack_mini / CLIP / FRAMES[0])
+    width, offsets = 700, [*range(200, 561, 40), 580]
+    images = [np.ascontiguousarray(image[:, x : x + width]) for x in offsets]
+    source = Source((Frame(i, f"{i}.jpg", im) for i, im in enumerate(images)), len(images), 25.0, "pan", True)
+    stream = process(
+        source,
+        build_detector("blazepose"),
+        BlazePoseLandmarkModel(),
+        tracker=build_tracker("oks"),
+        single_thread=True,
+        video=VideoOptions(det_interval=100),
+    )
+    results = [frame.result for frame in stream]
+    start = results[0]
+    assert len(start) >= 2
+    left = int(np.argmin(start.boxes[:, 0]))
+    tid, box = start.ids[left], start.boxes[left]
+    others = set(start.ids) - {tid}
+    for x, result in zip(offsets, results):
+        moved = box - np.array([1, 0, 1, 0]) * (x - offsets[0])
+        inside = (min(moved[2], width) - max(moved[0], 0)) / (moved[2] - moved[0])
+        if inside > 0.8:
+            assert tid in result.ids, x  # followed without the detector
+        if inside <= 0:
+            assert tid not in result.ids, x  # gone with the person
+        assert others <= set(result.ids), x
+        assert len(result) <= len(start), x  # no duplicates of the people followed
+    assert tid not in results[-1].ids
+
+
+def test_smooth_flag_is_the_one_euro_filter_over_the_tracked_results(posetrack_mini, tmp_path, fake_models):  # noqa: F811
+    """`--smooth` with its three parameters gives exactly TrackSmoother over the unsmoothed tracked run
+    (video timestamps), and never changes a person's first frame (no delay, no warm-up)."""
+    from posekit.track.smoothing import OneEuroParams, TrackSmoother
+    from posekit.types import PoseResult
+
+    argv = ["infer", "--video", str(posetrack_mini / MP4), "--pose_track", "--det_interval", "1"]
+    assert main([*argv, "--outdir", str(tmp_path / "raw")]) == 0
+    smooth = ["--smooth", "--smooth_min_cutoff", "0.5", "--smooth_beta", "2", "--smooth_d_cutoff", "1.5"]
+    assert main([*argv, "--outdir", str(tmp_path / "smooth"), *smooth]) == 0
+    raw = json.loads((tmp_path / "raw" / "alphapose-results.json").read_text())
+    got = json.loads((tmp_path / "smooth" / "alphapose-results.json").read_text())
+    smoother = TrackSmoother(OneEuroParams(0.5, 2.0, 1.5))
+    expected = []
+    for frame in open_video(posetrack_mini / MP4).frames:
+        people = [e for e in raw if e["image_id"] == frame.name]
+        kps = np.array([np.reshape(e["keypoints"], (-1, 3)) for e in people])
+        result = PoseResult(
+            np.zeros((len(people), 4)),
+            np.ones(len(people)),
+            kps[..., :2],
+            kps[..., 2],
+            np.ones(len(people)),
+            [e["idx"] for e in people],
+        )
+        expected.append(smoother(result, frame.timestamp).keypoints)
+    smoothed = [
+        np.array([np.reshape(e["keypoints"], (-1, 3))[:, :2] for e in got if e["image_id"] == f"{t}.jpg"])
+        for t in range(5)
+    ]
+    for t in range(5):
+        np.testing.assert_allclose(smoothed[t], expected[t], rtol=0, atol=1e-9)
+    first = [np.reshape(e["keypoints"], (-1, 3)) for e in raw if e["image_id"] == "0.jpg"]
+    np.testing.assert_array_equal(smoothed[0], np.array(first)[..., :2])
+    assert (
+        np.abs(
+            smoothed[4]
+            - np.array([np.reshape(e["keypoints"], (-1, 3))[:, :2] for e in raw if e["image_id"] == "4.jpg"])
+        ).max()
+        > 0.1
+    )
+
+
+def test_ui_track_tab_smooths_as_the_cli_does(posetrack_mini, tmp_path, fake_models, request):  # noqa: F811
+    pytest.importorskip("gradio")
+    from posekit.ui import common, tab_track
+
+    common.set_root(tmp_path)  # the UI writes only below its root (posekit ui --root)
+    request.addfinalizer(common._ROOT.clear)
+    video = tmp_path / "clip.mp4"
+    video.write_bytes((posetrack_mini / MP4).read_bytes())
+    tab_track.run_track_video(str(video), "oks", "blazepose", str(tmp_path / "ui"), True, 0.5, 2.0)
+    argv = ["infer", "--video", str(video), "--outdir", str(tmp_path / "cli"), "--pose_track", "--smooth"]
+    assert main([*argv, "--smooth_min_cutoff", "0.5", "--smooth_beta", "2"]) == 0
+    ui = json.loads((tmp_path / "ui" / "alphapose-results.json").read_text())
+    cli = json.loads((tmp_path / "cli" / "alphapose-results.json").read_text())
+    assert ui == cli and len(ui) >= 10
+    assert main([*argv[:-1], "--outdir", str(tmp_path / "raw")]) == 0
+    assert json.loads((tmp_path / "raw" / "alphapose-results.json").read_text()) != ui  # it did smooth
+
+
+def test_stream_follows_people_as_the_cli_does(posetrack_mini, tmp_path, fake_models):  # noqa: F811
+    """pipe.stream(video) with the default options (det_interval 3, the OKS tracker) gives what
+    `posekit infer --video` writes; with smoothing too."""
+    from posekit.infer.options import InferOptions
+    from posekit.infer.pipeline import Pipeline
+
+    for extra, options in (([], {}), (["--smooth"], {"smooth": True})):
+        out = tmp_path / f"cli{len(extra)}"
+        assert main(["infer", "--video", str(posetrack_mini / MP4), "--outdir", str(out), *extra]) == 0
+        written = json.loads((out / "alphapose-results.json").read_text())
+        pipe = Pipeline(InferOptions(**options), detector=FakeDetector(), pose_model=FakePoseModel())
+        streamed = [
+            e for name, _, result in pipe.stream(posetrack_mini / MP4) for e in result_entries(name, result)
+        ]
+        assert written == json.loads(json.dumps(streamed))
+        assert all(isinstance(e["idx"], int) for e in written)
