@@ -39,11 +39,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from posekit.detectors import build_detector  # noqa: E402
+from posekit.families.blazepose.landmarks import BlazePoseLandmarkModel  # noqa: E402
 from posekit.infer.sources import Frame, Source  # noqa: E402
 from posekit.infer.stages import process  # noqa: E402
 from posekit.infer.tracked import VideoOptions  # noqa: E402
 from posekit.io.images import read_image_rgb  # noqa: E402
-from posekit.pose.blazepose import BlazePoseLandmarkModel  # noqa: E402
 from posekit.track import build_tracker  # noqa: E402
 from posekit.track.metrics import tracking_metrics  # noqa: E402
 from posekit.track.smoothing import OneEuroParams, TrackSmoother  # noqa: E402

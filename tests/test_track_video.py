@@ -11,13 +11,13 @@ import pytest
 
 from posekit.cli.main import main
 from posekit.detectors import build_detector
+from posekit.families.blazepose.landmarks import BlazePoseLandmarkModel
 from posekit.geometry import box_iou
 from posekit.infer.sources import Frame, Source, open_video
 from posekit.infer.stages import process
 from posekit.infer.tracked import VideoOptions
 from posekit.io.images import read_image_rgb
 from posekit.io.results import result_entries
-from posekit.pose.blazepose import BlazePoseLandmarkModel
 from posekit.pose.nms import pose_nms
 from posekit.track import build_tracker
 from tests.pipeline_fakes import FakeDetector, FakePoseModel
