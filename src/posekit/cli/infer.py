@@ -103,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
         backend=args.backend,
         precision=args.precision,
         compile=args.compile,
+        detector=detector,
     )
     tracker = _build_tracker(args) if tracking else None
     if args.vis:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+from posekit.detectors.base import KeypointDetector
 from posekit.errors import PosekitError
 from posekit.pose.types import PoseModel
 
@@ -18,9 +19,16 @@ def load_pose_model(
     backend: str = "auto",
     precision: str = "auto",
     compile: bool = False,
+    detector=None,
 ) -> PoseModel:
-    """The embedded default model when neither --cfg nor --checkpoint is given, else the FastPose
-    checkpoint with its config (both are needed together) on the chosen backend (see build_backend)."""
+    """The embedded default model when neither --cfg nor --checkpoint is given (or, for a keypoint
+    detector such as YOLO-pose, the detector's own keypoints: one-stage), else the FastPose checkpoint
+    with its config (both are needed together) on the chosen backend (see build_backend)."""
+    if not cfg_path and not checkpoint and isinstance(detector, KeypointDetector):
+        from posekit.pose.onestage import DetectorKeypoints
+
+        log(f"Using the {detector.name} detector's own keypoints ({detector.num_joints} per person)")
+        return DetectorKeypoints(detector.num_joints)
     if not cfg_path and not checkpoint:
         from posekit.pose.blazepose import BlazePoseLandmarkModel
 

@@ -57,9 +57,11 @@ def infer(
     from posekit.track import inference_tracker
 
     fastpose = model == FASTPOSE_MODEL
-    pose_model = load_pose_model(cfg_path if fastpose else None, checkpoint if fastpose else None, "cpu")
     tracking = tracker != NO_TRACKING
     detector_model = build_detector(canonical_detector_name(detector), device="cpu", tracking=tracking)
+    pose_model = load_pose_model(
+        cfg_path if fastpose else None, checkpoint if fastpose else None, "cpu", detector=detector_model
+    )
     outputs = RenderedOutputs(
         outdir,
         save_img=not source.is_video,
