@@ -26,10 +26,12 @@ DETECTORS: dict[str, tuple[str, str]] = {
     "yolox-l": ("posekit.detectors.yolox", "YOLOXDetector"),
     "yolox-x": ("posekit.detectors.yolox", "YOLOXDetector"),
     "yolo11n-pose": ("posekit.families.yolo_pose.detector", "YoloPoseDetector"),
-    "yolo-pose": ("posekit.families.yolo_pose.detector", "YoloPoseDetector"),
 }
-# file suffix -> the detector that reads such files
-FILE_DETECTORS = {".pt": "yolo-pose"}
+# weight-file suffix -> (module, class) of the detector that reads such files (constructed with the
+# file name as its name and, unless given, as its weights)
+FILE_DETECTORS: dict[str, tuple[str, str]] = {
+    ".pt": ("posekit.families.yolo_pose.detector", "YoloPoseDetector")
+}
 ALIASES = {"yolox": "yolox-x", "yolov3": "yolo", "yolov3-spp": "yolo", "default": "blazepose"}
 DEFAULT_DETECTOR = "blazepose"
 
@@ -56,8 +58,10 @@ def build_detector(
     """Construct a detector by name or weight file; `weights` overrides where its weights are looked for."""
     key = canonical_detector_name(name)
     if key not in DETECTORS:
-        key, weights = FILE_DETECTORS[Path(key).suffix.lower()], weights or key
-    module_name, class_name = DETECTORS[key]
+        module_name, class_name = FILE_DETECTORS[Path(key).suffix.lower()]
+        weights = weights or key
+    else:
+        module_name, class_name = DETECTORS[key]
     cls = getattr(importlib.import_module(module_name), class_name)
     return cls(name=key, weights=weights, device=device, **options)
 

@@ -23,7 +23,6 @@ from posekit.paths import models_dir
 from posekit.types import Detections
 
 PERSON_CLASS = 0
-GENERIC_NAME = "yolo-pose"  # the registry name for any YOLO-pose .pt given by path or file name
 
 
 def resolve_weights(name: str, weights: str | None) -> Path:
@@ -39,8 +38,6 @@ def resolve_weights(name: str, weights: str | None) -> Path:
             f"YOLO-pose checkpoint not found: {weights} (looked at {Path(weights).expanduser()} and "
             f"{models_dir() / Path(weights).name}); give its path or put it in {models_dir()}"
         )
-    if name == GENERIC_NAME:
-        raise MissingFileError(f"--detector {GENERIC_NAME} needs a .pt: pass --detector_weights FILE")
     return modelstore.pulled_model_path(name)
 
 
@@ -107,15 +104,23 @@ class YoloPoseDetector:
         return self.network(torch.from_numpy(batch).to(self.device)).float().cpu().numpy()
 
     def predict(self, images: Sequence[np.ndarray]) -> list[PosePredictions]:
-        """Every class's people in each RGB uint8 image, in image pixels, best first."""
-        results: list[PosePredictions] = []
-        step = self.batch_size or max(len(images), 1)
-        for start in range(0, len(images), step):
-            chunk = [self._checked(image) for image in images[start : start + step]]
-            batch, boxes = preprocess(chunk, self.input_size, self.stride)
-            output = self.run_network(batch)
-            results.extend(
-                postprocess(
+        """Every class's people in each RGB uint8 image, in image pixels, best first.
+
+        Images of one shape share a forward pass (up to `batch_size`), each in Ultralytics' minimal
+        rectangle, so a result never depends on which other images came in the same call.
+        """
+        images = [self._checked(image) for image in images]
+        results: list[PosePredictions | None] = [None] * len(images)
+        by_shape: dict[tuple[int, ...], list[int]] = {}
+        for index, image in enumerate(images):
+            by_shape.setdefault(image.shape, []).append(index)
+        for indices in by_shape.values():
+            step = self.batch_size or len(indices)
+            for start in range(0, len(indices), step):
+                chunk = indices[start : start + step]
+                batch, boxes = preprocess([images[i] for i in chunk], self.input_size, self.stride)
+                output = self.run_network(batch)
+                people = postprocess(
                     output,
                     boxes,
                     self.kpt_shape,
@@ -124,7 +129,8 @@ class YoloPoseDetector:
                     self.nms_thres,
                     self.max_det,
                 )
-            )
+                for i, found in zip(chunk, people):
+                    results[i] = found
         return results
 
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
