@@ -1,15 +1,16 @@
 """Which model: keypoint AP, people matched and ms per image on coco-val-mini for posekit's model choices.
 
-    python benchmarks/yolo_pose.py [--repeat 3] [--no-fastpose]
+    python benchmarks/yolo_pose.py [--repeat 3] [--fastpose CFG CHECKPOINT | --train-fastpose]
 
 Rows, each run through posekit's own pipeline (`posekit.pipeline.process`, one thread) and results writer,
 scored with pycocotools (COCO keypoint AP, OKS sigmas of posekit.evaluate.coco):
   - default model: BlazePose detector + BlazePose landmarks;
   - YOLO11n-pose one-stage (the detector's own keypoints, no pose NMS);
   - YOLO11n-pose boxes + default landmarks;
-  - YOLO11n-pose boxes + FastPose: the tiny FastPose of tests/train_helpers.overfit_tiny_model, trained
-    on these same 12 people (no real FastPose checkpoint is available here), so its AP only shows the
-    wiring works, not what a real FastPose reaches.
+  - YOLO11n-pose boxes + FastPose: a FastPose config + checkpoint given with --fastpose, or with
+    --train-fastpose the tiny FastPose of tests/train_helpers.overfit_tiny_model (300 steps, about 2 CPU
+    minutes on a quiet machine), trained on these same 12 people, so its AP only shows the wiring works,
+    not what a real FastPose reaches.
 "People matched": annotated people with a result at OKS >= 0.5 (pycocotools' matching). ms per image is
 the median over `--repeat` passes of the whole pipeline per image (torch fp32 for YOLO and FastPose,
 LiteRT for BlazePose). Needs the YOLO11n-pose file (`posekit models pull yolo11n-pose --accept-license`).
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
 import platform
 import re
 import statistics
@@ -54,7 +56,8 @@ def cpu_line() -> str:
     flags = sorted(set(re.findall(r"\b(amx_bf16|avx512_bf16)\b", text)))
     name = model.group(1) if model else platform.processor()
     bf16 = ", ".join(flags) or "none (no AMX / AVX512-BF16)"
-    return f"CPU: {name}; native bf16: {bf16}; torch threads {torch.get_num_threads()}"
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    return f"CPU: {name}; native bf16: {bf16}; torch threads {torch.get_num_threads()}; load average {load}"
 
 
 def score(gt: COCO, results: list[dict]) -> tuple[float, int, int]:
@@ -106,7 +109,8 @@ def tiny_fastpose(coco: Path, work: Path) -> tuple[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--no-fastpose", action="store_true", help="skip training the tiny FastPose")
+    parser.add_argument("--fastpose", nargs=2, metavar=("CFG", "CHECKPOINT"), help="a FastPose model")
+    parser.add_argument("--train-fastpose", action="store_true", help="train the tiny overfit FastPose")
     args = parser.parse_args()
     root = shared_data_root()
     if root is None:
@@ -132,15 +136,20 @@ def main() -> None:
             load_pose_model(None, None, log=quiet, detector=yolo, pose_model="default"),
         ),
     ]
-    if not args.no_fastpose:
-        with tempfile.TemporaryDirectory(prefix="posekit-bench-") as work:
-            cfg, checkpoint = tiny_fastpose(coco, Path(work))
-            fastpose = load_pose_model(cfg, checkpoint, log=quiet, backend="torch", precision="fp32")
-            rows.append(("YOLO11n-pose boxes + tiny FastPose (overfit on these images)", yolo, fastpose))
-    print("| model | keypoint AP | people matched | ms / image |\n|---|---|---|---|")
-    for name, detector, pose_model in rows:
-        ap, matched, annotated, ms = run(gt, paths, detector, pose_model, args.repeat)
-        print(f"| {name} | {ap:.3f} | {matched}/{annotated} | {ms:.0f} |", flush=True)
+    with tempfile.TemporaryDirectory(prefix="posekit-bench-") as work:
+        fastpose = tuple(args.fastpose) if args.fastpose else None
+        if args.train_fastpose:
+            fastpose = tiny_fastpose(coco, Path(work))
+        if fastpose:
+            model = load_pose_model(*fastpose, log=quiet, backend="torch", precision="fp32")
+            label = (
+                "tiny FastPose, overfit on these images" if args.train_fastpose else Path(fastpose[1]).name
+            )
+            rows.append((f"YOLO11n-pose boxes + {label}", yolo, model))
+        print("| model | keypoint AP | people matched | ms / image |\n|---|---|---|---|")
+        for name, detector, pose_model in rows:
+            ap, matched, annotated, ms = run(gt, paths, detector, pose_model, args.repeat)
+            print(f"| {name} | {ap:.3f} | {matched}/{annotated} | {ms:.0f} |", flush=True)
 
 
 if __name__ == "__main__":

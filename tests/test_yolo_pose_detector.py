@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -124,3 +125,46 @@ def test_pose_model_detector_needs_a_keypoint_detector(coco_mini, tmp_path, caps
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
         "error: --pose_model detector needs a keypoint detector (e.g. yolo11n-pose); blazepose has none"
     )
+
+
+def test_det_box_validation_creates_its_detections_with_yolo11n_pose(
+    coco_mini, yolo11n_pose, reference, tmp_path
+):
+    """`posekit validate --detector yolo11n-pose` makes DET_FILE from YOLO's person boxes (the pose
+    model then runs on them as with any detector)."""
+    from posekit.evaluate.validate import ensure_detections
+    from tests.train_helpers import tiny_config
+
+    cfg = tiny_config(coco_mini, **{"DATASET.TEST.DET_FILE": str(tmp_path / "dets.json")})
+    written = json.loads(ensure_detections(cfg, "yolo11n-pose").read_text())
+    gt = json.loads((coco_mini / GT).read_text())
+    names = {im["id"]: im["file_name"] for im in gt["images"]}
+    assert len(written) == sum(len(d) for d in reference.values()) == 12
+    for image_id, name in names.items():
+        got = [e for e in written if e["image_id"] == image_id]
+        boxes = [[x, y, x + w, y + h] for x, y, w, h in (e["bbox"] for e in got)]
+        np.testing.assert_allclose(boxes, [d["box_xyxy"] for d in reference[name]], atol=0.5)
+        np.testing.assert_allclose([e["score"] for e in got], [d["conf"] for d in reference[name]], atol=1e-3)
+
+
+def test_seed_demo_script_tracks_yolo11n_pose_people(posetrack_mini, yolo11n_pose, tmp_path):
+    """scripts/demo_inference.py --detector yolo11n-pose --pose_track on the PoseTrack frames: the
+    one-stage people of every frame (Ultralytics' boxes), each with an integer track id."""
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "demo_inference.py"
+    spec = importlib.util.spec_from_file_location("demo_inference", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    frames = posetrack_mini / "videos" / "000001_mpiinew_test"
+    argv = ["--detector=yolo11n-pose", f"--indir={frames}", f"--outdir={tmp_path}", "--pose_track", "--sp"]
+    assert module.main([*argv, "--no_save_img"]) == 0
+    results = json.loads((tmp_path / "alphapose-results.json").read_text())
+    expected = json.loads(shared_reference("yolo11n-pose-reference.json").read_text())["images"]
+    per_frame = {e["file"]: e["detections"] for e in expected if e["group"].startswith("posetrack18-mini")}
+    assert len(per_frame) == 5 and len(results) == sum(len(d) for d in per_frame.values())
+    for name, dets in per_frame.items():
+        got = [r for r in results if r["image_id"] == name]
+        boxes = sorted([x, y, x + w, y + h] for x, y, w, h in (r["box"] for r in got))
+        np.testing.assert_allclose(boxes, sorted(d["box_xyxy"] for d in dets), atol=0.5)
+        assert all(isinstance(r["idx"], int) for r in got) and len({r["idx"] for r in got}) == len(got)
