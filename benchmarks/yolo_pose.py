@@ -1,6 +1,6 @@
 """Which model: keypoint AP, people matched and ms per image on coco-val-mini for posekit's model choices.
 
-    python benchmarks/yolo_pose.py [--repeat 3] [--fastpose CFG CHECKPOINT | --train-fastpose]
+    python benchmarks/yolo_pose.py [--repeat 3] [--threads N] [--fastpose CFG CHECKPOINT | --train-fastpose]
 
 Rows, each run through posekit's own pipeline (`posekit.pipeline.process`, one thread) and results writer,
 scored with pycocotools (COCO keypoint AP, OKS sigmas of posekit.evaluate.coco):
@@ -111,7 +111,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--fastpose", nargs=2, metavar=("CFG", "CHECKPOINT"), help="a FastPose model")
     parser.add_argument("--train-fastpose", action="store_true", help="train the tiny overfit FastPose")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     root = shared_data_root()
     if root is None:
         raise SystemExit("../shared/data not found")
