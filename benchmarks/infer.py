@@ -21,12 +21,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from posekit.detectors import build_detector  # noqa: E402
-from posekit.infer.outputs import RenderedOutputs  # noqa: E402
+import posekit  # noqa: E402
 from posekit.infer.sources import Frame, Source, collect_image_paths, open_images, open_video  # noqa: E402
+from posekit.infer.stages import STAGES  # noqa: E402
 from posekit.io.video import read_frames  # noqa: E402
-from posekit.pipeline import STAGES, run_inference  # noqa: E402
-from posekit.pose.blazepose import BlazePoseLandmarkModel  # noqa: E402
 from tests.shared_data import shared_data_root  # noqa: E402
 
 MP4 = "posetrack18-mini/videos/000001_mpiinew_test/000001_mpiinew_test.mp4"
@@ -43,31 +41,16 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_case(label, make_source, detector, model, outdir, repeat, **options):
-    """Run one case `repeat` times; print frames/s, people, stage shares and peak memory."""
+def run_case(label, make_source, pipe, repeat, **options):
+    """Run one case `repeat` times with `pipe` (options changed as given, the models shared); print
+    frames/s, people, stage shares and peak memory."""
     frames = people = 0
     seconds = 0.0
     stages = dict.fromkeys(STAGES, 0.0)
     for _ in range(repeat):
         source = make_source()
-        outputs = RenderedOutputs(
-            outdir,
-            save_img=not source.is_video,
-            save_video=source.is_video,
-            video_stem=source.stem,
-            fps=source.fps,
-            fast=options.get("fast", False),
-        )
-        run_options = {k: v for k, v in options.items() if k != "fast"}
-        summary = run_inference(
-            source,
-            detector,
-            model,
-            outdir,
-            outputs=outputs,
-            progress=False,
-            log=lambda m: None,
-            **run_options,
+        summary = pipe.with_options(save_video=source.is_video, **options).run(
+            source, progress=False, log=lambda m: None
         )
         frames += summary.frames
         people += summary.people
@@ -106,32 +89,29 @@ def main() -> None:
     if root is None:
         raise SystemExit("../shared/data not found")
     outdir = Path(args.outdir or tempfile.mkdtemp(prefix="posekit-bench-"))
-    detector = build_detector("blazepose")
-    model = BlazePoseLandmarkModel()
+    pipe = posekit.load(outdir=str(outdir))  # the default detector + pose model, loaded once
     images = collect_image_paths(str(root / "coco-val-mini" / "val2017"), None, None)
     video = root / MP4
     print(f"2-core CPU run, {args.repeat} repeats per case; outputs in {outdir}")
-    run_case("warm-up", lambda: open_images(images), detector, model, outdir, 1)
+    run_case("warm-up", lambda: open_images(images), pipe, 1)
     for label, make, opts in [
         ("coco-val-mini images, threads", lambda: open_images(images), {}),
         ("coco-val-mini images, --sp", lambda: open_images(images), {"single_thread": True}),
-        ("coco-val-mini images, threads, --vis_fast", lambda: open_images(images), {"fast": True}),
+        ("coco-val-mini images, threads, --vis_fast", lambda: open_images(images), {"vis_fast": True}),
         ("posetrack mp4 720p, threads", lambda: open_video(video), {}),
         ("posetrack mp4 720p, --sp", lambda: open_video(video), {"single_thread": True}),
-        ("posetrack mp4 720p, threads, --vis_fast", lambda: open_video(video), {"fast": True}),
+        ("posetrack mp4 720p, threads, --vis_fast", lambda: open_video(video), {"vis_fast": True}),
     ]:
-        run_case(label, make, detector, model, outdir, args.repeat, **opts)
+        run_case(label, make, pipe, args.repeat, **opts)
     gc.collect()
     samples: list[tuple[int, float]] = []
     start_rss = rss_mb()
     run_case(
         f"long video ({5 * args.long} frames 720p)",
         lambda: long_video_source(video, args.long, samples),
-        detector,
-        model,
-        outdir,
+        pipe,
         1,
-        fast=True,
+        vis_fast=True,
     )
     trace = ", ".join(f"{i}:{mb:.0f}" for i, mb in samples[:: max(1, len(samples) // 8)])
     print(f"RSS before {start_rss:.0f} MB; during the long run (frame:MB) {trace}")

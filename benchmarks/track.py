@@ -10,7 +10,7 @@ full frame, full resolution), which shows what the speed-up costs in accuracy. T
 trackers on real PoseTrack18 pixels and poses (60-frame 1280x720 pans over the annotated frame of
 posetrack18-mini with its track ids; see posekit.track.synth.make_pan_sequence). Then the whole video
 pipeline on the posetrack18-mini mp4 with the default model: `posekit infer --pose_flow` (when it runs)
-and posekit.pipeline.process with each tracker (read, detect, pose, NMS, track). Prints a table;
+and Pipeline.frames with each tracker (read, detect, pose, NMS, track). Prints a table;
 nothing is asserted.
 """
 
@@ -129,28 +129,23 @@ def pipeline_fps(data: Path) -> str:
 
 
 def pipeline_stages_fps(data: Path, repeat: int = 4) -> str:
-    """frames/s of posekit.pipeline.process (read, detect, pose, NMS, track; no json or video writing)
-    with the default model and each tracker over the mp4 (run once to warm up, then `repeat` times)."""
+    """frames/s of Pipeline.frames (read, detect, pose, NMS, track; no json or video writing) with the
+    default model and each tracker over the mp4 (run once to warm up, then `repeat` times)."""
     from collections import defaultdict
 
-    from posekit.detectors import build_detector
+    import posekit
     from posekit.infer.sources import open_video
-    from posekit.pipeline import process
-    from posekit.pose.blazepose import BlazePoseLandmarkModel
 
-    detector, model = build_detector("blazepose"), BlazePoseLandmarkModel()
+    base = posekit.load()
     lines = []
     for name in ("poseflow", "oks"):
+        pipe = base.with_options(tracker=name)
         times: dict[str, float] = defaultdict(float)
         frames, seconds = 0, 0.0
         for run in range(repeat + 1):  # run 0 warms up
             start = time.perf_counter()
-            stream = process(
-                open_video(data / MP4),
-                detector,
-                model,
-                tracker=build_tracker(name),
-                times=times if run else None,
+            stream = pipe.frames(
+                open_video(data / MP4), tracker=pipe.new_tracker(), times=times if run else None
             )
             done = sum(1 for _ in stream)
             if run:

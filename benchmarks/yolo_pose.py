@@ -2,7 +2,7 @@
 
     python benchmarks/yolo_pose.py [--repeat 3] [--threads N] [--fastpose CFG CHECKPOINT | --train-fastpose]
 
-Rows, each run through posekit's own pipeline (`posekit.pipeline.process`, one thread) and results writer,
+Rows, each run through posekit's own pipeline (`posekit.infer.stages.process`, one thread) and results writer,
 scored with pycocotools (COCO keypoint AP, OKS sigmas of posekit.evaluate.coco):
   - default model: BlazePose detector + BlazePose landmarks;
   - YOLO11n-pose one-stage (the detector's own keypoints, no pose NMS);
@@ -42,10 +42,10 @@ sys.path.insert(0, str(REPO))
 
 from posekit.detectors import build_detector  # noqa: E402
 from posekit.evaluate.coco import oks_sigmas  # noqa: E402
-from posekit.infer.models import load_pose_model  # noqa: E402
+from posekit.infer.models import load_pose_estimator  # noqa: E402
 from posekit.infer.sources import open_images  # noqa: E402
+from posekit.infer.stages import process  # noqa: E402
 from posekit.io.results import result_entries  # noqa: E402
-from posekit.pipeline import process  # noqa: E402
 from tests.shared_data import shared_data_root  # noqa: E402
 
 
@@ -131,12 +131,12 @@ def main() -> None:
     blazepose = build_detector("blazepose")
     yolo = build_detector("yolo11n-pose")
     rows = [
-        ("default (BlazePose detector + landmarks)", blazepose, load_pose_model(None, None, log=quiet)),
-        ("YOLO11n-pose one-stage", yolo, load_pose_model(None, None, log=quiet, detector=yolo)),
+        ("default (BlazePose detector + landmarks)", blazepose, load_pose_estimator(None, None, log=quiet)),
+        ("YOLO11n-pose one-stage", yolo, load_pose_estimator(None, None, log=quiet, detector=yolo)),
         (
             "YOLO11n-pose boxes + default landmarks",
             yolo,
-            load_pose_model(None, None, log=quiet, detector=yolo, pose_model="default"),
+            load_pose_estimator(None, None, log=quiet, detector=yolo, pose_model="default"),
         ),
     ]
     with tempfile.TemporaryDirectory(prefix="posekit-bench-") as work:
@@ -144,7 +144,7 @@ def main() -> None:
         if args.train_fastpose:
             fastpose = tiny_fastpose(coco, Path(work))
         if fastpose:
-            model = load_pose_model(*fastpose, log=quiet, backend="torch", precision="fp32")
+            model = load_pose_estimator(*fastpose, log=quiet, backend="torch", precision="fp32")
             label = (
                 "tiny FastPose, overfit on these images" if args.train_fastpose else Path(fastpose[1]).name
             )

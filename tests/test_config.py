@@ -76,3 +76,20 @@ def test_not_yaml_and_not_found(tmp_path):
         load_config(tmp_path / "nope.yaml")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(_write(tmp_path, "DATASET: [unclosed"))
+
+
+def test_train_split_without_aug_section_trains_without_scale_rotation_or_half_body(tmp_path):
+    """AlphaPose (facts §13, custom.py): no AUG section -> scale factor 0, rotation factor 0, half-body
+    (-1, -1); flip is not an AUG key it reads (always on)."""
+    text = SEED_CFG.read_text()
+    start = text.index("    AUG:")
+    end = text.index("  VAL:")
+    assert "SCALE_FACTOR" in text[start:end]
+    cfg_file = tmp_path / "no_aug.yaml"
+    cfg_file.write_text(text[:start] + text[end:])
+    aug = load_config(cfg_file).dataset.train.aug
+    alphapose = {"scale_factor": 0, "rot_factor": 0, "num_joints_half_body": -1, "prob_half_body": -1}
+    assert {k: getattr(aug, k) for k in alphapose} == alphapose and aug.flip is True
+    cfg_file.write_text(text[:start] + "    AUG:\n      FLIP: false\n" + text[end:])  # others as the seed
+    aug = load_config(cfg_file).dataset.train.aug
+    assert (aug.flip, aug.scale_factor, aug.rot_factor) == (False, 0.3, 40.0)

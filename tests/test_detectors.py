@@ -16,11 +16,14 @@ from posekit.detectors import build_detector
 from posekit.detectors.batched import BatchedYoloDetector, fuse_batchnorm
 from posekit.detectors.darknet import DarknetModel, parse_cfg_text
 from posekit.detectors.letterbox import Placement, boxes_to_image, fit_image
-from posekit.detectors.nms import crowd_nms, iou_matrix, nms
-from posekit.detectors.results import write_detections
+from posekit.detectors.nms import crowd_nms
 from posekit.detectors.yolov3 import YOLOv3SPPDetector, build_darknet
+from posekit.detectors.yolox import YOLOXDetector
 from posekit.detectors.yolox_net import YOLOX
 from posekit.errors import MissingFileError, PosekitError
+from posekit.geometry import box_iou as iou_matrix
+from posekit.geometry import nms
+from posekit.io.detections import write_detections
 from posekit.io.images import list_images, read_image_rgb
 from posekit.types import Detections
 from tests.test_darknet import TINY_CFG, darknet_values, write_weights
@@ -96,8 +99,8 @@ def test_letterbox_centered_and_back_exact() -> None:
     assert np.all(canvas[26:38, 18:46] == 255)  # the white block lands at y 24..40, x 16..48
     box_in_input = np.array([[16, 24, 48, 40]], float)
     np.testing.assert_allclose(boxes_to_image(box_in_input, placement, (100, 200)), [[50, 25, 150, 75]])
-    outside = np.array([[-10, 0, 70, 70]], float)  # clamped to [0, W-1] x [0, H-1]
-    np.testing.assert_allclose(boxes_to_image(outside, placement, (100, 200)), [[0, 0, 199, 99]])
+    outside = np.array([[-10, 0, 70, 70]], float)  # AlphaPose clamps to [0, W] x [0, H] (facts §13)
+    np.testing.assert_allclose(boxes_to_image(outside, placement, (100, 200)), [[0, 0, 200, 100]])
     _, top_left = fit_image(np.zeros((50, 20, 3), np.uint8), 64, 114, False, cv2.INTER_LINEAR)
     assert top_left == Placement(25 / 20, 64 / 50, 0, 0)
 
@@ -133,6 +136,46 @@ def test_yolov3_postprocess_end_to_end() -> None:
     for result in results:
         np.testing.assert_allclose(result.boxes, [[50, 25, 150, 75], [143.75, 0, 168.75, 25]], rtol=1e-6)
         np.testing.assert_allclose(result.scores, [0.9, 0.3], rtol=1e-6)
+
+
+def _alphapose_yolox_postprocess(rows, ratio, image_hw, conf=0.1, nms_thres=0.6):
+    """Transcription of AlphaPose's YOLOX post-processing (facts §13): class_conf = max over all
+    classes; keep obj * class_conf >= conf when the argmax class is person; NMS in descending
+    obj * class_conf; hand on (box / letterbox ratio, clamped to [0, W] x [0, H], objectness)."""
+    candidates = []
+    for cx, cy, w, h, obj, *classes in rows:
+        class_conf = max(classes)
+        if obj * class_conf >= conf and classes.index(class_conf) == 0:
+            candidates.append(([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], obj * class_conf, obj))
+    candidates.sort(key=lambda c: -c[1])
+    kept = []
+    for box, rank, obj in candidates:
+        if all(iou_matrix(np.array([box]), np.array([k[0]]))[0, 0] <= nms_thres for k in kept):
+            kept.append((box, rank, obj))
+    height, width = image_hw
+    limits = [width, height, width, height]
+    boxes = [[min(max(v / ratio, 0), lim) for v, lim in zip(box, limits)] for box, _, _ in kept]
+    return np.array(boxes), np.array([obj for _, _, obj in kept])
+
+
+def test_yolox_thresholds_and_ranks_by_obj_times_class_but_reports_objectness() -> None:
+    rows = [
+        [32, 16, 32, 16, 0.5, 0.9, 0.0],  # kept: rank 0.45, score 0.5
+        [33, 16, 32, 16, 0.9, 0.4, 0.0],  # higher objectness, lower product (0.36): suppressed by the first
+        [10, 40, 4, 4, 0.9, 0.3, 0.6],  # best class is not person: dropped
+        [50, 5, 8, 8, 0.2, 0.45, 0.0],  # product 0.09 < 0.1 (objectness alone would pass): dropped
+        [60, 30, 10, 8, 0.25, 0.8, 0.1],  # kept: rank 0.2, score 0.25; past the right and bottom edges
+        [5, 5, 6, 6, 0.95, 0.3, 0.2],  # kept: rank 0.285, score 0.95 (ranked by product, not objectness)
+    ]
+    det = YOLOXDetector.__new__(YOLOXDetector)
+    BatchedYoloDetector.__init__(det, "yolox-s", FixedModel(rows), "cpu", 64, 0.1, 0.6, None)
+    image = np.zeros((100, 200, 3), np.uint8)  # fits 64x64 at ratio 0.32 exactly (top-left)
+    result = det.detect([image])[0]
+    boxes, scores = _alphapose_yolox_postprocess(rows, 0.32, (100, 200))
+    np.testing.assert_allclose(result.boxes, boxes, rtol=1e-6)
+    np.testing.assert_allclose(result.scores, scores, rtol=1e-6)
+    assert result.scores.tolist() == pytest.approx([0.5, 0.95, 0.25])
+    assert result.boxes[2].tolist() == pytest.approx([171.875, 81.25, 200.0, 100.0])  # clamped to W, H
 
 
 def _yolov3_weights(path: Path) -> None:
@@ -216,7 +259,8 @@ def test_yolox_batch_size_does_not_change_results(
     detections = _batch_invariant(build_detector(f"yolox-{size}", weights=weights, inp_dim=256), coco_images)
     assert sum(len(d) for d in detections) > 0
     for dets, image in zip(detections, coco_images):
-        assert np.all(dets.boxes[:, [0, 2]] <= image.shape[1] - 1) and np.all(dets.boxes >= 0)
+        assert np.all(dets.boxes[:, [0, 2]] <= image.shape[1]) and np.all(dets.boxes >= 0)
+        assert np.all(dets.boxes[:, [1, 3]] <= image.shape[0])
 
 
 class ConstantPose:

@@ -155,6 +155,32 @@ def test_det_box_validation_uses_det_file(tiny_estimator, coco_mini, tmp_path, c
     assert ap == _pycocotools_stats(coco_mini / GT, out)[0]
 
 
+def test_det_box_validation_oks_nms_equals_alphapose(tiny_estimator, coco_mini):
+    """validate --oks-nms on the 118 coco-val-mini detections equals the transcription of AlphaPose's
+    oks_pose_nms applied to the plain det-box entries, with the crop boxes of the config's input aspect."""
+    import dataclasses
+
+    from posekit.evaluate.validate import det_box_results
+    from tests.test_postprocess import _reference_oks_pose_nms
+
+    cfg, estimator = tiny_estimator
+    cfg = dataclasses.replace(cfg, data_preset=dataclasses.replace(cfg.data_preset, image_size=(128, 64)))
+    det_file = coco_mini / "annotations/person_detections_val2017.json"
+    plain, got = det_box_results(estimator, cfg, det_file), det_box_results(estimator, cfg, det_file, "oks")
+    expected = []
+    for image_id in dict.fromkeys(e["image_id"] for e in plain):
+        entries = [e for e in plain if e["image_id"] == image_id]
+        kps = np.array([e["keypoints"] for e in entries]).reshape(len(entries), 17, 3)
+        boxes = np.array([[x, y, x + w, y + h] for x, y, w, h in (e["box"] for e in entries)])
+        det = np.array([e["score"] for e in entries]) - kps[..., 2].mean(1) - 1.25 * kps[..., 2].max(1)
+        picks, rescored = _reference_oks_pose_nms(boxes, det, kps[..., :2], kps[..., 2], aspect=0.5)
+        expected += [{**entries[i], "score": score} for i, score in zip(picks, rescored)]
+    assert 0 < len(got) == len(expected) < len(plain)
+    for g, e in zip(got, expected):
+        assert (g["image_id"], g["keypoints"], g["box"]) == (e["image_id"], e["keypoints"], e["box"])
+        assert g["score"] == pytest.approx(e["score"], rel=1e-9)
+
+
 def test_det_box_validation_creates_det_file(tiny_estimator, tmp_path, capsys, coco_mini):
     from posekit.detectors import DETECTORS
 

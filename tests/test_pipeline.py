@@ -14,10 +14,11 @@ import pytest
 from posekit.errors import PosekitError
 from posekit.infer.detfile import DetectionFile
 from posekit.infer.outputs import RenderedOutputs
+from posekit.infer.run import FINISH_MESSAGE, JSON_MESSAGE, RENDER_MESSAGE, run_inference
 from posekit.infer.sources import collect_image_paths, open_images, open_video
+from posekit.infer.stages import detect_stage
 from posekit.infer.threads import threaded
 from posekit.io.video import probe_video, read_frames
-from posekit.pipeline import FINISH_MESSAGE, JSON_MESSAGE, RENDER_MESSAGE, detect_stage, run_inference
 from tests.pipeline_fakes import FakeDetector, FakePoseModel
 
 MP4 = "videos/000001_mpiinew_test/000001_mpiinew_test.mp4"

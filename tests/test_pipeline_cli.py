@@ -29,7 +29,7 @@ def fake_models(monkeypatch):
         return FakePoseModel()
 
     monkeypatch.setattr("posekit.detectors.build_detector", detector)
-    monkeypatch.setattr("posekit.infer.models.load_pose_model", pose_model)
+    monkeypatch.setattr("posekit.infer.models.load_pose_estimator", pose_model)
     return built
 
 

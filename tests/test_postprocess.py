@@ -186,6 +186,22 @@ def test_results_writer_openpose_formats(tmp_path, fmt, key, joints):
     assert json.loads((tmp_path / "sep-json" / "a.json").read_text()) == document
 
 
+@pytest.mark.parametrize("fmt", ["cmu", "open"])
+def test_openpose_formats_write_nothing_for_a_frame_without_people(tmp_path, fmt):
+    """AlphaPose's write_json (facts §13): an image key, its version and list, and its sep-json file exist
+    only once a person of that image is written; a frame without people has neither."""
+    frames = [("a.jpg", _result(2)), ("empty.jpg", PoseResult.empty(17)), ("b.jpg", _result(1))]
+    path = write_results(frames, tmp_path, fmt=fmt)
+    key = "bodies" if fmt == "cmu" else "people"
+    alphapose: dict[str, int] = {}  # image -> people written, built person by person as AlphaPose does
+    for name, result in frames:
+        for _ in range(len(result)):
+            alphapose[name] = alphapose.get(name, 0) + 1
+    documents = json.loads(path.read_text())
+    assert {name: len(doc[key]) for name, doc in documents.items()} == alphapose == {"a.jpg": 2, "b.jpg": 1}
+    assert sorted(p.name for p in (tmp_path / "sep-json").iterdir()) == ["a.json", "b.json"]
+
+
 def _reference_parametric_nms(boxes, keypoints, scores):
     """Plain-loop transcription of AlphaPose's parametric pose NMS (facts §5), for comparison."""
     s = np.where(scores == 0, 1e-5, scores)
@@ -243,3 +259,70 @@ def test_parametric_nms_equals_plain_loop_reference(coco_mini, noise):
         np.testing.assert_allclose(result.keypoints, np.stack([r[1] for r in reference]), atol=1e-9)
         np.testing.assert_allclose(result.keypoint_scores, np.stack([r[2] for r in reference]), atol=1e-12)
         assert result.ids == [sorted(r[3]) for r in reference]
+
+
+COCO_SIGMAS = (
+    np.array(
+        [0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89]
+    )
+    / 10
+)
+
+
+def _reference_oks_pose_nms(boxes, box_scores, keypoints, scores, aspect=0.75):
+    """Plain-loop transcription of AlphaPose's validate.py --oks-nms for one image (facts §13): entries
+    carry score = det + mean + 1.25 max and area = the crop box area; each is rescored by the mean of
+    its keypoint scores above 0.2; greedy NMS in descending rescored order (scores.argsort()[::-1])
+    drops OKS > 0.9 over all 17 joints with the mean of the two areas. Returns (picks, rescored)."""
+    entries = []
+    for box, det, kp_scores in zip(boxes, box_scores, scores):
+        w, h = box[2] - box[0], box[3] - box[1]
+        if w > aspect * h:
+            h = w / aspect
+        elif w < aspect * h:
+            w = h * aspect
+        above = [s for s in kp_scores if s > 0.2]
+        score = det + np.mean(kp_scores) + 1.25 * np.max(kp_scores)
+        rescored = (sum(above) / len(above) if above else 0.0) * score
+        entries.append({"score": rescored, "area": 1.25 * w * 1.25 * h})
+    order = sorted(range(len(entries)), key=lambda i: entries[i]["score"])[::-1]
+    picks = []
+    while order:
+        first, order = order[0], order[1:]
+        picks.append(first)
+        survivors = []
+        for other in order:
+            scale = (entries[first]["area"] + entries[other]["area"]) / 2 + np.spacing(1)
+            d2 = [np.sum((keypoints[other, j] - keypoints[first, j]) ** 2) for j in range(17)]
+            e = [d2[j] / (2 * COCO_SIGMAS[j]) ** 2 / scale / 2 for j in range(17)]
+            oks = np.mean(np.exp(-np.array(e)))
+            if oks <= 0.9:
+                survivors.append(other)
+        order = survivors
+    return picks, [entries[i]["score"] for i in picks]
+
+
+@pytest.mark.parametrize(("noise", "kept"), [(0.5, 12), (4.0, 18), (12.0, 36)])  # of 36 people
+def test_oks_nms_equals_alphapose_validate_transcription(coco_mini, noise, kept):
+    data = json.loads((coco_mini / "annotations/person_keypoints_val2017.json").read_text())
+    rng = np.random.default_rng(int(noise * 10) + 1)
+    total_kept = total = 0
+    for image_id in sorted({a["image_id"] for a in data["annotations"] if a["num_keypoints"] > 0}):
+        boxes, keypoints, _ = _gt_people(coco_mini, image_id)
+        copies = 3
+        all_kp = np.concatenate([keypoints + rng.normal(0, noise, keypoints.shape) for _ in range(copies)])
+        all_boxes = np.concatenate([boxes + rng.normal(0, noise, boxes.shape) for _ in range(copies)])
+        all_scores = rng.uniform(0, 1, all_kp.shape[:2]) * (rng.uniform(size=all_kp.shape[:2]) > 0.1)
+        all_scores[0] = 0.15  # no joint above 0.2: rescored 0 (AlphaPose keeps it if nothing suppresses it)
+        all_scores[1] = 0.25  # max below 0.3: the parametric NMS would drop it, OKS NMS does not
+        box_scores = rng.uniform(0.1, 1.0, len(all_boxes))
+        result = pose_nms(all_boxes, box_scores, all_kp, all_scores, method="oks")
+        picks, rescored = _reference_oks_pose_nms(all_boxes, box_scores, all_kp, all_scores)
+        np.testing.assert_array_equal(result.boxes, all_boxes[picks])
+        np.testing.assert_array_equal(result.keypoints, all_kp[picks])
+        np.testing.assert_array_equal(result.keypoint_scores, all_scores[picks])  # written unchanged
+        np.testing.assert_allclose(result.scores, rescored, rtol=1e-12)
+        assert sorted(i for group in result.ids for i in group) == list(range(len(all_boxes)))
+        total_kept += len(picks)
+        total += len(all_boxes)
+    assert (total_kept, total) == (kept, 36)

@@ -8,6 +8,7 @@ import pytest
 
 from posekit.io.images import read_image_rgb
 from posekit.track.poseflow import (
+    WEIGHTS_CONSECUTIVE,
     OrbCorrespondences,
     PoseFlowTracker,
     box_iou,
@@ -169,3 +170,52 @@ def test_save_matching_writes_the_seed_files(tmp_path, real_frame) -> None:
         "0_1_orb.txt",
         "1_2_orb.txt",
     ]
+
+
+def _record_grades(tracker: PoseFlowTracker) -> list:
+    """Make `tracker` keep every (track ids, grades) its update computes; returns that list."""
+    seen, grades = [], tracker.grades
+
+    def recording(*args):
+        seen.append(grades(*args))
+        return seen[-1]
+
+    tracker.grades = recording
+    return seen
+
+
+def test_a_frame_without_people_is_no_previous_frame(tmp_path, real_frame) -> None:
+    """AlphaPose's writer never hands PoseFlow a frame without people (facts §13), so across such a frame
+    the last frame with people is "the previous frame": full weights [1,2,1,2] and ORB matches between
+    the two frames with people; the result equals a run on the frames with people alone."""
+    kps = np.stack([_person(300, 200), _person(700, 300)])
+    h, w = real_frame.shape[:2]
+    frames = []
+    for t, people in enumerate([True, False, True]):
+        image = cv2.warpAffine(real_frame, np.float32([[1, 0, 4 * t], [0, 1, 0]]), (w, h))
+        moved = kps + np.array([4.0 * t, 0.0])
+        result = PoseResult(np.zeros((2, 4)), np.ones(2), moved, np.ones((2, 17)), np.ones(2))
+        frames.append((image, result if people else PoseResult.empty(17)))
+    runs = {}
+    for name, sequence in {"with gap": frames, "alphapose view": [frames[0], frames[2]]}.items():
+        tracker = PoseFlowTracker(save_matching=tmp_path / name)
+        seen = _record_grades(tracker)
+        ids = [tracker.update(image, result).ids for image, result in sequence]
+        runs[name] = (ids, seen[-1][1], tracker.last_correspondences)
+    ids, grade, cors = runs["with gap"]
+    assert ids == [[1, 2], [], [1, 2]]
+    assert runs["alphapose view"][0] == [[1, 2], [1, 2]]
+    np.testing.assert_allclose(grade, runs["alphapose view"][1])
+    np.testing.assert_array_equal(cors, runs["alphapose view"][2])
+    assert np.median(cors[:, 2:4] - cors[:, :2], axis=0) == pytest.approx([8, 0], abs=0.6)  # frame 0 -> 2
+    assert sorted(p.name for p in (tmp_path / "with gap").iterdir()) == ["0_2_orb.txt"]
+    boxes = [pose_boxes(r.keypoints, r.keypoint_scores > 0, (w, h)) for _, r in (frames[0], frames[2])]
+    valid, after = np.ones((2, 17), bool), frames[2][1].keypoints
+    terms = [
+        dm_iou(cors, boxes[0], boxes[1]),
+        box_iou(boxes[0], boxes[1]),
+        pose_iou_dm(cors, kps, valid, after, valid, 7, 30.0),
+        pose_iou(kps, valid, after, valid, 7, 30.0),
+    ]
+    expected = sum(weight * term for weight, term in zip(WEIGHTS_CONSECUTIVE, terms))
+    np.testing.assert_allclose(grade, expected, rtol=1e-6)

@@ -104,9 +104,14 @@ def test_trackers_work_without_images(name) -> None:
 
 
 def test_poseflow_starts_a_new_id_after_the_link_window() -> None:
+    """`link` counts frames with people, the only frames AlphaPose's PoseFlow sees (facts §13): a gap of
+    empty frames is invisible, while 3 frames with only someone else end the first person's track."""
     tracker = build_tracker("poseflow", link=3)
     seen = [tracker.update(None, _people(xs)).ids for xs in [[100], [], [], [], [100]]]
-    assert seen == [[1], [], [], [], [2]]
+    assert seen == [[1], [], [], [], [1]]
+    tracker = build_tracker("poseflow", link=3)
+    seen = [tracker.update(None, _people(xs)).ids for xs in [[100], [400], [400], [400], [100]]]
+    assert seen == [[1], [2], [2], [2], [3]]
 
 
 def test_build_tracker_rejects_unknown_names_and_options() -> None:

@@ -10,14 +10,17 @@ import numpy as np
 import pytest
 import torch
 
+from posekit.config import load_config
 from posekit.errors import PosekitError
-from posekit.geometry import heatmap_to_image_coords
+from posekit.geometry import box_to_center_scale, center_scale_to_box, heatmap_to_image_coords
+from posekit.io.coco import read_coco_people
+from posekit.io.images import read_image_rgb
 from posekit.train import loop
-from posekit.train.dataset import KeypointDataset, half_body_center_scale, read_coco_people
+from posekit.train.dataset import KeypointDataset, dpg_box, half_body_center_scale
 from posekit.train.loop import RESUME_FILE, TrainOptions, train
 from posekit.train.metrics import heatmap_accuracy, heatmap_loss
 from posekit.train.targets import gaussian_targets
-from tests.train_helpers import REPO, tiny_config
+from tests.train_helpers import REPO, TINY_CFG, tiny_config
 
 
 def test_gaussian_target_peak_window_and_weights():
@@ -82,6 +85,28 @@ def test_training_augmentation_keeps_joints_on_targets(coco_mini):
             assert not target[~kept].any()
 
 
+def test_without_aug_section_training_crops_are_neither_scaled_nor_rotated(coco_mini, tmp_path):
+    """No DATASET.TRAIN.AUG: AlphaPose trains with scale and rotation factor 0 (facts §13), so every
+    training crop is the person box's own crop (aspect-fixed, x1.25), mirrored by the flip or not."""
+    text = TINY_CFG.read_text()
+    cfg_file = tmp_path / "no_aug.yaml"
+    cfg_file.write_text(text[: text.index("    AUG:")] + text[text.index("  VAL:") :])
+    cfg = load_config(cfg_file, {f"DATASET.{s}.ROOT": str(coco_mini) for s in ("TRAIN", "VAL", "TEST")})
+    data = KeypointDataset(cfg, cfg.dataset.train, train=True)
+    flipped = 0
+    for index in range(len(data)):
+        _, _, _, _, crop_box = data[index]
+        person = data.people[index]
+        x1, y1, x2, y2 = person.box
+        center, scale = box_to_center_scale(x1, y1, x2 - x1, y2 - y1, 96 / 128)
+        width = read_image_rgb(person.image_path).shape[1]
+        mirrored = center_scale_to_box(np.array([width - center[0] - 1, center[1]]), scale)
+        own = center_scale_to_box(center, scale)
+        assert np.allclose(crop_box, own, atol=1e-3) or np.allclose(crop_box, mirrored, atol=1e-3)
+        flipped += not np.allclose(crop_box, own, atol=1e-3)
+    assert 0 < flipped < len(data)  # flip stays on
+
+
 def test_half_body_centre_is_the_mean_of_the_chosen_joints():
     points = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 40.0], [2.0, 8.0]])
     center, scale = half_body_center_scale(points, aspect_ratio=0.75)
@@ -105,6 +130,52 @@ def test_half_body_picks_the_upper_body_when_the_legs_are_hidden(coco_mini):
     visible[:] = 0
     visible[:8] = 1  # 8 visible joints: not more than NUM_JOINTS_HALF_BODY, so the box is kept
     assert data._half_body(joints, visible, box_center, box_scale, rng) == (box_center, box_scale)
+
+
+def _alphapose_add_dpg(box, width, height, rng):
+    """Transcription of AlphaPose's addDPG (facts §13), drawing from `rng` in the order listed there."""
+    x1, y1, x2, y2 = box
+    w, h = x2 - x1, y2 - y1
+    patch_scale = rng.uniform(0, 1)
+    if patch_scale > 0.85:
+        ratio = h / w
+        if w < h:
+            patch_w = patch_scale * w
+            patch_h = patch_w * ratio
+        else:
+            patch_h = patch_scale * h
+            patch_w = patch_h / ratio
+        xmin = x1 + rng.uniform(0, 1) * (w - patch_w)
+        ymin = y1 + rng.uniform(0, 1) * (h - patch_h)
+        return [xmin, ymin, xmin + patch_w + 1, ymin + patch_h + 1], True
+    xmin = max(1, min(x1 + rng.normal(-0.0142, 0.1158) * w, width - 3))
+    ymin = max(1, min(y1 + rng.normal(0.0043, 0.068) * h, height - 3))
+    xmax = min(max(xmin + 2, x2 + rng.normal(0.0154, 0.1337) * w), width - 3)
+    ymax = min(max(ymin + 2, y2 + rng.normal(-0.0013, 0.0711) * h), height - 3)
+    return [xmin, ymin, xmax, ymax], False
+
+
+def test_dpg_box_jitter_equals_alphapose_add_dpg(coco_mini):
+    cfg = tiny_config(coco_mini)
+    people, _ = read_coco_people(cfg.dataset.val, 17)
+    image_size = (640, 480)  # W x H: the coco-val-mini images are about this size
+    boxes = [p.box for p in people] + [(0.0, 0.0, 639.0, 479.0), (600.0, 300.0, 639.0, 479.0)]  # edges
+    patches = 0
+    for seed in range(150):
+        for box in boxes:
+            got = dpg_box(box, *image_size, np.random.default_rng([seed, 1]))
+            expected, patch = _alphapose_add_dpg(box, *image_size, np.random.default_rng([seed, 1]))
+            np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
+            patches += patch
+            w, h = box[2] - box[0], box[3] - box[1]
+            pw, ph = got[2] - got[0] - 1, got[3] - got[1] - 1
+            if patch:  # a sub-patch of the box's aspect, 85-100 % of its size, +1 px, may pass the image
+                assert ph / pw == pytest.approx(h / w) and 0.85 * w < pw <= w
+                assert box[0] <= got[0] <= box[2] - pw and box[1] <= got[1] <= box[3] - ph
+            else:  # Gaussian edges clipped to 1 .. W-3 / H-3
+                assert 1 <= got[0] <= got[2] <= image_size[0] - 3
+                assert 1 <= got[1] <= got[3] <= image_size[1] - 3
+    assert 0.12 < patches / (150 * len(boxes)) < 0.18  # PatchScale > 0.85 about 15 % of the time
 
 
 def test_bad_annotation_file(tmp_path):
@@ -233,9 +304,32 @@ def test_ddp_two_processes_hold_identical_weights(coco_mini, tmp_path):
     assert log.count("Train-0 epoch") == 1  # rank 0 logs alone
 
 
+def _alphapose_dpg_schedule(end_epoch, lr, lr_step, lr_factor, milestone, dpg_step):
+    """Transcription of AlphaPose's epoch loop (facts §13): per epoch i the LR it trains at and whether DPG
+    is on; after training epoch i (scheduler stepped, snapshot done) and only if i == DPG_MILESTONE,
+    final.pth is saved, the LR goes back to TRAIN.LR, a new MultiStepLR on the relative DPG_STEP
+    replaces the scheduler and DPG is on from the next epoch."""
+    optimizer = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=lr)
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, lr_step, lr_factor)
+    epochs, dpg, final_after = [], False, None
+    for i in range(end_epoch):
+        epochs.append((optimizer.param_groups[0]["lr"], dpg))
+        optimizer.step()
+        scheduler.step()
+        if i == milestone:
+            final_after = i
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            relative = [s - milestone for s in dpg_step]
+            scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, relative, lr_factor)
+            dpg = True
+    return epochs, final_after
+
+
 def test_dpg_milestone_saves_final_resets_lr_and_jitters_boxes(coco_mini, tmp_path, monkeypatch):
-    """At DPG_MILESTONE: final.pth holds the weights so far, the LR goes back to TRAIN.LR with DPG_STEP
-    counted from the milestone, and boxes are jittered from then on; the effective config is logged."""
+    """After epoch DPG_MILESTONE (as AlphaPose, not before it): final.pth holds the weights of that
+    epoch, the LR goes back to TRAIN.LR with DPG_STEP counted from the milestone, and boxes are jittered
+    from the next epoch on; the effective config is logged."""
     jittered_epochs = []
     real_jitter = KeypointDataset._jitter
 
@@ -244,15 +338,20 @@ def test_dpg_milestone_saves_final_resets_lr_and_jitters_boxes(coco_mini, tmp_pa
         return real_jitter(box, shape, rng)
 
     monkeypatch.setattr(KeypointDataset, "_jitter", spy)
-    overrides = {"TRAIN.END_EPOCH": 3, "TRAIN.LR_STEP": [1], "TRAIN.DPG_MILESTONE": 1, "TRAIN.DPG_STEP": [2]}
+    overrides = {"TRAIN.END_EPOCH": 4, "TRAIN.LR_STEP": [1], "TRAIN.DPG_MILESTONE": 1, "TRAIN.DPG_STEP": [2]}
     summary = train(_options(tiny_config(coco_mini, **overrides), tmp_path))
-    assert [h["lr"] for h in summary.history] == pytest.approx([1e-3, 1e-3, 1e-4])
-    assert sorted(set(jittered_epochs)) == [1, 2]  # never before the milestone
+    expected, final_after = _alphapose_dpg_schedule(4, 1e-3, [1], 0.1, 1, [2])
+    assert [lr for lr, _ in expected] == pytest.approx([1e-3, 1e-4, 1e-3, 1e-4])  # the transcription itself
+    assert [h["lr"] for h in summary.history] == pytest.approx([lr for lr, _ in expected])
+    assert sorted(set(jittered_epochs)) == [e for e, (_, dpg) in enumerate(expected) if dpg] == [2, 3]
     final = torch.load(summary.work_dir / "final.pth", weights_only=True)
+    after = torch.load(summary.work_dir / f"model_{final_after}.pth", weights_only=True)  # snapshot 1
+    before = torch.load(summary.work_dir / f"model_{final_after - 1}.pth", weights_only=True)
+    assert all(torch.equal(v, after[k]) for k, v in final.items())  # the weights after epoch 1 ...
+    assert any(v.is_floating_point() and not torch.equal(v, before[k]) for k, v in final.items())  # ... not 0
     state = torch.load(summary.work_dir / RESUME_FILE, weights_only=False)
-    assert state["dpg"] is True and state["epoch"] == 2
-    changed = [k for k, v in final.items() if v.is_floating_point() and not torch.equal(v, state["model"][k])]
-    assert changed  # final.pth is the pre-DPG model, trained on since
+    assert state["dpg"] is True and state["epoch"] == 3
     log = (summary.work_dir / "training.log").read_text()
     assert log.startswith("Effective configuration:") and "NUM_LAYERS: 18" in log
-    assert "############# Starting Epoch 1 | LR: 0.001 #############" in log
+    assert "############# Starting Epoch 1 | LR: 0.0001 #############" in log
+    assert "############# Starting Epoch 2 | LR: 0.001 #############" in log

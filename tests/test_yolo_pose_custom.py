@@ -14,8 +14,8 @@ from posekit.cli.main import main
 from posekit.evaluate.coco import UNIFORM_OKS_SIGMA
 from posekit.families.yolo_pose.detector import YoloPoseDetector
 from posekit.infer.sources import open_images
+from posekit.infer.stages import process
 from posekit.io.images import read_image_rgb
-from posekit.pipeline import process
 from posekit.pose.onestage import DetectorKeypoints
 from posekit.render.draw import DEFAULT_KP_THRESH, draw_poses
 from tests.yolo_pose_helpers import random_network, save_ultralytics_checkpoint

@@ -1,3 +1,40 @@
-"""posekit: multi-person 2D human pose estimation (AlphaPose-compatible, pip-installable)."""
+"""posekit: multi-person 2D human pose estimation (AlphaPose-compatible, pip-installable).
+
+    pipe = posekit.load()          # a Pipeline (posekit.infer.pipeline)
+    result = pipe(image_or_path)   # a posekit.PoseResult
+
+`load`, `Pipeline` and `InferOptions` are imported on first use, so `import posekit` stays light.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from posekit.types import PoseResult
+
+if TYPE_CHECKING:
+    from posekit.api import load
+    from posekit.infer.options import InferOptions
+    from posekit.infer.pipeline import Pipeline
 
 __version__ = "0.1.0"
+__all__ = ["InferOptions", "Pipeline", "PoseResult", "__version__", "load"]
+
+_LAZY = {
+    "load": ("posekit.api", "load"),
+    "Pipeline": ("posekit.infer.pipeline", "Pipeline"),
+    "InferOptions": ("posekit.infer.options", "InferOptions"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'posekit' has no attribute {name!r}")
+    import importlib
+
+    module, attribute = _LAZY[name]
+    return getattr(importlib.import_module(module), attribute)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

@@ -31,6 +31,11 @@ class AugConfig:
     prob_half_body: float = -1.0
 
 
+def no_augmentation() -> AugConfig:
+    """A split without an AUG section, as AlphaPose reads it: scale and rotation factor 0, half-body off."""
+    return AugConfig(rot_factor=0.0, scale_factor=0.0, num_joints_half_body=-1, prob_half_body=-1.0)
+
+
 @dataclass
 class DatasetSplit:
     """One dataset split: where the images and annotations are."""
@@ -40,7 +45,7 @@ class DatasetSplit:
     img_prefix: str = ""
     type: str = "Mscoco"
     det_file: str = ""
-    aug: AugConfig = field(default_factory=AugConfig)
+    aug: AugConfig = field(default_factory=no_augmentation)  # AUG given: missing keys as the seed config
 
     @property
     def ann_path(self) -> Path:

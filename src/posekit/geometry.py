@@ -1,4 +1,4 @@
-"""Boxes, center/scale and the affine person crop, shared by training, inference and export.
+"""Boxes, center/scale, the affine person crop, box IoU and greedy NMS, shared by every layer above.
 
 Conventions follow AlphaPose: boxes are xyxy pixels, sizes are (H, W) where a config says so, a box
 becomes a center and a (w, h) scale fixed to the input aspect ratio and enlarged 1.25x, and the crop
@@ -110,7 +110,8 @@ def heatmap_to_image_coords(
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise IoU of xyxy boxes: (N, 4) x (M, 4) -> (N, M)."""
+    """Pairwise IoU of xyxy boxes: (N, 4) x (M, 4) -> (N, M); continuous coordinates (no +1), 0 where
+    the union is empty."""
     a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
     b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
     lt = np.maximum(a[:, None, :2], b[None, :, :2])
@@ -119,4 +120,31 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     area_a = np.clip(a[:, 2:] - a[:, :2], 0, None).prod(axis=1)
     area_b = np.clip(b[:, 2:] - b[:, :2], 0, None).prod(axis=1)
     union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+NMS_ROW_CHUNK = 1024  # IoU rows nms computes at once: bounds memory to NMS_ROW_CHUNK x N floats
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou_thres: float) -> np.ndarray:
+    """Greedy NMS over xyxy boxes: indices of kept boxes, highest score first.
+
+    A box is dropped when its IoU with an already kept, higher-scoring box is > `iou_thres`.
+    Ties in score keep the earlier index first (stable order), so results are deterministic.
+    IoUs are computed a block of rows at a time; the greedy pass is one vector OR per kept box.
+    """
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    order = np.argsort(-scores, kind="stable")
+    ranked = boxes[order]
+    count = len(ranked)
+    removed = np.zeros(count, dtype=bool)
+    keep: list[int] = []
+    for start in range(0, count, NMS_ROW_CHUNK):
+        stop = min(start + NMS_ROW_CHUNK, count)
+        overlaps = box_iou(ranked[start:stop], ranked[start:]) > iou_thres
+        for i in range(start, stop):
+            if not removed[i]:
+                keep.append(i)
+                removed[i + 1 :] |= overlaps[i - start, i + 1 - start :]
+    return order[np.asarray(keep, dtype=np.int64)]

@@ -50,7 +50,9 @@ def resolve_device(args: argparse.Namespace) -> str:
         if first == "-1" or not torch.cuda.is_available():
             return "cpu"
         return f"cuda:{first}"
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    from posekit.infer.models import resolve_device as auto_device
+
+    return auto_device("auto")
 
 
 def flag(parser: argparse.ArgumentParser | argparse._ArgumentGroup, name: str, **kwargs) -> None:

@@ -6,13 +6,16 @@ The same flags as AlphaPose's scripts/demo_inference.py (which is a shim over th
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from posekit.cli.backend import add_backend_flags
-from posekit.cli.common import add_cfg_checkpoint, add_detector_weights, add_device, flag
-
-DEFAULT_QSIZE = 16
+from posekit.cli.common import add_cfg_checkpoint, add_detector_weights, add_device, add_refine, flag
+from posekit.infer.options import InferOptions as Defaults  # the flags' defaults are the options'
 
 
 def add_infer_flags(parser: argparse.ArgumentParser) -> None:
@@ -32,7 +35,7 @@ def add_infer_flags(parser: argparse.ArgumentParser) -> None:
     )
     flag(src, "detfile", default="", help="COCO-style detection json to use instead of a detector")
     out = parser.add_argument_group("output")
-    out.add_argument("--outdir", dest="outputpath", default="examples/res/", help="output folder")
+    out.add_argument("--outdir", dest="outputpath", default=Defaults.outdir, help="output folder")
     flag(
         out, "save_img", action="store_true", help="save rendered images in OUTDIR/vis/ (on for image input)"
     )
@@ -50,7 +53,7 @@ def add_infer_flags(parser: argparse.ArgumentParser) -> None:
     run = parser.add_argument_group("models and speed")
     run.add_argument(
         "--detector",
-        default="blazepose",
+        default=Defaults.detector,
         help="person detector (blazepose, yolo, yolox-x, yolo11n-pose, any YOLO-pose .pt, ...)",
     )
     flag(
@@ -62,16 +65,25 @@ def add_infer_flags(parser: argparse.ArgumentParser) -> None:
         "keypoint detector's own keypoints, one-stage) or auto (detector's if it has them)",
     )
     add_detector_weights(run)
-    flag(run, "min_box_area", type=float, default=0.0, help="drop poses whose box area is below this")
-    run.add_argument("--detbatch", type=int, default=5, help="images per detector call")
-    run.add_argument("--posebatch", type=int, default=64, help="person crops per pose-model batch")
+    flag(
+        run,
+        "min_box_area",
+        type=float,
+        default=Defaults.min_box_area,
+        help="drop poses whose box area is below this",
+    )
+    run.add_argument("--detbatch", type=int, default=Defaults.detbatch, help="images per detector call")
+    run.add_argument(
+        "--posebatch", type=int, default=Defaults.posebatch, help="person crops per pose-model batch"
+    )
     run.add_argument("--flip", action="store_true", help="flip test (average with the mirrored image)")
+    add_refine(run)
     add_backend_flags(run)
     run.add_argument(
         "--qsize",
         type=int,
-        default=DEFAULT_QSIZE,
-        help=f"frames waiting between stages (default {DEFAULT_QSIZE})",
+        default=Defaults.qsize,
+        help=f"frames waiting between stages (default {Defaults.qsize})",
     )
     run.add_argument("--sp", action="store_true", help="run every stage in one thread (same results)")
     run.add_argument("--profile", action="store_true", help="print the time spent in each stage")
@@ -93,61 +105,83 @@ def register(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run inference as the flags say; 0 when done, 130 when interrupted (results still written)."""
+def infer_options_from_args(args: argparse.Namespace):
+    """The InferOptions the flags say (validated: a bad value is one PosekitError line)."""
     from posekit.cli.common import resolve_device
-    from posekit.infer.models import load_pose_model
-    from posekit.infer.outputs import RenderedOutputs
-    from posekit.pipeline import run_inference
+    from posekit.infer.options import InferOptions
 
-    source = _open_source(args)
-    device = resolve_device(args)
-    tracking = args.pose_flow or args.pose_track
-    detector = _load_detector(args, device, tracking)
-    pose_model = load_pose_model(
-        args.cfg,
-        args.checkpoint,
-        device,
-        args.posebatch,
-        args.flip,
+    tracker = "poseflow" if args.pose_flow else "oks" if args.pose_track else "none"
+    save_img = True if args.save_img else False if args.no_save_img else None
+    return InferOptions(
+        detector=args.detector,
+        detector_weights=args.detector_weights,
+        detfile=args.detfile or None,
+        cfg=args.cfg,
+        checkpoint=args.checkpoint,
         backend=args.backend,
         precision=args.precision,
         compile=args.compile,
-        detector=detector,
         pose_model=args.pose_model,
+        flip=args.flip,
+        refine=args.refine,
+        device=resolve_device(args) if args.device or args.gpus is not None else "auto",
+        detbatch=args.detbatch,
+        posebatch=args.posebatch,
+        min_box_area=args.min_box_area,
+        tracker=tracker,
+        qsize=args.qsize,
+        single_thread=args.sp,
+        outdir=args.outputpath,
+        format=args.format or "coco",
+        for_eval=args.eval,
+        save_img=save_img,
+        save_video=args.save_video,
+        vis_fast=args.vis_fast,
+        showbox=args.showbox,
     )
-    tracker = _build_tracker(args) if tracking else None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run inference as the flags say; 0 when done, 130 when interrupted by Ctrl-C or SIGTERM (the
+    results of the frames done are still written)."""
+    from posekit.infer.pipeline import Pipeline
+    from posekit.io.atomic import check_writable_folder
+
+    options = infer_options_from_args(args)
+    check_writable_folder(options.outdir)
+    source = _open_source(args)
     if args.vis:
         warnings.warn(
             "--vis needs a display window, which headless OpenCV lacks; use --save_img", stacklevel=1
         )
-    save_img = args.save_img or (not source.is_video and not args.no_save_img)
-    outputs = RenderedOutputs(
-        args.outputpath,
-        save_img=save_img,
-        save_video=args.save_video,
-        video_stem=source.stem,
-        fps=source.fps,
-        fast=args.vis_fast,
-        show_box=args.showbox,
-        tracking=tracking,
-    )
-    summary = run_inference(
-        source,
-        detector,
-        pose_model,
-        args.outputpath,
-        outputs=outputs,
-        tracker=tracker,
-        detbatch=1 if args.webcam >= 0 else args.detbatch,
-        qsize=args.qsize,
-        single_thread=args.sp,
-        min_box_area=args.min_box_area,
-        fmt=args.format,
-        for_eval=args.eval,
-    )
-    _report(summary, args, save_img)
+    with sigterm_as_interrupt():
+        pipe = Pipeline(options, log=print)
+        summary = pipe.run(source)
+    _report(summary, args, options.save_img if options.save_img is not None else not source.is_video)
     return 130 if summary.interrupted else 0
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Inside: SIGTERM (e.g. `kill`, a container stop) ends the run as Ctrl-C does (KeyboardInterrupt
+    in the main thread, once; a second SIGTERM while stopping is ignored). Outside the main thread,
+    where signals cannot be handled, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    raised = False
+
+    def handle(signum, frame) -> None:
+        nonlocal raised
+        if not raised:
+            raised = True
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handle)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _open_source(args: argparse.Namespace):
@@ -166,26 +200,6 @@ def _open_source(args: argparse.Namespace):
     if args.sample and not (args.inputlist or args.inputpath or args.inputimg):
         return open_images([sample_image_path()])
     return open_images(collect_image_paths(args.inputpath, args.inputlist, args.inputimg))
-
-
-def _load_detector(args: argparse.Namespace, device: str, tracking: bool):
-    if args.detfile:
-        from posekit.infer.detfile import DetectionFile
-
-        detections = DetectionFile(args.detfile)
-        print(f"Using {len(detections)} images' detections from {args.detfile}")
-        return detections
-    from posekit.detectors import build_detector, canonical_detector_name
-
-    name = canonical_detector_name(args.detector)
-    print(f"Loading {name} detector..")
-    return build_detector(name, weights=args.detector_weights, device=device, tracking=tracking)
-
-
-def _build_tracker(args: argparse.Namespace):
-    from posekit.track import inference_tracker
-
-    return inference_tracker("poseflow" if args.pose_flow else "oks", args.outputpath)
 
 
 def _report(summary, args: argparse.Namespace, save_img: bool) -> None:

@@ -9,6 +9,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from posekit.track import TRACKERS
+
 TRACK_HELP = "track people through an image sequence from a pose results json"
 
 
@@ -25,7 +27,7 @@ def add_track_flags(parser: argparse.ArgumentParser, default_tracker: str) -> No
     flag("in_json", required=True, help="poses: alphapose-results.json (list) or its -forvis dict form")
     flag("out_json", required=True, help="tracked poses {imgname: [{keypoints, scores, idx}]}")
     flag("visdir", default="", help="also write frames drawn with an id-coloured skeleton and box here")
-    flag("tracker", default=default_tracker, choices=("oks", "poseflow"), help="tracking method")
+    flag("tracker", default=default_tracker, choices=tuple(TRACKERS), help="tracking method")
     flag("link", type=int, default=None, help="frames a lost person can be linked back (PoseFlow 100)")
     flag("drop", type=float, default=None, help="PoseFlow's --drop (2.0; accepted, unused as in AlphaPose)")
     flag("num", type=int, default=None, help="PoseFlow: keypoints averaged in the pose IoU (7)")

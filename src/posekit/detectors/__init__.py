@@ -7,10 +7,10 @@ its name in the models folder.
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
+from posekit import registry
 from posekit.detectors.base import Detector
 from posekit.errors import PosekitError
 from posekit.types import Detections
@@ -57,12 +57,10 @@ def build_detector(
 ) -> Detector:
     """Construct a detector by name or weight file; `weights` overrides where its weights are looked for."""
     key = canonical_detector_name(name)
-    if key not in DETECTORS:
-        module_name, class_name = FILE_DETECTORS[Path(key).suffix.lower()]
-        weights = weights or key
+    if key in DETECTORS:
+        cls = registry.load(DETECTORS[key])
     else:
-        module_name, class_name = DETECTORS[key]
-    cls = getattr(importlib.import_module(module_name), class_name)
+        cls, weights = registry.load(FILE_DETECTORS[Path(key).suffix.lower()]), weights or key
     return cls(name=key, weights=weights, device=device, **options)
 
 

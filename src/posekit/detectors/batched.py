@@ -11,6 +11,7 @@ from torch import nn
 from posekit.detectors.letterbox import Placement, boxes_to_image
 from posekit.detectors.nms import crowd_nms
 from posekit.errors import PosekitError
+from posekit.models.fuse import fuse_batchnorm
 from posekit.types import Detections
 
 PERSON_CLASS = 0
@@ -20,22 +21,6 @@ def cxcywh_to_xyxy(boxes: torch.Tensor) -> torch.Tensor:
     """(N, 4) centre-size boxes to corner boxes."""
     half = boxes[:, 2:4] / 2
     return torch.cat([boxes[:, 0:2] - half, boxes[:, 0:2] + half], dim=1)
-
-
-def fuse_batchnorm(model: nn.Module) -> nn.Module:
-    """Fold every eval-mode BatchNorm that directly follows a conv (children named `conv`, `bn`) into
-    the conv's weights and bias, in place; the network computes the same function with fewer ops."""
-    for module in model.modules():
-        conv, bn = getattr(module, "conv", None), getattr(module, "bn", None)
-        if not (isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d)):
-            continue
-        scale = bn.weight.detach() / torch.sqrt(bn.running_var + bn.eps)
-        bias = conv.bias.detach() if conv.bias is not None else torch.zeros_like(bn.running_mean)
-        with torch.no_grad():
-            conv.weight.mul_(scale.view(-1, 1, 1, 1))
-            conv.bias = nn.Parameter((bias - bn.running_mean) * scale + bn.bias.detach())
-        module.bn = nn.Identity()
-    return model
 
 
 def check_input_size(size: int, name: str) -> int:
@@ -51,7 +36,7 @@ class BatchedYoloDetector:
     `batch_size` None runs all images of one `detect` call as one batch (the caller's --detbatch).
 
     Subclasses give `preprocess` (image -> CHW float32 input and its Placement) and `person_scores`
-    (predictions -> score per row and which rows are kept persons).
+    (predictions -> per row the score NMS ranks by, the box score reported, and which rows are persons).
     """
 
     def __init__(
@@ -78,8 +63,8 @@ class BatchedYoloDetector:
         """One RGB uint8 image -> (3, S, S) float32 network input and where the image sits in it."""
         raise NotImplementedError
 
-    def person_scores(self, pred: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Rows (N, 5+C) of one image -> (score (N,), keep mask (N,)) for person candidates."""
+    def person_scores(self, pred: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Rows (N, 5+C) of one image -> (NMS ranking score (N,), reported box score (N,), keep mask (N,))."""
         raise NotImplementedError
 
     @torch.inference_mode()
@@ -90,7 +75,7 @@ class BatchedYoloDetector:
         return self.model(batch), list(placements)
 
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
-        """People in each RGB uint8 image: xyxy boxes in image pixels and scores, best first."""
+        """People in each RGB uint8 image: xyxy boxes in image pixels and box scores, in NMS order."""
         results: list[Detections] = []
         step = self.batch_size or max(len(images), 1)
         for start in range(0, len(images), step):
@@ -101,12 +86,13 @@ class BatchedYoloDetector:
         return results
 
     def _postprocess(self, pred: torch.Tensor, placement: Placement, image_hw: tuple[int, int]) -> Detections:
-        scores, keep = self.person_scores(pred)
+        ranking, scores, keep = self.person_scores(pred)
         boxes = cxcywh_to_xyxy(pred[keep, :4]).double().cpu().numpy()
+        ranking = ranking[keep].double().cpu().numpy()
         scores = scores[keep].double().cpu().numpy()
         if len(scores) == 0:
             return Detections.empty()
-        order = crowd_nms(boxes, scores, self.nms_thres)
+        order = crowd_nms(boxes, ranking, self.nms_thres)
         return Detections(boxes_to_image(boxes[order], placement, image_hw), scores[order].astype(np.float32))
 
     def _checked(self, image: np.ndarray) -> np.ndarray:

@@ -39,11 +39,11 @@ def fit_image(
 def boxes_to_image(boxes: np.ndarray, placement: Placement, image_hw: tuple[int, int]) -> np.ndarray:
     """Map xyxy boxes from network-input pixels back to the original image and clamp them to it.
 
-    Clamping follows AlphaPose: x to [0, W - 1], y to [0, H - 1].
+    Clamping follows AlphaPose (YOLOv3-SPP and YOLOX alike): x to [0, W], y to [0, H].
     """
     out = np.asarray(boxes, dtype=np.float64).reshape(-1, 4).copy()
     out[:, [0, 2]] = (out[:, [0, 2]] - placement.offset_x) / placement.scale_x
     out[:, [1, 3]] = (out[:, [1, 3]] - placement.offset_y) / placement.scale_y
-    out[:, [0, 2]] = np.clip(out[:, [0, 2]], 0, image_hw[1] - 1)
-    out[:, [1, 3]] = np.clip(out[:, [1, 3]], 0, image_hw[0] - 1)
+    out[:, [0, 2]] = np.clip(out[:, [0, 2]], 0, image_hw[1])
+    out[:, [1, 3]] = np.clip(out[:, [1, 3]], 0, image_hw[0])
     return out.astype(np.float32)

@@ -84,7 +84,7 @@ class YOLOv3SPPDetector(BatchedYoloDetector):
         canvas, placement = fit_image(image, self.input_size, PAD_VALUE, True, cv2.INTER_CUBIC)
         return np.ascontiguousarray(canvas.transpose(2, 0, 1), dtype=np.float32) / 255.0, placement
 
-    def person_scores(self, pred: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def person_scores(self, pred: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         objectness = pred[:, 4]
         best_class = pred[:, 5:].argmax(dim=1)
-        return objectness, (objectness > self.conf_thres) & (best_class == PERSON_CLASS)
+        return objectness, objectness, (objectness > self.conf_thres) & (best_class == PERSON_CLASS)

@@ -70,7 +70,8 @@ class YOLOXDetector(BatchedYoloDetector):
     pass; default: all images of one `detect` call, which the pipeline sizes with --detbatch),
     `tracking` (accepted for a uniform interface; YOLOX keeps its threshold). `weights` may also be a
     file from `posekit export detector` (.onnx), run by onnxruntime at the file's input size.
-    The score is objectness x person probability (the value YOLOX thresholds).
+    As AlphaPose: rows are kept and NMS-ranked by objectness x best class probability, but the box
+    score handed on (detection file, proposal score, det-box ranking) is the objectness alone.
     """
 
     def __init__(
@@ -101,7 +102,8 @@ class YOLOXDetector(BatchedYoloDetector):
         bgr_chw = canvas[:, :, ::-1].transpose(2, 0, 1)
         return np.ascontiguousarray(bgr_chw, dtype=np.float32), placement
 
-    def person_scores(self, pred: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def person_scores(self, pred: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        objectness = pred[:, 4]
         class_conf, best_class = pred[:, 5:].max(dim=1)
-        scores = pred[:, 4] * class_conf
-        return scores, (scores >= self.conf_thres) & (best_class == PERSON_CLASS)
+        ranking = objectness * class_conf
+        return ranking, objectness, (ranking >= self.conf_thres) & (best_class == PERSON_CLASS)

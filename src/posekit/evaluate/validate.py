@@ -17,6 +17,8 @@ from posekit.config import Config, DatasetSplit
 from posekit.errors import PosekitError
 from posekit.evaluate.coco import evaluate_keypoints
 from posekit.io.atomic import atomic_write_json
+from posekit.io.coco import read_coco_people
+from posekit.io.detections import read_detections, write_detections
 from posekit.io.images import read_image_rgb
 from posekit.io.jsonio import read_json
 from posekit.io.results import result_entries
@@ -32,8 +34,6 @@ def _images(split: DatasetSplit) -> dict[int, dict]:
 
 def gt_box_results(pose_model: PoseModel, cfg: Config) -> list[dict]:
     """Pose results for every usable ground-truth person of DATASET.VAL, from its own box."""
-    from posekit.train.dataset import read_coco_people
-
     people, _ = read_coco_people(cfg.dataset.val, cfg.data_preset.num_joints)
     by_image = defaultdict(list)
     for person in people:
@@ -66,7 +66,6 @@ def ensure_detections(
         print("Detection results exist, will use it")
         return det_file
     from posekit.detectors import build_detector
-    from posekit.detectors.results import write_detections
 
     print(f"Will create detection results to {det_file}")
     detector = build_detector(detector_name or cfg.detector.name, weights=weights, device=device)
@@ -82,21 +81,16 @@ def det_box_results(pose_model: PoseModel, cfg: Config, det_file: Path, nms: str
     """Pose results for every detection of `det_file` on DATASET.TEST's images."""
     split = _test_split(cfg)
     images = _images(split)
-    detections = read_json(det_file, "detection file")
-    by_image = defaultdict(list)
-    for det in detections:
-        if det.get("category_id", 1) == 1:
-            by_image[det["image_id"]].append(det)
     results = []
-    for image_id, dets in tqdm(by_image.items(), desc="det box", leave=False):
+    for image_id, dets in tqdm(read_detections(det_file).items(), desc="det box", leave=False):
         if image_id not in images:
             raise PosekitError(f"{det_file}: image_id {image_id} is not in {split.ann_path}")
-        boxes = np.array([[x, y, x + w, y + h] for x, y, w, h in (d["bbox"] for d in dets)], dtype=np.float64)
-        box_scores = np.array([d["score"] for d in dets], dtype=np.float64)
+        boxes, box_scores = dets.boxes, dets.scores
         name = images[image_id]["file_name"]
         keypoints, scores = pose_model.estimate(read_image_rgb(split.image_dir / name), boxes)
         if nms:
-            result = pose_nms(boxes, box_scores, keypoints, scores, method=nms)
+            inp_h, inp_w = cfg.data_preset.image_size
+            result = pose_nms(boxes, box_scores, keypoints, scores, method=nms, crop_aspect=inp_w / inp_h)
         else:
             person = box_scores + scores.mean(axis=1) + 1.25 * scores.max(axis=1)
             result = PoseResult(boxes, box_scores, keypoints, scores, person)

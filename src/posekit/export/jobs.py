@@ -21,10 +21,10 @@ def export_checkpoint(
     export the pose model to ONNX and check it against PyTorch."""
     from posekit.config import load_config
     from posekit.export.onnx import export_onnx
-    from posekit.models.checkpoint import load_pose_model
+    from posekit.models.checkpoint import load_fastpose_network
 
     cfg = load_config(cfg_path)
-    model = load_pose_model(cfg, checkpoint, device="cpu")
+    model = load_fastpose_network(cfg, checkpoint, device="cpu")
     return export_onnx(model, output, cfg.data_preset.image_size, options, check_image)
 
 

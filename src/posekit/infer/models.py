@@ -1,27 +1,61 @@
-"""Loading the pose model of a run: the embedded default, a keypoint detector's own keypoints, or a
-FastPose config + checkpoint."""
+"""Loading the models of a run: the person detector (or a detection file) and the pose model
+(the embedded default, a keypoint detector's own keypoints, or a FastPose config + checkpoint)."""
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 
-from posekit.detectors.base import KeypointDetector
+from posekit.detectors.base import Detector, KeypointDetector
 from posekit.errors import PosekitError
+from posekit.infer.detfile import DetectionFile
+from posekit.infer.options import POSE_MODEL_CHOICES
 from posekit.pose.types import PoseModel
 
-POSE_MODEL_CHOICES = ("auto", "default", "detector")
+
+def resolve_device(device: str) -> str:
+    """The torch device of a run: `device` itself, or for "auto" the first GPU if any, else "cpu"."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def load_pose_model(
+def load_detector(
+    name: str,
+    weights: str | None = None,
+    detfile: str | None = None,
+    device: str = "auto",
+    tracking: bool = False,
+    log: Callable[[str], None] = print,
+) -> Detector | DetectionFile:
+    """The run's person detector by name, or the boxes of `detfile` (a COCO-style detection json);
+    device "auto": see resolve_device."""
+    if detfile:
+        detections = DetectionFile(detfile)
+        log(f"Using {len(detections)} images' detections from {detfile}")
+        return detections
+    from posekit.detectors import build_detector, canonical_detector_name
+
+    key = canonical_detector_name(name)
+    log(f"Loading {key} detector..")
+    if key != "blazepose":  # BlazePose runs on LiteRT: no torch device to pick (and no torch to import)
+        device = resolve_device(device)
+    return build_detector(key, weights=weights, device=device, tracking=tracking)
+
+
+def load_pose_estimator(
     cfg_path: str | None,
     checkpoint: str | None,
-    device: str = "cpu",
+    device: str = "auto",
     batch_size: int = 64,
     flip: bool = False,
-    log=print,
+    log: Callable[[str], None] = print,
     backend: str = "auto",
     precision: str = "auto",
     compile: bool = False,
+    refine: bool = False,
     detector=None,
     pose_model: str = "auto",
 ) -> PoseModel:
@@ -48,10 +82,11 @@ def load_pose_model(
         from posekit.pose.blazepose import BlazePoseLandmarkModel
 
         log("Loading the default pose model (BlazePose landmarks -> COCO-17)...")
-        if flip:
-            warnings.warn(
-                "--flip applies to FastPose checkpoints; the default model ignores it", stacklevel=2
-            )
+        for name, given in (("--flip", flip), ("--refine", refine)):
+            if given:
+                warnings.warn(
+                    f"{name} applies to FastPose checkpoints; the default model ignores it", stacklevel=2
+                )
         return BlazePoseLandmarkModel()
     if not cfg_path or not checkpoint:
         given, missing = ("--cfg", "--checkpoint") if cfg_path else ("--checkpoint", "--cfg")
@@ -62,8 +97,9 @@ def load_pose_model(
     cfg = load_config(cfg_path)
     log(f"Loading pose model from {checkpoint}...")
     estimator = TopDownEstimator.from_checkpoint(
-        cfg, checkpoint, device, backend=backend, precision=precision, compile=compile
+        cfg, checkpoint, resolve_device(device), backend=backend, precision=precision, compile=compile
     )
     estimator.batch_size = max(1, int(batch_size))
     estimator.flip = bool(flip)
+    estimator.refine = bool(refine)
     return estimator

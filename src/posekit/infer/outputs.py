@@ -6,9 +6,8 @@ from pathlib import Path
 
 import cv2
 
-from posekit.errors import PosekitError
 from posekit.infer.sources import Frame
-from posekit.io.atomic import atomic_path
+from posekit.io.images import write_image_bgr
 from posekit.render.draw import draw_poses
 
 
@@ -57,13 +56,7 @@ class RenderedOutputs:
             self._video.write(drawn, bgr=True)
 
     def _save_image(self, bgr, name: str) -> None:
-        path = self.outdir / "vis" / name
-        suffix = path.suffix.lower() if path.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp") else ".jpg"
-        ok, data = cv2.imencode(suffix, bgr)
-        if not ok:
-            raise PosekitError(f"{path}: could not encode the rendered image")
-        with atomic_path(path if path.suffix.lower() == suffix else path.with_suffix(suffix)) as tmp:
-            tmp.write_bytes(data.tobytes())
+        write_image_bgr(self.outdir / "vis" / name, bgr)
 
     def close(self) -> Path | None:
         """Finish the video file (if any) and return its path."""

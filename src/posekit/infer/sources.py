@@ -1,4 +1,5 @@
-"""Where frames come from: image files (one, a list file, a folder), a video file, a webcam, the sample."""
+"""Where frames come from: image files (one, a list file, a folder), a video file, a webcam, the sample,
+or (from Python) arrays; `open_source` picks one from whatever the caller gives."""
 
 from __future__ import annotations
 
@@ -31,13 +32,15 @@ class Frame:
 
 @dataclass
 class Source:
-    """Frames to process plus what outputs need: count (None if unknown), fps and a name for video."""
+    """Frames to process plus what outputs need: count (None if unknown), fps and a name for video;
+    live: a camera (frames are detected one at a time, not batched)."""
 
     frames: Iterable[Frame]
     total: int | None
     fps: float | None
     stem: str
     is_video: bool
+    live: bool = False
 
 
 def sample_image_path() -> Path:
@@ -78,15 +81,6 @@ def collect_image_paths(indir: str | None, list_file: str | None, image: str | N
     raise PosekitError("no input: give --image, --list, --indir, --video, --webcam or --sample")
 
 
-def image_frames(paths: list[Path]) -> Iterator[Frame]:
-    """Read each image as a Frame named by its file name; unreadable files become Frames with an error."""
-    for index, path in enumerate(paths):
-        try:
-            yield Frame(index, path.name, read_image_rgb(path))
-        except PosekitError as exc:
-            yield Frame(index, path.name, None, error=str(exc))
-
-
 def video_frames(path: str | Path) -> Iterator[Frame]:
     """Decode a video; frames are named "{k}.jpg" as AlphaPose names them."""
     from posekit.io.video import read_frames
@@ -97,7 +91,7 @@ def video_frames(path: str | Path) -> Iterator[Frame]:
 
 def open_images(paths: list[Path]) -> Source:
     """A source over image files."""
-    return Source(image_frames(paths), len(paths), None, "images", is_video=False)
+    return Source(item_frames(paths), len(paths), None, "images", is_video=False)
 
 
 def open_video(path: str | Path) -> Source:
@@ -129,4 +123,56 @@ def open_webcam(device: int) -> Source:
         finally:
             capture.release()
 
-    return Source(frames(), None, fps if fps > 0 else 25.0, f"webcam{device}", is_video=True)
+    return Source(frames(), None, fps if fps > 0 else 25.0, f"webcam{device}", is_video=True, live=True)
+
+
+def rgb_image(image: np.ndarray, what: str = "image") -> np.ndarray:
+    """`image` checked as an RGB uint8 array (H, W, 3); a grey (H, W) array is expanded to RGB."""
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
+        kind = image.dtype if isinstance(image, np.ndarray) else type(image).__name__
+        raise PosekitError(f"{what}: expected an RGB uint8 array (H, W, 3), got {kind}")
+    if image.ndim == 2:
+        return np.repeat(image[:, :, None], 3, axis=2)
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise PosekitError(f"{what}: expected an RGB uint8 array (H, W, 3), got shape {image.shape}")
+    return image
+
+
+def item_frames(items: Iterable[object]) -> Iterator[Frame]:
+    """Frames from image paths and RGB arrays, in order: a path keeps its file name (an unreadable file
+    becomes a Frame with an error), the k-th array is named "{k}.jpg" as video frames are."""
+    for index, item in enumerate(items):
+        if isinstance(item, str | Path):
+            path = Path(item)
+            try:
+                yield Frame(index, path.name, read_image_rgb(path))
+            except PosekitError as exc:
+                yield Frame(index, path.name, None, error=str(exc))
+        else:
+            yield Frame(index, f"{index}.jpg", rgb_image(item, f"item {index}"))
+
+
+def open_source(source: object) -> Source:
+    """A source from what a Python caller gives: a Source, a video file, an image file, a folder of
+    images, a webcam index (int), one RGB array, or a list / any iterable of image paths and arrays."""
+    if isinstance(source, Source):
+        return source
+    if isinstance(source, bool):
+        raise PosekitError(f"not an input: {source!r}")
+    if isinstance(source, int):
+        return open_webcam(source)
+    if isinstance(source, np.ndarray) and source.ndim in (2, 3) and source.dtype == np.uint8:
+        source = [source]
+    if isinstance(source, str | Path):
+        path = Path(source)
+        if path.is_dir():
+            return open_images(collect_image_paths(str(path), None, None))
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            return open_images([path])
+        if not path.is_file():
+            raise PosekitError(f"{path}: no such video, image or folder")
+        return open_video(path)
+    if not isinstance(source, Iterable):
+        raise PosekitError(f"not an input: {type(source).__name__} (give a path, a webcam index or images)")
+    total = len(source) if isinstance(source, list | tuple) else None
+    return Source(item_frames(source), total, None, "images", is_video=False)

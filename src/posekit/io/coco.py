@@ -1,13 +1,19 @@
-"""Building and writing COCO person-keypoint json documents (the layout training and evaluation read)."""
+"""COCO person-keypoint json documents: building and writing them (the layout training and evaluation
+read), and reading their usable people."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+import numpy as np
+
+from posekit.errors import PosekitError
 from posekit.io.atomic import atomic_write_text
+from posekit.io.jsonio import read_json
 from posekit.skeleton import COCO_SKELETON_1BASED, KEYPOINT_NAMES
 
 SPLITS = ("train", "val")
@@ -100,3 +106,88 @@ def coco_document(images: list[dict[str, Any]], annotations: list[dict[str, Any]
 def write_coco(path: str | Path, document: dict[str, Any]) -> None:
     """Write a COCO document atomically as compact UTF-8 json."""
     atomic_write_text(path, json.dumps(document, ensure_ascii=False, separators=(",", ":")))
+
+
+class CocoSplit(Protocol):
+    """Where a split's files are (what config.DatasetSplit gives): root folder, annotation json, images."""
+
+    root: str
+
+    @property
+    def ann_path(self) -> Path: ...
+
+    @property
+    def image_dir(self) -> Path: ...
+
+
+@dataclass(frozen=True)
+class PersonSample:
+    """One annotated person: image file, clipped xyxy box, joints (K, 2), visibility (K,)."""
+
+    image_path: Path
+    image_id: int
+    box: tuple[float, float, float, float]
+    joints: np.ndarray
+    visible: np.ndarray
+
+
+def read_coco_people(split: CocoSplit, num_joints: int) -> tuple[list[PersonSample], list[str]]:
+    """Usable people of a COCO keypoints json (AlphaPose's skip rules) and the keypoint names."""
+    ann_path = split.ann_path
+    data = read_json(ann_path, "annotation file")
+    names = _keypoint_names(data, num_joints, ann_path)
+    images = {img["id"]: img for img in data.get("images", [])}
+    people = []
+    for ann in data.get("annotations", []):
+        image = images.get(ann.get("image_id"))
+        if image is None or ann.get("iscrowd", 0) or ann.get("num_keypoints", 1) == 0:
+            continue
+        kps = np.asarray(ann.get("keypoints", []), dtype=np.float64).reshape(-1, 3)
+        if len(kps) != num_joints:
+            raise PosekitError(
+                f"{ann_path}: annotation {ann.get('id')} has {len(kps)} keypoints, config says {num_joints}"
+            )
+        if kps.max(initial=0) <= 0 or ann.get("area", 1) <= 0 or not (kps[:, 2] > 0).any():
+            continue
+        box = _clip_box(ann.get("bbox", [0, 0, 0, 0]), image["width"], image["height"])
+        if box is None:
+            continue
+        visible = np.minimum(1, kps[:, 2]).astype(np.float32)
+        people.append(
+            PersonSample(_image_path(split, image), int(image["id"]), box, kps[:, :2].copy(), visible)
+        )
+    return people, names
+
+
+def _keypoint_names(data: dict, num_joints: int, path: Path) -> list[str]:
+    for category in data.get("categories", []):
+        names = category.get("keypoints") or category.get("keypoint")
+        if names:
+            if len(names) != num_joints:
+                raise PosekitError(
+                    f"{path}: category has {len(names)} keypoints, config says NUM_JOINTS {num_joints}"
+                )
+            return list(names)
+    return (
+        list(KEYPOINT_NAMES)
+        if num_joints == len(KEYPOINT_NAMES)
+        else [f"joint_{i}" for i in range(num_joints)]
+    )
+
+
+def _image_path(split: CocoSplit, image: dict) -> Path:
+    """Image file from file_name under the split's image folder, else from coco_url under ROOT."""
+    if image.get("file_name"):
+        path = split.image_dir / image["file_name"]
+        if path.is_file() or not image.get("coco_url"):
+            return path
+    parts = str(image.get("coco_url", "")).replace("\\", "/").split("/")[-2:]
+    return Path(split.root, *parts)
+
+
+def _clip_box(bbox: list[float], width: int, height: int) -> tuple[float, float, float, float] | None:
+    x, y, w, h = (float(v) for v in bbox)
+    x1, y1 = min(max(0.0, x), width - 1), min(max(0.0, y), height - 1)
+    x2 = min(max(0.0, x + max(w - 1, 0)), width - 1)
+    y2 = min(max(0.0, y + max(h - 1, 0)), height - 1)
+    return (x1, y1, x2, y2) if x2 > x1 and y2 > y1 else None

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from posekit.errors import PosekitError
+from posekit.io.atomic import atomic_path
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
@@ -41,3 +42,17 @@ def natural_key(path: str | Path) -> list[object]:
 
     name = Path(path).name
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+
+
+def write_image_bgr(path: str | Path, image_bgr: np.ndarray) -> Path:
+    """Encode a BGR image by the suffix of `path` (.jpg, .jpeg, .png, .bmp; any other suffix is replaced
+    by .jpg) and write it atomically; returns the path written."""
+    path = Path(path)
+    suffix = path.suffix.lower() if path.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp") else ".jpg"
+    ok, data = cv2.imencode(suffix, image_bgr)
+    if not ok:
+        raise PosekitError(f"{path}: could not encode the image")
+    target = path if path.suffix.lower() == suffix else path.with_suffix(suffix)
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data.tobytes())
+    return target

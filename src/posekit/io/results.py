@@ -1,11 +1,13 @@
 """AlphaPose's results json (`alphapose-results.json`), its `--format cmu|open` variants, and reading.
 
 One writer for demo, validation and tracking: a JSON list with one entry per person, keys in order
-image_id, category_id, keypoints (x, y, score per joint), score, box ([x, y, w, h]), idx.
+image_id, category_id, keypoints (x, y, score per joint), score, box ([x, y, w, h]), idx; streamed to
+disk image by image (ResultsWriter).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -13,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from posekit.errors import PosekitError
-from posekit.io.atomic import atomic_write_json
+from posekit.io.atomic import AtomicTextFile, atomic_write_json
 from posekit.io.jsonio import read_json
 from posekit.types import PoseResult
 
@@ -76,6 +78,79 @@ def openpose_people(result: PoseResult) -> list[list[float]]:
     return people
 
 
+def frame_is_written(result: PoseResult) -> bool:
+    """Whether a frame gets an entry in any format: as AlphaPose, only a frame with people does (a
+    cmu/open key and its sep-json file are made by the frame's first person; the list has no rows)."""
+    return len(result) > 0
+
+
+class ResultsWriter:
+    """Writes a results json as images finish, never holding more than one image's entries.
+
+    The JSON goes to a temp file beside `out_dir/file_name` (the final name never holds a partial file);
+    close() ends the list (or, for cmu/open, the object keyed by image name) and renames it into place,
+    abort() drops it. cmu/open also write `sep-json/<stem>.json` per image as it comes. As a context
+    manager it closes on success and aborts on an exception.
+    """
+
+    def __init__(
+        self,
+        out_dir: str | Path,
+        fmt: str | None = None,
+        for_eval: bool = False,
+        file_name: str = RESULTS_FILE,
+    ) -> None:
+        self.out_dir = Path(out_dir)
+        self.path = self.out_dir / file_name
+        self.openpose = fmt in ("cmu", "open")
+        self.keys = ("bodies", "joints") if fmt == "cmu" else ("people", "pose_keypoints_2d")
+        self.for_eval = for_eval
+        self.images = 0
+        self._items = 0
+        self._file = AtomicTextFile(self.path)
+        self._file.write("{" if self.openpose else "[")
+
+    def add(self, image_name: str, result: PoseResult) -> None:
+        """Append the people of one image (a frame without people gets no entry, as AlphaPose)."""
+        self.images += 1
+        if not frame_is_written(result):
+            return
+        if self.openpose:
+            key, joint_key = self.keys
+            name = Path(image_name).name
+            document = {
+                "version": OPENPOSE_VERSION,
+                key: [{joint_key: person} for person in openpose_people(result)],
+            }
+            atomic_write_json(self.out_dir / "sep-json" / f"{Path(name).stem}.json", document)
+            self._append(f"{json.dumps(name)}: {json.dumps(document)}")
+        else:
+            for entry in result_entries(image_name, result, self.for_eval):
+                self._append(json.dumps(entry))
+
+    def _append(self, text: str) -> None:
+        self._file.write(", " + text if self._items else text)
+        self._items += 1
+
+    def close(self) -> Path:
+        """End the JSON and move it to its final name; returns that path."""
+        self._file.write("}" if self.openpose else "]")
+        return self._file.commit()
+
+    def abort(self) -> None:
+        """Remove the partial file (nothing happens after close)."""
+        self._file.discard()
+
+    def __enter__(self) -> ResultsWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
 def write_results(
     items: Iterable[tuple[str, PoseResult]],
     out_dir: str | Path,
@@ -84,23 +159,10 @@ def write_results(
     file_name: str = RESULTS_FILE,
 ) -> Path:
     """Write results of every image to out_dir/file_name atomically; cmu/open also write sep-json/."""
-    out_dir = Path(out_dir)
-    path = out_dir / file_name
-    if fmt in ("cmu", "open"):
-        key, joint_key = ("bodies", "joints") if fmt == "cmu" else ("people", "pose_keypoints_2d")
-        documents = {}
+    with ResultsWriter(out_dir, fmt, for_eval, file_name) as writer:
         for name, result in items:
-            documents[Path(name).name] = {
-                "version": OPENPOSE_VERSION,
-                key: [{joint_key: person} for person in openpose_people(result)],
-            }
-        for name, document in documents.items():
-            atomic_write_json(out_dir / "sep-json" / f"{Path(name).stem}.json", document)
-        atomic_write_json(path, documents)
-        return path
-    entries = [entry for name, result in items for entry in result_entries(name, result, for_eval)]
-    atomic_write_json(path, entries)
-    return path
+            writer.add(name, result)
+    return writer.path
 
 
 def read_results(path: str | Path) -> list[dict]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from torch import nn
 
+from posekit import registry
 from posekit.config import DataPreset, ModelConfig
 from posekit.errors import ConfigError
-from posekit.models.fastpose import FastPose
 
-MODEL_TYPES = {"FastPose": FastPose}
+# MODEL.TYPE -> (module, network class) (posekit.registry)
+MODEL_TYPES: dict[str, registry.Entry] = {"FastPose": ("posekit.models.fastpose", "FastPose")}
 
 
 def build_pose_model(model_cfg: ModelConfig, preset: DataPreset) -> nn.Module:
@@ -17,6 +18,6 @@ def build_pose_model(model_cfg: ModelConfig, preset: DataPreset) -> nn.Module:
         raise ConfigError(
             f"MODEL.TYPE {model_cfg.type!r} is not supported; choose one of {sorted(MODEL_TYPES)}"
         )
-    return MODEL_TYPES[model_cfg.type](
+    return registry.load(MODEL_TYPES[model_cfg.type])(
         num_layers=model_cfg.num_layers, num_joints=preset.num_joints, conv_dim=model_cfg.conv_dim
     )

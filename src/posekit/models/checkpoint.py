@@ -65,7 +65,7 @@ def load_checkpoint(model: nn.Module, path: str | Path, strict: bool = True) -> 
     return len(matched)
 
 
-def load_pose_model(cfg: Config, checkpoint: str | Path, device: str = "cpu") -> nn.Module:
+def load_fastpose_network(cfg: Config, checkpoint: str | Path, device: str = "cpu") -> nn.Module:
     """Build the config's model, load `checkpoint` strictly, move to `device`, eval mode."""
     model = build_pose_model(cfg.model, cfg.data_preset)
     state = read_state_dict(checkpoint)

@@ -125,18 +125,18 @@ def build_backend(
                 f"{checkpoint}: ONNX input is {backend.input_hw} (H, W) but the config says {expected}"
             )
         return backend
-    from posekit.models.checkpoint import load_pose_model
+    from posekit.models.checkpoint import load_fastpose_network
 
     if kind == "openvino":
         from posekit.pose.backends_openvino import OpenVinoBackend
 
         if not str(device).startswith("cpu"):
             raise PosekitError(f"the openvino backend runs on the CPU, not {device}: use --backend torch")
-        model = load_pose_model(cfg, checkpoint, device="cpu")
+        model = load_fastpose_network(cfg, checkpoint, device="cpu")
         return OpenVinoBackend(model, tuple(cfg.data_preset.image_size), precision=precision)
     from posekit.pose.backends import TorchBackend
     from posekit.pose.precision import optimize_for_inference
 
-    model = load_pose_model(cfg, checkpoint, device=device)
+    model = load_fastpose_network(cfg, checkpoint, device=device)
     fast = optimize_for_inference(model, device=device, precision=precision, compile=compile)
     return TorchBackend(fast, device=device)

@@ -1,7 +1,8 @@
-"""Pose NMS: AlphaPose's parametric pose NMS (with pose merging) and an OKS-based alternative.
+"""Pose NMS: AlphaPose's parametric pose NMS (with pose merging) and its OKS NMS (validate --oks-nms).
 
-Both take the poses of one image and return a PoseResult whose `scores` are AlphaPose's proposal
-scores (mean(kp) + box score + 1.25 max(kp)) and whose `ids` list the merged detection indices.
+Both take the poses of one image and return a PoseResult whose `ids` list the merged detection indices.
+Parametric: `scores` are AlphaPose's proposal scores (mean(kp) + box score + 1.25 max(kp)). OKS: the
+proposal score rescored by the mean of the keypoint scores above 0.2, as AlphaPose writes it.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from posekit.errors import PosekitError
+from posekit.geometry import box_to_center_scale
 from posekit.skeleton import OKS_SIGMAS
 from posekit.types import PoseResult
 
@@ -30,8 +32,12 @@ def pose_nms(
     keypoint_scores: np.ndarray,
     min_box_area: float = 0.0,
     method: str = "parametric",
+    crop_aspect: float = 192 / 256,
 ) -> PoseResult:
-    """Suppress duplicate poses of one image; "parametric" (AlphaPose's default) or "oks"."""
+    """Suppress duplicate poses of one image; "parametric" (AlphaPose's default) or "oks".
+
+    crop_aspect: the pose input's w/h, which makes the crop boxes whose areas OKS NMS uses.
+    """
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     box_scores = np.asarray(box_scores, dtype=np.float64).reshape(-1)
     keypoints = np.asarray(keypoints, dtype=np.float64)
@@ -39,13 +45,12 @@ def pose_nms(
     num_joints = keypoints.shape[1] if keypoints.ndim == 3 else 17
     if len(boxes) == 0:
         return PoseResult.empty(num_joints)
-    scores[scores == 0] = 1e-5
-    if method == "parametric":
-        kept = _parametric(boxes, keypoints, scores, min_box_area)
-    elif method == "oks":
-        kept = _oks(boxes, keypoints, scores, min_box_area)
-    else:
+    if method == "oks":
+        return _oks(boxes, box_scores, keypoints, scores, crop_aspect, min_box_area)
+    if method != "parametric":
         raise PosekitError(f"unknown pose NMS method {method!r} (use 'parametric' or 'oks')")
+    scores[scores == 0] = 1e-5
+    kept = _parametric(boxes, keypoints, scores, min_box_area)
     if not kept:
         return PoseResult.empty(num_joints)
     picks = [k[0] for k in kept]
@@ -127,26 +132,49 @@ def _too_small(xy: np.ndarray, min_box_area: float) -> bool:
     return 1.5**2 * extent[0] * extent[1] < min_box_area
 
 
-def _oks(boxes, keypoints, scores, min_box_area):
-    """Greedy OKS NMS: keep the best person, drop the others whose OKS with it exceeds 0.9."""
-    visible = scores > VIS_THRESHOLD
-    person = np.where(
-        visible.any(axis=1), (scores * visible).sum(axis=1) / np.maximum(visible.sum(axis=1), 1), 0
+def crop_box_areas(boxes: np.ndarray, aspect_ratio: float) -> np.ndarray:
+    """Area of each xyxy box's crop box (widened to `aspect_ratio` w/h, x1.25), as AlphaPose's validation
+    stores it in `area`."""
+    return np.array(
+        [np.prod(box_to_center_scale(x1, y1, x2 - x1, y2 - y1, aspect_ratio)[1]) for x1, y1, x2, y2 in boxes]
     )
-    areas = np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0, None)
+
+
+def oks_nms(keypoints: np.ndarray, scores: np.ndarray, areas: np.ndarray) -> list[tuple[int, list[int]]]:
+    """AlphaPose's greedy oks_nms: take the best remaining person, drop every other whose OKS with it is
+    > 0.9; OKS over all joints, scale = the mean of the two areas. Returns each pick, in pick order,
+    with the indices it suppressed (itself included, ascending)."""
     sigmas = OKS_SIGMAS if keypoints.shape[1] == len(OKS_SIGMAS) else np.full(keypoints.shape[1], 0.08)
-    order = np.argsort(-person, kind="stable")
-    kept = []
+    variances = (2 * sigmas) ** 2
+    order = np.argsort(scores, kind="stable")[::-1]  # AlphaPose: scores.argsort()[::-1]
+    keep = []
     while order.size:
-        pick = order[0]
-        d2 = ((keypoints[order] - keypoints[pick]) ** 2).sum(axis=2)
-        e = d2 / (2 * (areas[pick] + np.spacing(1)) * (2 * sigmas) ** 2)
-        vis = visible[pick]
-        oks = np.where(vis.any(), (np.exp(-e) * vis).sum(axis=1) / max(vis.sum(), 1), 0.0)
-        duplicate = oks > OKS_THRESHOLD
-        duplicate[0] = True
-        merged = order[duplicate]
-        order = order[~duplicate]
-        if scores[pick].max() >= SCORE_THRESHOLD and not _too_small(keypoints[pick], min_box_area):
-            kept.append((int(pick), keypoints[pick].copy(), scores[pick].copy(), merged))
-    return kept
+        pick, rest = order[0], order[1:]
+        d2 = ((keypoints[rest] - keypoints[pick]) ** 2).sum(axis=2)
+        scale = (areas[pick] + areas[rest])[:, None] / 2 + np.spacing(1)
+        oks = np.exp(-d2 / variances / scale / 2).mean(axis=1)
+        keep.append((int(pick), sorted([int(pick), *rest[oks > OKS_THRESHOLD].tolist()])))
+        order = rest[oks <= OKS_THRESHOLD]
+    return keep
+
+
+def _oks(boxes, box_scores, keypoints, scores, crop_aspect, min_box_area) -> PoseResult:
+    """validate.py --oks-nms: rescore (mean of keypoint scores > 0.2) x proposal score, OKS NMS on the crop
+    box areas, keep every pick with its rescored score."""
+    visible = scores > VIS_THRESHOLD
+    mean_visible = (scores * visible).sum(axis=1) / np.maximum(visible.sum(axis=1), 1)
+    rescored = mean_visible * proposal_scores(scores, box_scores)
+    kept = [
+        (pick, group)
+        for pick, group in oks_nms(keypoints, rescored, crop_box_areas(boxes, crop_aspect))
+        if not _too_small(keypoints[pick], min_box_area)
+    ]
+    picks = [pick for pick, _ in kept]
+    return PoseResult(
+        boxes=boxes[picks],
+        box_scores=box_scores[picks],
+        keypoints=keypoints[picks],
+        keypoint_scores=scores[picks],
+        scores=rescored[picks],
+        ids=[group for _, group in kept],
+    )

@@ -1,4 +1,4 @@
-"""Pose tracking: PoseFlow and an online OKS/IoU tracker, built by name."""
+"""Pose tracking: PoseFlow and an online OKS/IoU tracker, built by name from TRACKERS."""
 
 from __future__ import annotations
 
@@ -7,10 +7,15 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from posekit import registry
 from posekit.errors import PosekitError
 from posekit.types import PoseResult
 
-TRACKERS = ("oks", "poseflow")
+# name -> (module, class) (posekit.registry); names are matched ignoring case, "-" and "_".
+TRACKERS: dict[str, registry.Entry] = {
+    "oks": ("posekit.track.oks", "OksTracker"),
+    "poseflow": ("posekit.track.poseflow", "PoseFlowTracker"),
+}
 DEFAULT_TRACKER = "oks"
 
 
@@ -24,12 +29,9 @@ def build_tracker(name: str = DEFAULT_TRACKER, **opts: Any) -> Tracker:
     """A fresh tracker: "oks" (OksTracker, options of OksParams) or "poseflow" (PoseFlowTracker,
     options of PoseFlowParams plus save_matching=DIR for the seed's {i}_{j}_orb.txt files)."""
     key = name.lower().replace("-", "").replace("_", "")
-    if key == "oks":
-        from posekit.track.oks import OksTracker as cls
-    elif key == "poseflow":
-        from posekit.track.poseflow import PoseFlowTracker as cls
-    else:
+    if key not in TRACKERS:
         raise PosekitError(f"unknown tracker {name!r}; choose one of: {', '.join(TRACKERS)}")
+    cls = registry.load(TRACKERS[key])
     try:
         return cls(**opts)
     except TypeError as exc:

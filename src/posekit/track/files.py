@@ -17,8 +17,8 @@ import numpy as np
 from tqdm import tqdm
 
 from posekit.errors import PosekitError
-from posekit.io.atomic import atomic_path, atomic_write_json
-from posekit.io.images import list_images, natural_key, read_image_rgb
+from posekit.io.atomic import atomic_write_json
+from posekit.io.images import list_images, natural_key, read_image_rgb, write_image_bgr
 from posekit.track import build_tracker
 from posekit.types import PoseResult
 
@@ -226,8 +226,4 @@ def _draw(path: Path, image_rgb: np.ndarray, result: PoseResult) -> None:
     canvas = draw_poses(
         cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR), result, fast=True, show_box=True, tracking=True
     )
-    ok, data = cv2.imencode(".png", canvas)
-    if not ok:
-        raise PosekitError(f"{path}: could not encode the drawn frame")
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data.tobytes())
+    write_image_bgr(path, canvas)

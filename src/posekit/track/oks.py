@@ -17,8 +17,11 @@ import cv2
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from posekit.geometry import box_iou
 from posekit.skeleton import OKS_SIGMAS
 from posekit.types import PoseResult
+
+iou_xyxy = box_iou  # the name track/metrics.py imports; drop when it imports posekit.geometry.box_iou
 
 
 def oks_matrix(kps1, valid1, kps2, valid2, areas1, sigmas=OKS_SIGMAS) -> np.ndarray:
@@ -29,16 +32,6 @@ def oks_matrix(kps1, valid1, kps2, valid2, areas1, sigmas=OKS_SIGMAS) -> np.ndar
     both = valid1[:, None, :] & valid2[None, :, :]
     count = both.sum(-1)
     return np.where(count > 0, (np.exp(-e) * both).sum(-1) / np.maximum(count, 1), 0.0)
-
-
-def iou_xyxy(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of (N, 4) and (M, 4) xyxy boxes: (N, M)."""
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(-1)
-    area_a = np.clip(a[:, 2:] - a[:, :2], 0, None).prod(-1)
-    area_b = np.clip(b[:, 2:] - b[:, :2], 0, None).prod(-1)
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
 
 
 # Body parts described by colour: torso (shoulders, hips) and thighs (hips, knees), shrunk inwards.
@@ -162,7 +155,7 @@ class OksTracker:
         tracks = self.tracks
         pk, pb, areas = self._predicted(tracks)
         tv = np.stack([t.valid for t in tracks])
-        motion = 0.5 * oks_matrix(pk, tv, kps, valid, areas) + 0.5 * iou_xyxy(pb, boxes)
+        motion = 0.5 * oks_matrix(pk, tv, kps, valid, areas) + 0.5 * box_iou(pb, boxes)
         app = self._app_matrix(tracks, feats, len(ids))
         has_app = np.array([t.feature is not None for t in tracks])[:, None] & (feats is not None)
         own_colours = has_app & clean[None, :]

@@ -49,6 +49,7 @@ def pose_boxes(keypoints: np.ndarray, valid: np.ndarray, size: tuple[int, int] |
     return np.stack([lo[:, 0], hi[:, 0], lo[:, 1], hi[:, 1]], axis=1).astype(np.int64)
 
 
+# Not geometry.box_iou: PoseFlow counts pixels inclusively (+1), and its scores must match AlphaPose's.
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU of every box in a (N, 4) with every box in b (M, 4), [xmin, xmax, ymin, ymax], +1 pixel rule."""
     a = np.asarray(a, dtype=np.float64)[:, None, :]
@@ -253,7 +254,8 @@ class PoseFlowTracker:
         self.params = PoseFlowParams(**params)
         self.orb = OrbCorrespondences(self.params.orb_features, self.params.orb_scale)
         self.save_matching = Path(save_matching) if save_matching else None
-        self.frame = -1
+        self.frame = -1  # counts frames with people: the only frames AlphaPose's PoseFlow sees
+        self._index = self._prev_index = -1  # every frame's index, and the last one with people (file names)
         self.max_pid = 0
         self.tracks: dict[int, _Track] = {}
         self._prev_features: Features | None = None
@@ -262,8 +264,14 @@ class PoseFlowTracker:
         self.last_correspondences = np.zeros((0, 5), dtype=np.float32)
 
     def update(self, image_rgb: np.ndarray | None, result: PoseResult) -> PoseResult:
-        """Assign track ids (ints) to the people of the next frame; image None = no correspondences."""
+        """Assign track ids (ints) to the people of the next frame; image None = no correspondences.
+
+        A frame without people is skipped as AlphaPose skips it: the last frame with people stays "the
+        previous frame" (full weights and ORB matches across the gap, `link` counted in such frames)."""
         p = self.params
+        self._index += 1
+        if len(result) == 0:
+            return dataclasses.replace(result, ids=[])
         self.frame += 1
         size = (image_rgb.shape[1], image_rgb.shape[0]) if image_rgb is not None else None
         kps = np.asarray(result.keypoints, dtype=np.float64)
@@ -275,7 +283,7 @@ class PoseFlowTracker:
             self.tracks[pid] = _Track(self.frame, box, kp, v)
         for pid in [pid for pid, t in self.tracks.items() if self.frame - t.frame >= p.link]:
             del self.tracks[pid]
-        self._prev_boxes, self._prev_size = boxes, size
+        self._prev_boxes, self._prev_size, self._prev_index = boxes, size, self._index
         return dataclasses.replace(result, ids=ids)
 
     def _correspondences(self, image_rgb: np.ndarray | None, boxes: np.ndarray) -> np.ndarray | None:
@@ -296,7 +304,7 @@ class PoseFlowTracker:
         cors = self.orb.match(prev, features)
         self.last_correspondences = cors
         if self.save_matching is not None:
-            save_correspondences(self.save_matching / f"{self.frame - 1}_{self.frame}_orb.txt", cors)
+            save_correspondences(self.save_matching / f"{self._prev_index}_{self._index}_orb.txt", cors)
         if len(cors) < self.params.min_correspondences:
             return None
         return cors

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 import cv2
 import numpy as np
 from torch.utils.data import Dataset
@@ -12,86 +9,13 @@ from torch.utils.data import Dataset
 from posekit.config import AugConfig, Config, DatasetSplit
 from posekit.errors import PosekitError
 from posekit.geometry import affine_points, box_to_center_scale, get_affine_transform, normalize_crops
+from posekit.io.coco import read_coco_people
 from posekit.io.images import read_image_rgb
-from posekit.io.jsonio import read_json
-from posekit.skeleton import KEYPOINT_NAMES, flip_pairs
+from posekit.skeleton import flip_pairs
 from posekit.train.targets import gaussian_targets
 
 # DPG box jitter: Gaussian offsets of each edge, as fractions of the box size (mean, std).
 DPG_EDGE_NOISE = ((-0.0142, 0.1158), (0.0043, 0.068), (0.0154, 0.1337), (-0.0013, 0.0711))
-
-
-@dataclass(frozen=True)
-class PersonSample:
-    """One annotated person: image file, clipped xyxy box, joints (K, 2), visibility (K,)."""
-
-    image_path: Path
-    image_id: int
-    box: tuple[float, float, float, float]
-    joints: np.ndarray
-    visible: np.ndarray
-
-
-def read_coco_people(split: DatasetSplit, num_joints: int) -> tuple[list[PersonSample], list[str]]:
-    """Usable people of a COCO keypoints json (AlphaPose's skip rules) and the keypoint names."""
-    ann_path = split.ann_path
-    data = read_json(ann_path, "annotation file")
-    names = _keypoint_names(data, num_joints, ann_path)
-    images = {img["id"]: img for img in data.get("images", [])}
-    people = []
-    for ann in data.get("annotations", []):
-        image = images.get(ann.get("image_id"))
-        if image is None or ann.get("iscrowd", 0) or ann.get("num_keypoints", 1) == 0:
-            continue
-        kps = np.asarray(ann.get("keypoints", []), dtype=np.float64).reshape(-1, 3)
-        if len(kps) != num_joints:
-            raise PosekitError(
-                f"{ann_path}: annotation {ann.get('id')} has {len(kps)} keypoints, config says {num_joints}"
-            )
-        if kps.max(initial=0) <= 0 or ann.get("area", 1) <= 0 or not (kps[:, 2] > 0).any():
-            continue
-        box = _clip_box(ann.get("bbox", [0, 0, 0, 0]), image["width"], image["height"])
-        if box is None:
-            continue
-        visible = np.minimum(1, kps[:, 2]).astype(np.float32)
-        people.append(
-            PersonSample(_image_path(split, image), int(image["id"]), box, kps[:, :2].copy(), visible)
-        )
-    return people, names
-
-
-def _keypoint_names(data: dict, num_joints: int, path: Path) -> list[str]:
-    for category in data.get("categories", []):
-        names = category.get("keypoints") or category.get("keypoint")
-        if names:
-            if len(names) != num_joints:
-                raise PosekitError(
-                    f"{path}: category has {len(names)} keypoints, config says NUM_JOINTS {num_joints}"
-                )
-            return list(names)
-    return (
-        list(KEYPOINT_NAMES)
-        if num_joints == len(KEYPOINT_NAMES)
-        else [f"joint_{i}" for i in range(num_joints)]
-    )
-
-
-def _image_path(split: DatasetSplit, image: dict) -> Path:
-    """Image file from file_name under the split's image folder, else from coco_url under ROOT."""
-    if image.get("file_name"):
-        path = split.image_dir / image["file_name"]
-        if path.is_file() or not image.get("coco_url"):
-            return path
-    parts = str(image.get("coco_url", "")).replace("\\", "/").split("/")[-2:]
-    return Path(split.root, *parts)
-
-
-def _clip_box(bbox: list[float], width: int, height: int) -> tuple[float, float, float, float] | None:
-    x, y, w, h = (float(v) for v in bbox)
-    x1, y1 = min(max(0.0, x), width - 1), min(max(0.0, y), height - 1)
-    x2 = min(max(0.0, x + max(w - 1, 0)), width - 1)
-    y2 = min(max(0.0, y + max(h - 1, 0)), height - 1)
-    return (x1, y1, x2, y2) if x2 > x1 and y2 > y1 else None
 
 
 class KeypointDataset(Dataset):
@@ -181,25 +105,35 @@ class KeypointDataset(Dataset):
 
     @staticmethod
     def _jitter(box, shape, rng):
-        """DPG: random edge offsets (or, 15% of the time, a random sub-patch) of the person box."""
-        x1, y1, x2, y2 = box
-        w, h = x2 - x1, y2 - y1
-        height, width = shape[:2]
-        if rng.random() > 0.85:
-            pw, ph = w * rng.uniform(0.7, 1.0), h * rng.uniform(0.7, 1.0)
-            nx1, ny1 = x1 + rng.uniform(0, w - pw), y1 + rng.uniform(0, h - ph)
-            new = (nx1, ny1, nx1 + pw, ny1 + ph)
+        """DPG box jitter of the person box on an image of `shape` (see `dpg_box`)."""
+        return dpg_box(box, shape[1], shape[0], rng)
+
+
+def dpg_box(
+    box: tuple[float, float, float, float], width: int, height: int, rng: np.random.Generator
+) -> tuple[float, float, float, float]:
+    """AlphaPose's addDPG on an xyxy box: one PatchScale ~ U(0, 1); above 0.85 a sub-patch of that scale
+    with the box's aspect at a uniform random offset (+1 px, not clipped), otherwise Gaussian edge
+    offsets clipped to 1 .. width - 3 / height - 3. A box that collapses to a point stays as it was."""
+    x1, y1, x2, y2 = box
+    w, h = x2 - x1, y2 - y1
+    patch_scale = rng.random()
+    if patch_scale > 0.85:
+        if w < h:
+            pw = patch_scale * w
+            ph = pw * h / w
         else:
-            (m0, s0), (m1, s1), (m2, s2), (m3, s3) = DPG_EDGE_NOISE
-            new = (
-                x1 + rng.normal(m0, s0) * w,
-                y1 + rng.normal(m1, s1) * h,
-                x2 + rng.normal(m2, s2) * w,
-                y2 + rng.normal(m3, s3) * h,
-            )
-        nx1, ny1 = min(max(0.0, new[0]), width - 1), min(max(0.0, new[1]), height - 1)
-        nx2, ny2 = min(max(nx1 + 1, new[2]), width - 1), min(max(ny1 + 1, new[3]), height - 1)
-        return (nx1, ny1, nx2, ny2) if nx2 > nx1 + 2 and ny2 > ny1 + 2 else box
+            ph = patch_scale * h
+            pw = ph * w / h
+        nx1 = x1 + rng.random() * (w - pw)
+        ny1 = y1 + rng.random() * (h - ph)
+        return (nx1, ny1, nx1 + pw + 1, ny1 + ph + 1)
+    (m0, s0), (m1, s1), (m2, s2), (m3, s3) = DPG_EDGE_NOISE
+    nx1 = max(1.0, min(x1 + rng.normal(m0, s0) * w, width - 3))
+    ny1 = max(1.0, min(y1 + rng.normal(m1, s1) * h, height - 3))
+    nx2 = min(max(nx1 + 2, x2 + rng.normal(m2, s2) * w), width - 3)
+    ny2 = min(max(ny1 + 2, y2 + rng.normal(m3, s3) * h), height - 3)
+    return (nx1, ny1, nx2, ny2) if nx2 > nx1 or ny2 > ny1 else box
 
 
 def half_body_center_scale(points: np.ndarray, aspect_ratio: float) -> tuple[np.ndarray, np.ndarray]:

@@ -2,7 +2,8 @@
 
 Work dir `exp/{exp_id}-{cfg file name}/` holds `training.log` (AlphaPose's line formats),
 `checkpoint.pth` (everything needed to resume, written after every epoch), `model_{epoch}.pth`
-every `snapshot` epochs, `final.pth` (at the DPG milestone), `final_DPG.pth` (at the end), the
+every `snapshot` epochs, `final.pth` (after epoch DPG_MILESTONE, when DPG switches on for the epochs
+after it), `final_DPG.pth` (at the end), the
 validation results `test_gt_kpt.json` / `test_kpt.json` and `curves.png`.
 """
 
@@ -117,13 +118,6 @@ def _train(opts: TrainOptions, info: DistInfo) -> TrainSummary:
     dataset = KeypointDataset(cfg, cfg.dataset.train, train=True, dpg=dpg, seed=opts.seed)
     stopped = False
     for epoch in range(start_epoch, cfg.train.end_epoch):
-        if epoch == cfg.train.dpg_milestone and not dpg:
-            if info.is_main:
-                _save_weights(model, work_dir / "final.pth")
-            dpg = dataset.dpg = True
-            for group in optimizer.param_groups:
-                group["lr"] = cfg.train.lr
-            scheduler = _scheduler(cfg, optimizer, dpg=True)
         lr = optimizer.param_groups[0]["lr"]
         log.info("############# Starting Epoch %d | LR: %s #############", epoch, lr)
         loss, acc, stopped = _train_epoch(net, dataset, optimizer, epoch, opts, info, amp)
@@ -141,6 +135,13 @@ def _train(opts: TrainOptions, info: DistInfo) -> TrainSummary:
                 if opts.validate:
                     record.update(_validate(model, opts, work_dir, info, log, epoch))
             barrier(info)
+        if epoch == cfg.train.dpg_milestone and not dpg:  # as AlphaPose: after this epoch, DPG from the next
+            if info.is_main:
+                _save_weights(model, work_dir / "final.pth")
+            dpg = dataset.dpg = True
+            for group in optimizer.param_groups:
+                group["lr"] = cfg.train.lr
+            scheduler = _scheduler(cfg, optimizer, dpg=True)
         history.append(record)
         if info.is_main:
             _save_resume(work_dir / RESUME_FILE, model, optimizer, scheduler, epoch, history, dpg)

@@ -13,7 +13,7 @@ DEFAULT_MODEL = "Default (embedded BlazePose -> COCO-17)"
 FASTPOSE_MODEL = "FastPose config + checkpoint"
 DETECTOR_MODEL = "The detector's own keypoints (one-stage: YOLO-pose detectors)"
 AUTO_MODEL = "auto"  # the detector's keypoints if it has them, else the default model (Track tab)
-# radio choice -> load_pose_model's pose_model (FastPose: its cfg and checkpoint decide)
+# radio choice -> InferOptions.pose_model (FastPose: its cfg and checkpoint decide)
 POSE_MODEL_CHOICE = {DEFAULT_MODEL: "default", DETECTOR_MODEL: "detector", AUTO_MODEL: "auto"}
 NO_TRACKING = "none"
 
@@ -53,41 +53,25 @@ def infer(
     detector: str,
     tracker: str = NO_TRACKING,
 ):
-    """Run the `posekit infer` pipeline (same library calls as the CLI) and return its RunSummary."""
-    from posekit.detectors import build_detector, canonical_detector_name
-    from posekit.infer.models import load_pose_model
-    from posekit.infer.outputs import RenderedOutputs
-    from posekit.pipeline import run_inference
-    from posekit.track import inference_tracker
+    """Run the `posekit infer` pipeline (the same Pipeline as the CLI) and return its RunSummary."""
+    from posekit.infer.options import InferOptions
+    from posekit.infer.pipeline import Pipeline
 
     fastpose = model == FASTPOSE_MODEL
     tracking = tracker != NO_TRACKING
-    detector_model = build_detector(canonical_detector_name(detector), device="cpu", tracking=tracking)
-    pose_model = load_pose_model(
-        cfg_path if fastpose else None,
-        checkpoint if fastpose else None,
-        "cpu",
-        detector=detector_model,
+    options = InferOptions(
+        detector=detector,
+        cfg=cfg_path if fastpose else None,
+        checkpoint=checkpoint if fastpose else None,
         pose_model=POSE_MODEL_CHOICE.get(model, "auto"),
-    )
-    outputs = RenderedOutputs(
-        outdir,
+        device="cpu",
+        tracker=tracker,
+        outdir=str(outdir),
         save_img=not source.is_video,
         save_video=source.is_video,
-        video_stem=source.stem,
-        fps=source.fps,
-        show_box=tracking,
-        tracking=tracking,
+        showbox=tracking,
     )
-    return run_inference(
-        source,
-        detector_model,
-        pose_model,
-        outdir,
-        outputs=outputs,
-        tracker=inference_tracker(tracker, outdir) if tracking else None,
-        progress=False,
-    )
+    return Pipeline(options, log=print).run(source, progress=False)
 
 
 def describe(summary, outdir: Path) -> str:

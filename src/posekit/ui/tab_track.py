@@ -7,10 +7,9 @@ from pathlib import Path
 
 import gradio as gr
 
+from posekit.track import TRACKERS
 from posekit.ui import tab_infer
 from posekit.ui.common import friendly_errors, inside, output_folder, required_path
-
-TRACKERS = ["oks", "poseflow"]
 
 
 @friendly_errors
@@ -53,7 +52,7 @@ def build() -> None:
         "AlphaPose's PoseFlow (ORB feature matching)."
     )
     with gr.Row():
-        tracker = gr.Radio(TRACKERS, value="oks", label="Tracker", elem_id="track-tracker")
+        tracker = gr.Radio(list(TRACKERS), value="oks", label="Tracker", elem_id="track-tracker")
         outdir = gr.Textbox(label="Output folder", value="examples/tracked/", elem_id="track-output")
     with gr.Tab("Video"):
         with gr.Row():

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from posekit.detectors.batched import fuse_batchnorm
 from posekit.errors import MissingFileError, PosekitError
 from posekit.families.yolo_pose.checkpoint import YoloPoseCheckpoint, load_checkpoint
 from posekit.families.yolo_pose.postprocess import (
@@ -19,6 +18,7 @@ from posekit.families.yolo_pose.postprocess import (
     postprocess,
 )
 from posekit.families.yolo_pose.preprocess import preprocess
+from posekit.models.fuse import fuse_batchnorm
 from posekit.paths import models_dir
 from posekit.types import Detections
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from posekit.detectors.nms import nms
 from posekit.families.yolo_pose.preprocess import Letterbox
+from posekit.geometry import nms
 
 CONF_THRES = 0.25
 IOU_THRES = 0.7

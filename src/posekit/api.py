@@ -1,0 +1,52 @@
+"""The Python API: `posekit.load(...)` builds a Pipeline from the options of `posekit infer`.
+
+import posekit
+pipe = posekit.load()                      # the embedded default model
+result = pipe("photo.jpg")                 # PoseResult: boxes, keypoints (N, 17, 2), scores, ...
+for name, image, result in pipe.stream("video.mp4"):
+    ...
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from posekit.infer.pipeline import Pipeline
+
+
+def load(
+    *,
+    detector: str = "blazepose",
+    detector_weights: str | None = None,
+    detfile: str | None = None,
+    cfg: str | None = None,
+    checkpoint: str | None = None,
+    backend: str = "auto",
+    precision: str = "auto",
+    compile: bool = False,
+    flip: bool = False,
+    refine: bool = False,
+    device: str = "auto",
+    detbatch: int = 5,
+    posebatch: int = 64,
+    min_box_area: float = 0.0,
+    tracker: str = "none",
+    qsize: int = 16,
+    single_thread: bool = False,
+    outdir: str = "examples/res/",
+    format: str = "coco",
+    for_eval: bool = False,
+    save_img: bool | None = None,
+    save_video: bool = False,
+    vis_fast: bool = False,
+    showbox: bool = False,
+) -> Pipeline:
+    """A Pipeline with its models loaded once, from the options of `posekit infer` (the same names and
+    defaults; see posekit.infer.options.InferOptions). Without cfg + checkpoint: the embedded default
+    model. A bad value raises PosekitError naming the option and what it accepts."""
+    options = dict(locals())
+    from posekit.infer.options import InferOptions
+    from posekit.infer.pipeline import Pipeline
+
+    return Pipeline(InferOptions(**options))

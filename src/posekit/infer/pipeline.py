@@ -1,0 +1,207 @@
+"""Pipeline: the one way to build an inference run (CLI, UI, benchmarks and `posekit.load` use it).
+
+The detector and the pose model are loaded once, from InferOptions, and reused by every call:
+`pipe(image)` for one image, `pipe.stream(source)` for frames as they finish, `pipe.run(source)` for
+a whole run written to `outdir` (results json, rendered images or video).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from posekit.infer.options import InferOptions, infer_options
+from posekit.infer.sources import Frame, Source, open_source, rgb_image
+from posekit.types import PoseResult
+
+if TYPE_CHECKING:
+    from posekit.infer.run import RunSummary
+    from posekit.track import Tracker
+
+
+def _quiet(message: str) -> None:
+    """A log that says nothing."""
+
+
+class Pipeline:
+    """A person detector + pose model (+ a tracker per stream), built once from `options`.
+
+    detector / pose_model: already built models to use instead of loading the ones `options` name.
+    log: where the loading messages go (default: nowhere).
+    """
+
+    def __init__(
+        self,
+        options: InferOptions | None = None,
+        *,
+        detector: Any = None,
+        pose_model: Any = None,
+        log: Callable[[str], None] = _quiet,
+    ) -> None:
+        from posekit.infer.models import load_detector, load_pose_estimator
+
+        self.options = options = options or InferOptions()
+        device = options.device
+        if detector is None:
+            detector = load_detector(
+                options.detector,
+                weights=options.detector_weights,
+                detfile=options.detfile,
+                device=device,
+                tracking=options.tracking,
+                log=log,
+            )
+        if pose_model is None:
+            pose_model = load_pose_estimator(
+                options.cfg,
+                options.checkpoint,
+                device,
+                options.posebatch,
+                options.flip,
+                log=log,
+                backend=options.backend,
+                precision=options.precision,
+                compile=options.compile,
+                refine=options.refine,
+                detector=detector,
+                pose_model=options.pose_model,
+            )
+        self.detector, self.pose_model = detector, pose_model
+
+    def __repr__(self) -> str:
+        return f"Pipeline({self.options!r})"
+
+    def with_options(self, **changes: Any) -> Pipeline:
+        """A Pipeline with some options changed; it shares this one's detector and pose model unless
+        an option that picks them (detector, cfg, checkpoint, backend, device, tracking, ...) changed."""
+        options = infer_options(**{**dataclasses.asdict(self.options), **changes})
+        same_detector = options.detector_key() == self.options.detector_key()
+        same_pose = options.pose_key() == self.options.pose_key()
+        return Pipeline(
+            options,
+            detector=self.detector if same_detector else None,
+            pose_model=self.pose_model if same_pose else None,
+        )
+
+    def new_tracker(self, outdir: str | Path | None = None) -> Tracker | None:
+        """A fresh tracker as options.tracker says (None for "none"); with `outdir`, PoseFlow also
+        writes the seed's matching files there."""
+        if not self.options.tracking:
+            return None
+        from posekit.track import build_tracker, inference_tracker
+
+        if outdir is None:
+            return build_tracker(self.options.tracker)
+        return inference_tracker(self.options.tracker, outdir)
+
+    def frames(
+        self,
+        source: Source,
+        *,
+        tracker: Any = None,
+        times: dict[str, float] | None = None,
+        on_model_done: Callable[[], None] | None = None,
+        single_thread: bool | None = None,
+    ) -> Iterator[Frame]:
+        """The threaded stages over `source` (posekit.infer.stages.process) with this pipeline's models
+        and options (single_thread: instead of options.single_thread): Frames with detections and
+        results, in input order."""
+        from posekit.infer.stages import process
+
+        options = self.options
+        return process(
+            source,
+            self.detector,
+            self.pose_model,
+            tracker=tracker,
+            detbatch=options.detbatch,
+            qsize=options.qsize,
+            single_thread=options.single_thread if single_thread is None else single_thread,
+            min_box_area=options.min_box_area,
+            times=times if times is not None else defaultdict(float),
+            on_model_done=on_model_done,
+        )
+
+    def __call__(self, image: np.ndarray | str | Path) -> PoseResult:
+        """The people in one image: an RGB uint8 array (H, W, 3) or an image file path.
+
+        Each call stands alone (no tracking across calls: for track ids use `stream`)."""
+        from posekit.io.images import read_image_rgb
+
+        if isinstance(image, str | Path):
+            frame = Frame(0, Path(image).name, read_image_rgb(image))
+        else:
+            frame = Frame(0, "0.jpg", rgb_image(image))
+        (done,) = self.frames(Source([frame], 1, None, "image", is_video=False), single_thread=True)
+        return done.result
+
+    def stream(self, source: Any) -> Iterator[tuple[str, np.ndarray, PoseResult]]:
+        """Yield (name, RGB image, PoseResult) for each frame of `source` as it finishes, with the
+        threaded stages behind it (bounded queues); closing the generator early stops the threads.
+
+        source: a video file, a webcam index (int), a folder of images, an image file, a list of
+        image paths or RGB arrays, or any iterable of RGB arrays. Images are named by their file
+        name, arrays and video frames "{k}.jpg". With a tracker, ids are track ids across the stream.
+        Unreadable images are skipped with a warning.
+        """
+        return self._stream(open_source(source))
+
+    def _stream(self, source: Source) -> Iterator[tuple[str, np.ndarray, PoseResult]]:
+        frames = self.frames(source, tracker=self.new_tracker())
+        try:
+            for frame in frames:
+                if frame.image is None:
+                    warnings.warn(f"skipped {frame.error}", stacklevel=2)
+                    continue
+                yield frame.name, frame.image, frame.result
+        finally:
+            frames.close()
+
+    def run(
+        self,
+        source: Any,
+        *,
+        progress: bool = True,
+        log: Callable[[str], None] | None = None,
+    ) -> RunSummary:
+        """Run over `source` (anything `stream` takes, or a posekit.infer.sources.Source) and write
+        options.outdir: alphapose-results.json (streamed), rendered images (vis/) or the video as the
+        options say. Returns the RunSummary. Ctrl-C stops the run with the frames done written."""
+        from posekit.infer.outputs import RenderedOutputs
+        from posekit.infer.run import run_inference
+
+        options = self.options
+        opened = open_source(source)
+        save_img = options.save_img if options.save_img is not None else not opened.is_video
+        outputs = RenderedOutputs(
+            options.outdir,
+            save_img=save_img,
+            save_video=options.save_video,
+            video_stem=opened.stem,
+            fps=opened.fps,
+            fast=options.vis_fast,
+            show_box=options.showbox,
+            tracking=options.tracking,
+        )
+        return run_inference(
+            opened,
+            self.detector,
+            self.pose_model,
+            options.outdir,
+            outputs=outputs,
+            tracker=self.new_tracker(options.outdir),
+            detbatch=options.detbatch,
+            qsize=options.qsize,
+            single_thread=options.single_thread,
+            min_box_area=options.min_box_area,
+            fmt=options.format,
+            for_eval=options.for_eval,
+            progress=progress,
+            log=log,
+        )

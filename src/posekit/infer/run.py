@@ -1,0 +1,176 @@
+"""One whole inference run: the stages (posekit.infer.stages), rendering, and the results json.
+
+The calling thread renders each finished frame and hands its result to the results writer; nothing
+per frame is kept once it is written.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from posekit.detectors.base import Detector
+from posekit.errors import PosekitError
+from posekit.infer.detfile import DetectionFile
+from posekit.infer.outputs import RenderedOutputs
+from posekit.infer.sources import Source
+from posekit.infer.stages import STAGES, process
+from posekit.io.atomic import check_writable_folder
+from posekit.io.results import ResultsWriter
+from posekit.pose.types import PoseModel
+
+FINISH_MESSAGE = "===========================> Finish Model Running."
+RENDER_MESSAGE = "Rendering remaining images in the queue..."
+VIS_FAST_HINT = (
+    "If this step takes too long, you can enable the --vis_fast flag to use fast rendering (real-time)."
+)
+JSON_MESSAGE = "Results have been written to json."
+
+
+@dataclass
+class RunSummary:
+    """What a run did: frames done, people found, unreadable inputs, timings and files written (counts
+    only: the results themselves are in the results file)."""
+
+    frames: int = 0
+    people: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    interrupted: bool = False
+    seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    results_path: Path | None = None
+    video_path: Path | None = None
+
+    @property
+    def fps(self) -> float:
+        """Frames per second over the whole run."""
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+
+def run_inference(
+    source: Source,
+    detector: Detector | DetectionFile,
+    pose_model: PoseModel,
+    outdir: str | Path,
+    *,
+    outputs: RenderedOutputs | None = None,
+    tracker=None,
+    detbatch: int = 5,
+    qsize: int = 32,
+    single_thread: bool = False,
+    min_box_area: float = 0.0,
+    fmt: str | None = None,
+    for_eval: bool = False,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> RunSummary:
+    """Run the whole pipeline on `source`, render, and stream `outdir/alphapose-results.json`.
+
+    `outdir` is checked for writing before the first frame. Each finished frame is rendered and its
+    people appended to the results file (a temp file, renamed into place at the end). Unreadable
+    images are skipped with a warning and listed in the summary. Ctrl-C stops the run and an error in
+    a later frame ends it; either way the results of the frames done are written (the error is then
+    raised as one PosekitError line). Raises PosekitError when no frame could be processed at all.
+    """
+    say = log or (lambda message: tqdm.write(message, file=sys.stdout))
+    check_writable_folder(outdir)
+    outputs = outputs or RenderedOutputs(outdir, save_img=False, save_video=False)
+    times: dict[str, float] = defaultdict(float)
+    summary = RunSummary()
+
+    def model_done() -> None:
+        say(FINISH_MESSAGE)
+        if outputs.active and not outputs.fast:
+            say(RENDER_MESSAGE)
+            say(VIS_FAST_HINT)
+
+    started = time.perf_counter()
+    writer = ResultsWriter(outdir, fmt=fmt, for_eval=for_eval)
+    try:
+        failure = _consume(
+            process(
+                source,
+                detector,
+                pose_model,
+                tracker=tracker,
+                detbatch=detbatch,
+                qsize=qsize,
+                single_thread=single_thread,
+                min_box_area=min_box_area,
+                times=times,
+                on_model_done=model_done,
+            ),
+            outputs,
+            writer,
+            summary,
+            times,
+            tqdm(total=source.total, unit="frame", desc="posekit", disable=not progress, dynamic_ncols=True),
+        )
+        summary.video_path = _finish_video(outputs, failure)
+        summary.seconds = time.perf_counter() - started
+        summary.stage_seconds = {name: times.get(name, 0.0) for name in STAGES}
+        if not summary.frames and not summary.interrupted:
+            if failure is not None:
+                raise failure
+            listed = "; ".join(error for _, error in summary.failed[:5])
+            raise PosekitError(f"no input could be processed: {listed or 'the source gave no frames'}")
+        summary.results_path = writer.close()
+    except BaseException:
+        outputs.abort()  # e.g. a second Ctrl-C while finishing: no partial video is left behind
+        raise
+    finally:
+        writer.abort()  # only does something when the file was not closed
+    say(JSON_MESSAGE)
+    if failure is not None:
+        first_line = (str(failure).strip().splitlines() or [type(failure).__name__])[0]
+        raise PosekitError(
+            f"stopped by an error after {summary.frames} frame(s): {first_line} "
+            f"(the results of those frames are in {summary.results_path})"
+        ) from failure
+    return summary
+
+
+def _consume(stream, outputs: RenderedOutputs, writer: ResultsWriter, summary: RunSummary, times, bar):
+    """Render and write each frame of `stream`; returns the exception that ended it early, if any
+    (Ctrl-C only marks the summary as interrupted)."""
+    failure: Exception | None = None
+    try:
+        for frame in stream:
+            if frame.image is None:
+                summary.failed.append((frame.name, frame.error or "unreadable"))
+                tqdm.write(f"warning: skipped {frame.error}", file=sys.stderr)
+            else:
+                start = time.perf_counter()
+                outputs.write(frame)
+                times["render"] += time.perf_counter() - start
+                writer.add(frame.name, frame.result)
+                summary.frames += 1
+                summary.people += len(frame.result)
+            frame.image = frame.result = frame.detections = None
+            bar.update(1)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+    except Exception as exc:
+        failure = exc
+    finally:
+        bar.close()
+        stream.close()
+    return failure
+
+
+def _finish_video(outputs: RenderedOutputs, failure: Exception | None) -> Path | None:
+    """Close the rendered video with the frames done; if closing fails too, drop it (and raise, unless
+    an earlier error is already being reported)."""
+    try:
+        return outputs.close()
+    except Exception:
+        outputs.abort()
+        if failure is None:
+            raise
+        return None
