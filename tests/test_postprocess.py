@@ -261,9 +261,12 @@ def test_parametric_nms_equals_plain_loop_reference(coco_mini, noise):
         assert result.ids == [sorted(r[3]) for r in reference]
 
 
-COCO_SIGMAS = np.array(
-    [0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89]
-) / 10
+COCO_SIGMAS = (
+    np.array(
+        [0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89]
+    )
+    / 10
+)
 
 
 def _reference_oks_pose_nms(boxes, box_scores, keypoints, scores, aspect=0.75):

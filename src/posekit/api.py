@@ -22,6 +22,7 @@ def load(
     detfile: str | None = None,
     cfg: str | None = None,
     checkpoint: str | None = None,
+    pose_model: str = "auto",
     backend: str = "auto",
     precision: str = "auto",
     compile: bool = False,
@@ -50,7 +51,8 @@ def load(
 ) -> Pipeline:
     """A Pipeline with its models loaded once, from the options of `posekit infer` (the same names and
     defaults; see posekit.infer.options.InferOptions). Without cfg + checkpoint: the embedded default
-    model. A bad value raises PosekitError naming the option and what it accepts."""
+    model, or a keypoint detector's own keypoints (pose_model). A bad value raises PosekitError
+    naming the option and what it accepts."""
     options = dict(locals())
     from posekit.infer.options import InferOptions
     from posekit.infer.pipeline import Pipeline

@@ -59,7 +59,17 @@ def add_infer_flags(parser: argparse.ArgumentParser) -> None:
     )
     run = parser.add_argument_group("models and speed")
     run.add_argument(
-        "--detector", default=Defaults.detector, help="person detector (blazepose, yolo, yolox-x, ...)"
+        "--detector",
+        default=Defaults.detector,
+        help="person detector (blazepose, yolo, yolox-x, yolo11n-pose, any YOLO-pose .pt, ...)",
+    )
+    flag(
+        run,
+        "pose_model",
+        choices=["auto", "default", "detector"],
+        default="auto",
+        help="without --cfg/--checkpoint: default (BlazePose landmarks on the boxes), detector (a "
+        "keypoint detector's own keypoints, one-stage) or auto (detector's if it has them)",
     )
     add_detector_weights(run)
     flag(
@@ -158,6 +168,7 @@ def infer_options_from_args(args: argparse.Namespace):
         backend=args.backend,
         precision=args.precision,
         compile=args.compile,
+        pose_model=args.pose_model,
         flip=args.flip,
         refine=args.refine,
         device=resolve_device(args) if args.device or args.gpus is not None else "auto",

@@ -11,6 +11,7 @@ from torch import nn
 from posekit.detectors.letterbox import Placement, boxes_to_image
 from posekit.detectors.nms import crowd_nms
 from posekit.errors import PosekitError
+from posekit.models.fuse import fuse_batchnorm
 from posekit.types import Detections
 
 PERSON_CLASS = 0
@@ -20,22 +21,6 @@ def cxcywh_to_xyxy(boxes: torch.Tensor) -> torch.Tensor:
     """(N, 4) centre-size boxes to corner boxes."""
     half = boxes[:, 2:4] / 2
     return torch.cat([boxes[:, 0:2] - half, boxes[:, 0:2] + half], dim=1)
-
-
-def fuse_batchnorm(model: nn.Module) -> nn.Module:
-    """Fold every eval-mode BatchNorm that directly follows a conv (children named `conv`, `bn`) into
-    the conv's weights and bias, in place; the network computes the same function with fewer ops."""
-    for module in model.modules():
-        conv, bn = getattr(module, "conv", None), getattr(module, "bn", None)
-        if not (isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d)):
-            continue
-        scale = bn.weight.detach() / torch.sqrt(bn.running_var + bn.eps)
-        bias = conv.bias.detach() if conv.bias is not None else torch.zeros_like(bn.running_mean)
-        with torch.no_grad():
-            conv.weight.mul_(scale.view(-1, 1, 1, 1))
-            conv.bias = nn.Parameter((bias - bn.running_mean) * scale + bn.bias.detach())
-        module.bn = nn.Identity()
-    return model
 
 
 def check_input_size(size: int, name: str) -> int:

@@ -18,11 +18,15 @@ from posekit.track.smoothing import DEFAULT_BETA, DEFAULT_D_CUTOFF, DEFAULT_MIN_
 
 TRACKERS = ("none", *TRACKER_NAMES)
 FORMATS = ("coco", "cmu", "open")
+POSE_MODEL_CHOICES = ("auto", "default", "detector")
 PRECISIONS = ("auto", "fp32", "bf16")
 # The options that decide which detector and which pose model are loaded (a Pipeline whose options
 # differ elsewhere reuses its models).
 DETECTOR_OPTIONS = ("detector", "detector_weights", "detfile", "device", "tracking")
 POSE_OPTIONS = (
+    "pose_model",
+    "detector",
+    "detector_weights",
     "cfg",
     "checkpoint",
     "backend",
@@ -53,7 +57,9 @@ class InferOptions:
 
     Models: detector (a name of posekit.detectors, e.g. "blazepose", "yolox-x", "yolo"),
     detector_weights (its weight file), detfile (a COCO-style detection json used instead of a
-    detector), cfg + checkpoint (a FastPose model; neither: the embedded default model), backend
+    detector), cfg + checkpoint (a FastPose model; neither: by pose_model, "auto" a keypoint
+    detector's own keypoints (YOLO-pose, one-stage) else the embedded default model, "default" the
+    embedded default model, "detector" the detector's keypoints), backend
     and precision (how the pose network runs), compile (torch.compile), flip (flip test), refine
     (sub-pixel decoding), device ("auto": the first GPU if any, else "cpu").
     Run: detbatch (images per detector call), posebatch (crops per pose batch), min_box_area (drop
@@ -73,6 +79,7 @@ class InferOptions:
     detfile: str | None = None
     cfg: str | None = None
     checkpoint: str | None = None
+    pose_model: str = "auto"
     backend: str = "auto"
     precision: str = "auto"
     compile: bool = False
@@ -116,7 +123,7 @@ class InferOptions:
             self._check(name, lambda v: _is_number(v, int | float) and v > 0, "a number > 0")
         self._check("smooth_beta", lambda v: _is_number(v, int | float) and v >= 0, "a number >= 0")
         for name, allowed in (("backend", BACKENDS), ("precision", PRECISIONS), ("tracker", TRACKERS),
-                              ("format", FORMATS)):  # fmt: skip
+                              ("format", FORMATS), ("pose_model", POSE_MODEL_CHOICES)):  # fmt: skip
             self._check(name, lambda v, allowed=allowed: v in allowed, f"one of {', '.join(allowed)}")
         for name in ("detector", "device", "outdir"):
             self._check(name, lambda v: isinstance(v, str) and v != "", "a non-empty string")

@@ -70,6 +70,8 @@ class Pipeline:
                 precision=options.precision,
                 compile=options.compile,
                 refine=options.refine,
+                detector=detector,
+                pose_model=options.pose_model,
             )
         self.detector, self.pose_model = detector, pose_model
 

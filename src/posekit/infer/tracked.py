@@ -8,12 +8,12 @@ With `det_interval` > 1 (video, webcam, tracked image sequences) the detector ru
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from posekit.errors import PosekitError
-from posekit.pose.nms import pose_nms
+from posekit.pose.nms import detected_poses, pose_nms
 from posekit.pose.types import PoseModel
 from posekit.track.guided import GuidedCrops, GuideParams
 from posekit.track.schedule import DetectionSchedule
@@ -79,6 +79,8 @@ class PoseStep:
     ) -> None:
         self.pose_model, self.tracker = pose_model, tracker
         self.options = options or VideoOptions()
+        if not pose_model.pose_nms:  # one-stage: its people (and keypoints) come only from the detector
+            self.options = replace(self.options, det_interval=1)
         self.min_box_area = min_box_area
         guided = self.options.det_interval > 1
         if (guided or self.options.smoothing is not None) and tracker is None:
@@ -111,7 +113,8 @@ class PoseStep:
                 keep = self.guide.keep(scores, guided)
                 boxes, box_scores = boxes[keep], box_scores[keep]
                 keypoints, scores = keypoints[keep], scores[keep]
-            result = pose_nms(boxes, box_scores, keypoints, scores, min_box_area=self.min_box_area)
+            suppress = pose_nms if self.pose_model.pose_nms else detected_poses  # one-stage: NMS ran
+            result = suppress(boxes, box_scores, keypoints, scores, min_box_area=self.min_box_area)
             times["pose"] += middle - start
             times["nms"] += time.perf_counter() - middle
         else:

@@ -11,6 +11,10 @@ from posekit.ui.common import friendly_errors, inside, output_folder
 
 DEFAULT_MODEL = "Default (embedded BlazePose -> COCO-17)"
 FASTPOSE_MODEL = "FastPose config + checkpoint"
+DETECTOR_MODEL = "The detector's own keypoints (one-stage: YOLO-pose detectors)"
+AUTO_MODEL = "auto"  # the detector's keypoints if it has them, else the default model (Track tab)
+# radio choice -> InferOptions.pose_model (FastPose: its cfg and checkpoint decide)
+POSE_MODEL_CHOICE = {DEFAULT_MODEL: "default", DETECTOR_MODEL: "detector", AUTO_MODEL: "auto"}
 NO_TRACKING = "none"
 
 
@@ -69,6 +73,7 @@ def infer(
         detector=detector,
         cfg=cfg_path if fastpose else None,
         checkpoint=checkpoint if fastpose else None,
+        pose_model=POSE_MODEL_CHOICE.get(model, "auto"),
         device="cpu",
         tracker=tracker,
         outdir=str(outdir),
@@ -145,7 +150,7 @@ def build() -> None:
                 folder = gr.Textbox(label="Folder of images", elem_id="infer-folder")
         with gr.Column():
             model = gr.Radio(
-                [DEFAULT_MODEL, FASTPOSE_MODEL],
+                [DEFAULT_MODEL, DETECTOR_MODEL, FASTPOSE_MODEL],
                 value=DEFAULT_MODEL,
                 label="Pose model",
                 elem_id="infer-model",

@@ -183,7 +183,8 @@ class BlazePoseDetector:
         region; people whose pose flag is below presence_threshold are dropped, the box becomes the hull of
         the landmarks present (plus box_margin), and overlapping boxes (IoU > box_nms_threshold) keep the
         higher score. The same NMS on the rough alignment boxes first saves passes on duplicates. The
-        pass's COCO keypoints and scores are the extras "keypoints" and "keypoint_scores"."""
+        pass's COCO keypoints and scores are the extras "landmarks" and "landmark_scores" (named apart from a
+        one-stage detector's "keypoints", which a pose model must not take for this pass)."""
         height, width = image.shape[:2]
         rough = clip_boxes(alignment_to_box(alignment, self.box_extent), width, height)
         first = _suppress(scores, rough, self.box_nms_threshold) if len(scores) else []
@@ -203,7 +204,7 @@ class BlazePoseDetector:
         if not kept_index:
             empty = Detections.empty()
             empty.extras.update(
-                rotations=np.zeros((0,)), keypoints=np.zeros((0, 17, 2)), keypoint_scores=np.zeros((0, 17))
+                rotations=np.zeros((0,)), landmarks=np.zeros((0, 17, 2)), landmark_scores=np.zeros((0, 17))
             )
             return empty
         found = Detections(
@@ -211,8 +212,8 @@ class BlazePoseDetector:
             scores[kept_index].astype(np.float32),
             {
                 "rotations": alignment_rotation(alignment[kept_index]),
-                "keypoints": np.array(kept_keypoints),
-                "keypoint_scores": np.array(kept_scores),
+                "landmarks": np.array(kept_keypoints),
+                "landmark_scores": np.array(kept_scores),
             },
         )
         return found.select(np.array(_suppress(found.scores, found.boxes, self.box_nms_threshold)))

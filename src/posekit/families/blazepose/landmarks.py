@@ -8,7 +8,7 @@ only when the window's peak is >= 0.5). The 17 COCO joints are the shared landma
 a joint's score is sigmoid(visibility) x sigmoid(presence) x the pose flag, a pass's confidence the mean
 of its 17 joint scores.
 
-With the BlazePose detector's extras ("keypoints", "keypoint_scores": the pass it already ran on
+With the BlazePose detector's extras ("landmarks", "landmark_scores": the pass it already ran on
 MediaPipe's region of each person) that pass is the answer unless its confidence is below `doubtful`; then
 one upright square crop of the box (side = the first crop scale x the box's long side; at the detector's
 rotation when that is at least min_rotation) runs too and the more confident of the two is kept.
@@ -110,7 +110,8 @@ class BlazePoseLandmarkModel:
     """
 
     num_joints = 17
-    detection_extras = ("rotations", "keypoints", "keypoint_scores")
+    detection_extras = ("rotations", "landmarks", "landmark_scores")
+    pose_nms = True
 
     def __init__(
         self,
@@ -203,12 +204,12 @@ class BlazePoseLandmarkModel:
         image: np.ndarray,
         boxes: np.ndarray,
         rotations: np.ndarray | None = None,
-        keypoints: np.ndarray | None = None,
-        keypoint_scores: np.ndarray | None = None,
+        landmarks: np.ndarray | None = None,
+        landmark_scores: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """RGB uint8 image and (N, 4) xyxy boxes -> keypoints (N, 17, 2) image pixels, scores (N, 17).
 
-        rotations (N,), keypoints (N, 17, 2) and keypoint_scores (N, 17) are the BlazePose detector's
+        rotations (N,), landmarks (N, 17, 2) and landmark_scores (N, 17) are the BlazePose detector's
         extras: its rotation hints and the landmark pass it already ran per box."""
         boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
         out_keypoints = np.zeros((len(boxes), self.num_joints, 2))
@@ -216,8 +217,8 @@ class BlazePoseLandmarkModel:
         for i, box in enumerate(boxes):
             rotation = None if rotations is None else float(rotations[i])
             prior = None
-            if keypoints is not None and keypoint_scores is not None:
-                prior = (np.asarray(keypoints[i], np.float64), np.asarray(keypoint_scores[i], np.float64))
+            if landmarks is not None and landmark_scores is not None:
+                prior = (np.asarray(landmarks[i], np.float64), np.asarray(landmark_scores[i], np.float64))
             out_keypoints[i], out_scores[i] = self.estimate_one(image, box, rotation, prior)
         return out_keypoints, out_scores
 
