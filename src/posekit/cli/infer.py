@@ -9,7 +9,7 @@ import argparse
 import sys
 import warnings
 
-from posekit.cli.backend import add_backend_flags
+from posekit.cli.backend import add_backend_flags, detector_backend
 from posekit.cli.common import add_cfg_checkpoint, add_detector_weights, add_device, flag
 
 DEFAULT_QSIZE = 16
@@ -167,7 +167,14 @@ def _load_detector(args: argparse.Namespace, device: str, tracking: bool):
 
     name = canonical_detector_name(args.detector)
     print(f"Loading {name} detector..")
-    return build_detector(name, weights=args.detector_weights, device=device, tracking=tracking)
+    return build_detector(
+        name,
+        weights=args.detector_weights,
+        device=device,
+        tracking=tracking,
+        backend=detector_backend(args),
+        precision=args.precision,
+    )
 
 
 def _build_tracker(args: argparse.Namespace):

@@ -1,4 +1,10 @@
-"""What YOLOv3-SPP and YOLOX share: batching, device, no-autograd inference, person filtering and NMS."""
+"""What YOLOv3-SPP and YOLOX share: batching, the network on a runtime backend, person filtering and NMS.
+
+The network runs through posekit.runtime (torch, onnxruntime or OpenVINO, bf16 where the CPU has it):
+a network with `raw(x)` and `decode(raws, input_hw)` (YOLOX, darknet) runs only its convolutional part
+there and the grid decode in fp32 torch, so pixel coordinates are never rounded to bf16 (8-bit mantissa:
+steps of 2-4 px at 500 px). Compiled models are per input size (batch free), kept in a small cache.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +16,29 @@ from torch import nn
 
 from posekit.detectors.letterbox import Placement, boxes_to_image
 from posekit.detectors.nms import crowd_nms
+from posekit.detectors.onnx_net import OnnxDetectorNet
 from posekit.errors import PosekitError
+from posekit.runtime import Runner, build_runner, resolve_backend
 from posekit.types import Detections
 
 PERSON_CLASS = 0
+MAX_CACHED_SIZES = 4
+
+
+class RawOutputs(nn.Module):
+    """The part of a detector network a backend runs: `net.raw(x)` (the per-scale maps)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return tuple(self.net.raw(x))
+
+
+def splits_decode(model: nn.Module) -> bool:
+    """True for a network offering raw() and decode() (the decode then runs in fp32 torch)."""
+    return callable(getattr(model, "raw", None)) and callable(getattr(model, "decode", None))
 
 
 def cxcywh_to_xyxy(boxes: torch.Tensor) -> torch.Tensor:
@@ -49,6 +74,8 @@ class BatchedYoloDetector:
     """Runs a YOLO-style network (input (B,3,S,S) -> (B, N, 5+C) decoded cx,cy,w,h,obj,cls...) in batches.
 
     `batch_size` None runs all images of one `detect` call as one batch (the caller's --detbatch).
+    `backend` / `precision` choose the runtime (posekit.runtime.build_runner; "auto" in the detectors
+    built by name, plain torch fp32 here by default); an OnnxDetectorNet (.onnx weights) is onnxruntime.
 
     Subclasses give `preprocess` (image -> CHW float32 input and its Placement) and `person_scores`
     (predictions -> score per row and which rows are kept persons).
@@ -63,6 +90,8 @@ class BatchedYoloDetector:
         conf_thres: float,
         nms_thres: float,
         batch_size: int | None,
+        backend: str = "torch",
+        precision: str = "fp32",
     ) -> None:
         if batch_size is not None and batch_size < 1:
             raise PosekitError(f"{name}: detection batch size must be >= 1, got {batch_size}")
@@ -73,6 +102,10 @@ class BatchedYoloDetector:
         self.conf_thres = conf_thres
         self.nms_thres = nms_thres
         self.batch_size = batch_size
+        onnx_file = isinstance(model, OnnxDetectorNet)
+        self.backend = "onnx" if onnx_file else resolve_backend(backend, device=str(self.device))
+        self.precision = precision
+        self._runners: dict[tuple[int, int], Runner] = {}  # built on first use (tracing takes seconds)
 
     def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, Placement]:
         """One RGB uint8 image -> (3, S, S) float32 network input and where the image sits in it."""
@@ -82,12 +115,33 @@ class BatchedYoloDetector:
         """Rows (N, 5+C) of one image -> (score (N,), keep mask (N,)) for person candidates."""
         raise NotImplementedError
 
+    def runner(self, input_hw: tuple[int, int]) -> Runner:
+        """The network on the chosen backend for inputs of this size (built once per size, cached)."""
+        if input_hw in self._runners:
+            return self._runners[input_hw]
+        if isinstance(self.model, OnnxDetectorNet):
+            run = self.model.runner
+        else:
+            net = RawOutputs(self.model) if splits_decode(self.model) else self.model
+            run = build_runner(net, (1, 3, *input_hw), self.backend, self.precision, str(self.device))
+        if len(self._runners) >= MAX_CACHED_SIZES:
+            self._runners.pop(next(iter(self._runners)))
+        self._runners[input_hw] = run
+        return run
+
     @torch.inference_mode()
     def forward(self, images: Sequence[np.ndarray]) -> tuple[torch.Tensor, list[Placement]]:
-        """Raw decoded network output for a batch of images, with each image's placement."""
+        """Decoded network output (B, N, 5 + C) for a batch of images, with each image's placement."""
         inputs, placements = zip(*(self.preprocess(self._checked(img)) for img in images))
-        batch = torch.from_numpy(np.stack(inputs)).to(self.device)
-        return self.model(batch), list(placements)
+        batch = np.stack(inputs)
+        out = self.runner(batch.shape[2:])(batch)
+        if splits_decode(self.model) and not isinstance(self.model, OnnxDetectorNet):
+            preds = self.model.decode(
+                tuple(torch.from_numpy(r).to(self.device) for r in out), batch.shape[2:]
+            )
+        else:
+            preds = torch.from_numpy(out)
+        return preds, list(placements)
 
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
         """People in each RGB uint8 image: xyxy boxes in image pixels and scores, best first."""

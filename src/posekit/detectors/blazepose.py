@@ -206,8 +206,8 @@ class BlazePoseDetector:
     whose pose flag is below presence_threshold are dropped), box_nms_threshold (plain NMS of the final
     boxes), box_margin (padding of the landmark hull), box_extent ((up, down, half_width) of the rough
     body box in alignment sizes, an anatomical guess used for refine=False and the pre-NMS), num_threads.
-    `device` and `tracking` are accepted for the common constructor and ignored (LiteRT runs on the CPU;
-    the score threshold stays the same while tracking).
+    `device`, `tracking`, `backend` and `precision` are accepted for the common constructor and ignored
+    (LiteRT runs on the CPU; the score threshold stays the same while tracking).
     """
 
     def __init__(
@@ -225,6 +225,8 @@ class BlazePoseDetector:
         box_margin: float = 0.1,
         num_threads: int | None = None,
         tracking: bool = False,
+        backend: str = "auto",
+        precision: str = "auto",
         **options: Any,
     ) -> None:
         if options:

@@ -70,7 +70,8 @@ class YOLOXDetector(BatchedYoloDetector):
     pass; default: all images of one `detect` call, which the pipeline sizes with --detbatch),
     `tracking` (accepted for a uniform interface; YOLOX keeps its threshold). `weights` may also be a
     file from `posekit export detector` (.onnx), run by onnxruntime at the file's input size.
-    The score is objectness x person probability (the value YOLOX thresholds).
+    `backend` / `precision`: the network's runtime (posekit.runtime; auto = OpenVINO, bf16 on CPUs
+    with native bf16). The score is objectness x person probability (the value YOLOX thresholds).
     """
 
     def __init__(
@@ -83,6 +84,8 @@ class YOLOXDetector(BatchedYoloDetector):
         nms_thres: float = NMS_THRES,
         batch_size: int | None = None,
         tracking: bool = False,
+        backend: str = "auto",
+        precision: str = "auto",
     ) -> None:
         name = f"yolox-{size_of(name)}"
         path = find_user_file(seed_weights_path(name), weights, what=f"{name} weights")
@@ -93,7 +96,15 @@ class YOLOXDetector(BatchedYoloDetector):
             model = YOLOX(size_of(name))
             load_yolox_checkpoint(model, path, name)
         super().__init__(
-            name, model, device, check_input_size(inp_dim, name), conf_thres, nms_thres, batch_size
+            name,
+            model,
+            device,
+            check_input_size(inp_dim, name),
+            conf_thres,
+            nms_thres,
+            batch_size,
+            backend,
+            precision,
         )
 
     def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, Placement]:

@@ -26,7 +26,7 @@ from posekit.errors import PosekitError
 from posekit.io.atomic import atomic_write_with
 from posekit.models.builder import build_pose_model
 from posekit.models.checkpoint import load_checkpoint, load_imagenet_backbone
-from posekit.pose.precision import cpu_has_native_bf16
+from posekit.runtime.precision import cpu_has_native_bf16
 from posekit.train.curves import plot_curves
 from posekit.train.dataset import KeypointDataset
 from posekit.train.distributed import DistInfo, barrier, cleanup, mean_across_ranks, setup_distributed
@@ -276,8 +276,8 @@ def _validate(
     detector opts.detector names (default DETECTOR.NAME); when neither works the reason is logged and
     only gt mAP is reported."""
     from posekit.evaluate.validate import validate_det_boxes, validate_gt_boxes
-    from posekit.pose.backends import TorchBackend
     from posekit.pose.estimator import TopDownEstimator
+    from posekit.runtime.torch_backend import TorchBackend
 
     model.eval()
     cfg = opts.cfg
