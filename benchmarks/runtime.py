@@ -40,6 +40,7 @@ PATHS = {
     "ort-fp32": ("onnx", "fp32"),
     "openvino-fp32": ("openvino", "fp32"),
     "openvino-bf16": ("openvino", "bf16"),
+    "openvino-bf16-dynamic-hw": ("openvino-dynamic", "bf16"),  # detectors: free H, W instead of per size
 }
 NETWORKS = ("yolox-s", "yolox-x", "yolo", "fastpose")
 
@@ -71,14 +72,18 @@ def coco_images() -> list[np.ndarray]:
 
 
 def make_detector(name: str, weights: Path, backend: str, precision: str) -> BatchedYoloDetector:
-    """The detector on one path; "eager" puts the plain module (no folding, fp32) behind the runner."""
+    """The detector on one path; "eager" puts the plain module (no folding, fp32) behind the runner,
+    "openvino-dynamic" one OpenVINO model traced with free height and width."""
     from posekit.detectors import build_detector
 
-    kind = "torch" if backend == "eager" else backend
+    kind = {"eager": "torch", "openvino-dynamic": "openvino"}.get(backend, backend)
     det = build_detector(name, weights=str(weights), backend=kind, precision=precision)
+    net = RawOutputs(det.model) if splits_decode(det.model) else det.model
+    size = (det.input_size, det.input_size)
     if backend == "eager":
-        net = RawOutputs(det.model) if splits_decode(det.model) else det.model
-        det._runners[(det.input_size, det.input_size)] = TorchBackend(net)
+        det.runners.runners[size] = TorchBackend(net)
+    elif backend == "openvino-dynamic":
+        det.runners.runners[size] = build_runner(net, (1, 3, *size), kind, precision, dynamic_hw=True)
     return det
 
 
@@ -127,6 +132,8 @@ def bench_fastpose(repeats: int, paths: list[str]) -> list[tuple]:
     rows, reference = [], None
     for path in paths:
         backend, precision = PATHS[path]
+        if backend == "openvino-dynamic":
+            continue
         start = time.perf_counter()
         if backend == "eager":
             run = TorchBackend(model)

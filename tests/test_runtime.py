@@ -11,7 +11,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 
 from posekit.detectors import build_detector
-from posekit.detectors.batched import MAX_CACHED_SIZES, RawOutputs
+from posekit.detectors.batched import RawOutputs
 from posekit.detectors.darknet import DarknetModel, parse_cfg
 from posekit.errors import PosekitError
 from posekit.geometry import box_iou
@@ -19,6 +19,7 @@ from posekit.io.images import list_images, read_image_rgb
 from posekit.runtime import BACKEND_CHOICES, BACKENDS, build_runner, resolve_backend
 from posekit.runtime.onnx_backend import OnnxBackend
 from posekit.runtime.openvino_backend import OpenVinoBackend
+from posekit.runtime.sized import MAX_CACHED_SIZES
 from posekit.runtime.torch_backend import TorchBackend
 from posekit.runtime.trace import trace_to_onnx
 from tests.test_darknet import TINY_CFG, darknet_values, write_weights
@@ -117,7 +118,7 @@ def test_every_backend_matches_torch_fp32_on_coco_images(yolox_weights, coco_ima
     for backend, precision in [("torch", "fp32"), *FP32_PATHS, *BF16_PATHS]:
         det = reference if backend == "torch" and precision == "fp32" else None
         det = det or build_detector("yolox-nano", backend=backend, precision=precision, **options)
-        got = det.runner((256, 256))(batch)
+        got = det.runners(batch)
         assert isinstance(got, tuple) and len(got) == 3
         for g, w in zip(got, want):
             assert g.shape == w.shape and g.dtype == np.float32
@@ -148,13 +149,13 @@ def test_yolov3_boxes_match_torch_fp32_on_openvino(tiny_yolo, coco_images):
 def test_runner_per_input_size_is_cached_and_bounded(tiny_yolo, coco_images):
     det = build_detector("yolo", backend="onnx", **tiny_yolo)
     first = det.detect(coco_images[:1])
-    runner = det.runner((64, 64))
-    assert det.runner((64, 64)) is runner
+    runner = det.runners.runner((64, 64))
+    assert det.runners.runner((64, 64)) is runner
     det.conf_thres = 0.95  # few boxes: larger inputs give many more, and NMS time is not the point here
     for size in (96, 128, 160, 192):
         det.input_size = size
-        assert len(det.detect(coco_images[:1])) == 1 and (size, size) in det._runners
-    assert len(det._runners) == MAX_CACHED_SIZES and (64, 64) not in det._runners
+        assert len(det.detect(coco_images[:1])) == 1 and (size, size) in det.runners.runners
+    assert len(det.runners.runners) == MAX_CACHED_SIZES and (64, 64) not in det.runners.runners
     det.input_size, det.conf_thres = 64, tiny_yolo["conf_thres"]
     assert sum(len(d) for d in first) > 0
     _same(det.detect(coco_images[:1]), first)

@@ -18,11 +18,11 @@ from posekit.detectors.letterbox import Placement, boxes_to_image
 from posekit.detectors.nms import crowd_nms
 from posekit.detectors.onnx_net import OnnxDetectorNet
 from posekit.errors import PosekitError
-from posekit.runtime import Runner, build_runner, resolve_backend
+from posekit.runtime import Runner, resolve_backend
+from posekit.runtime.sized import SizedRunners
 from posekit.types import Detections
 
 PERSON_CLASS = 0
-MAX_CACHED_SIZES = 4
 
 
 class RawOutputs(nn.Module):
@@ -105,7 +105,11 @@ class BatchedYoloDetector:
         onnx_file = isinstance(model, OnnxDetectorNet)
         self.backend = "onnx" if onnx_file else resolve_backend(backend, device=str(self.device))
         self.precision = precision
-        self._runners: dict[tuple[int, int], Runner] = {}  # built on first use (tracing takes seconds)
+        # the network per input size, built on first use (tracing and compiling take seconds)
+        net = RawOutputs(self.model) if splits_decode(self.model) else self.model
+        self.runners: Runner | SizedRunners = (
+            model.runner if onnx_file else SizedRunners(net, self.backend, precision, str(self.device))
+        )
 
     def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, Placement]:
         """One RGB uint8 image -> (3, S, S) float32 network input and where the image sits in it."""
@@ -115,26 +119,12 @@ class BatchedYoloDetector:
         """Rows (N, 5+C) of one image -> (score (N,), keep mask (N,)) for person candidates."""
         raise NotImplementedError
 
-    def runner(self, input_hw: tuple[int, int]) -> Runner:
-        """The network on the chosen backend for inputs of this size (built once per size, cached)."""
-        if input_hw in self._runners:
-            return self._runners[input_hw]
-        if isinstance(self.model, OnnxDetectorNet):
-            run = self.model.runner
-        else:
-            net = RawOutputs(self.model) if splits_decode(self.model) else self.model
-            run = build_runner(net, (1, 3, *input_hw), self.backend, self.precision, str(self.device))
-        if len(self._runners) >= MAX_CACHED_SIZES:
-            self._runners.pop(next(iter(self._runners)))
-        self._runners[input_hw] = run
-        return run
-
     @torch.inference_mode()
     def forward(self, images: Sequence[np.ndarray]) -> tuple[torch.Tensor, list[Placement]]:
         """Decoded network output (B, N, 5 + C) for a batch of images, with each image's placement."""
         inputs, placements = zip(*(self.preprocess(self._checked(img)) for img in images))
         batch = np.stack(inputs)
-        out = self.runner(batch.shape[2:])(batch)
+        out = self.runners(batch)
         if splits_decode(self.model) and not isinstance(self.model, OnnxDetectorNet):
             preds = self.model.decode(
                 tuple(torch.from_numpy(r).to(self.device) for r in out), batch.shape[2:]
