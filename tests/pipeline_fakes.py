@@ -34,6 +34,7 @@ class FakePoseModel:
 
     num_joints = 17
     detection_extras = ()
+    pose_nms = True
 
     def __init__(self) -> None:
         self.calls: list[np.ndarray] = []

@@ -33,3 +33,14 @@ def shared_data(name: str) -> Path:
             pytest.fail(f"shared data set {name!r} not found beside the repo")
         pytest.skip(f"shared data set {name!r} not found (../shared/data is absent in a user's clone)")
     return path
+
+
+def shared_reference(name: str) -> Path:
+    """A reference file under ../shared/reference (skips, or fails on CI, when absent)."""
+    root = shared_data_root()
+    path = root.parent / "reference" / name if root else None
+    if path is None or not path.is_file():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"shared reference {name!r} not found beside the repo")
+        pytest.skip(f"shared reference {name!r} not found (../shared/reference is absent)")
+    return path

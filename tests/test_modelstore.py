@@ -119,7 +119,7 @@ def test_missing_default_model_is_one_line_saying_how_to_get_it(home, monkeypatc
 
 
 def test_failed_automatic_pull_is_one_line(home, monkeypatch, capsys):
-    def offline(dest, progress):
+    def offline(dest, progress, model=None):
         raise PosekitError("pip download mediapipe==0.10.14 failed: No matching distribution found")
 
     monkeypatch.setattr(modelstore, "download_wheel", offline)

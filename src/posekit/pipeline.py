@@ -122,7 +122,7 @@ def pose_stage(
     on_done: Callable[[], None] | None = None,
 ) -> Iterator[Frame]:
     """Fill frame.result: keypoints for each detected box, pose NMS, then the tracker's ids."""
-    from posekit.pose.nms import pose_nms
+    from posekit.pose.nms import detected_poses, pose_nms
 
     for frame in frames:
         if frame.image is not None:
@@ -131,7 +131,8 @@ def pose_stage(
                 start = time.perf_counter()
                 keypoints, scores = _estimate(pose_model, frame.image, detections)
                 middle = time.perf_counter()
-                result = pose_nms(
+                suppress = pose_nms if pose_model.pose_nms else detected_poses
+                result = suppress(
                     detections.boxes, detections.scores, keypoints, scores, min_box_area=min_box_area
                 )
                 times["pose"] += middle - start

@@ -50,7 +50,16 @@ def add_detector_flags(parser: argparse.ArgumentParser) -> None:
     """Flags of `posekit export detector`."""
     from posekit.cli.common import add_detector_weights
 
-    parser.add_argument("--detector", required=True, help="yolo or yolox-nano|tiny|s|m|l|x")
+    parser.add_argument(
+        "--detector", required=True, help="yolo, yolox-nano|tiny|s|m|l|x, yolo11n-pose or a YOLO-pose .pt"
+    )
+    parser.add_argument(
+        "--soc-version",
+        "--soc_version",
+        dest="soc_version",
+        default=DEFAULT_SOC_VERSION,
+        help="Ascend SoC (YOLO-pose plan)",
+    )
     add_detector_weights(parser)
     parser.add_argument("--output", required=True, help="ONNX file to write")
     parser.add_argument(
@@ -118,8 +127,9 @@ def run_onnx(args: argparse.Namespace) -> int:
 def run_detector(args: argparse.Namespace) -> int:
     """Build the detector from its weights (missing or wrong files fail here), export, check, report."""
     from posekit.detectors import build_detector, canonical_detector_name
-    from posekit.export.detector import export_detector_onnx
+    from posekit.export.detector import export_detector_onnx, yolo_pose_atc_plan
     from posekit.export.onnx import ExportOptions
+    from posekit.families.yolo_pose.detector import YoloPoseDetector
 
     name = canonical_detector_name(args.detector)
     size = {"inp_dim": args.inp_dim} if args.inp_dim else {}
@@ -130,6 +140,12 @@ def run_detector(args: argparse.Namespace) -> int:
     print(f"Wrote {report.path}: input 'float32{report.input_shape}', output 'output' (decoded boxes)")
     if report.max_abs_diff is not None:
         print(f"max abs difference from PyTorch: {report.max_abs_diff:.3g}")
+    if isinstance(detector, YoloPoseDetector):
+        plan = yolo_pose_atc_plan(report, 1 if args.dynamic_batch else args.batch, args.soc_version)
+        print(f"Wrote AIPP config {plan.aipp_path} (letterboxed uint8 RGB in, rgb/255 done on the device)")
+        print(f"Wrote {plan.script_path}; on a machine with the CANN toolkit run:")
+        print(plan.command)
+        return 0
     print(f"run it with: --detector {name} --detector_weights {report.path}")
     return 0
 

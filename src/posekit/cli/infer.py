@@ -49,7 +49,17 @@ def add_infer_flags(parser: argparse.ArgumentParser) -> None:
     )
     run = parser.add_argument_group("models and speed")
     run.add_argument(
-        "--detector", default="blazepose", help="person detector (blazepose, yolo, yolox-x, ...)"
+        "--detector",
+        default="blazepose",
+        help="person detector (blazepose, yolo, yolox-x, yolo11n-pose, any YOLO-pose .pt, ...)",
+    )
+    flag(
+        run,
+        "pose_model",
+        choices=["auto", "default", "detector"],
+        default="auto",
+        help="without --cfg/--checkpoint: default (BlazePose landmarks on the boxes), detector (a "
+        "keypoint detector's own keypoints, one-stage) or auto (detector's if it has them)",
     )
     add_detector_weights(run)
     flag(run, "min_box_area", type=float, default=0.0, help="drop poses whose box area is below this")
@@ -103,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
         backend=args.backend,
         precision=args.precision,
         compile=args.compile,
+        detector=detector,
+        pose_model=args.pose_model,
     )
     tracker = _build_tracker(args) if tracking else None
     if args.vis:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -18,3 +18,11 @@ class Detector(Protocol):
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
         """Detect people in a batch of RGB uint8 images (H, W, 3)."""
         ...
+
+
+@runtime_checkable
+class KeypointDetector(Detector, Protocol):
+    """A detector that also finds each person's keypoints (one-stage, e.g. YOLO-pose): its Detections
+    carry extras["keypoints"] (N, K, 2) and extras["keypoint_scores"] (N, K)."""
+
+    num_joints: int

@@ -39,10 +39,12 @@ class AtcPlan:
 
 
 def aipp_config_text(input_hw: tuple[int, int], mean_rgb=PIXEL_MEAN_RGB) -> str:
-    """Static AIPP config for uint8 RGB888 input of size input_hw (H, W), normalised as AlphaPose does."""
+    """Static AIPP config for uint8 RGB888 input of size input_hw (H, W), normalised as rgb/255 - mean
+    (AlphaPose's mean by default; mean 0 gives rgb/255, the YOLO-pose input)."""
     height, width = (int(v) for v in input_hw)
     lines = [
-        "# posekit: uint8 RGB (HWC) crops in, AlphaPose normalisation rgb/255 - mean done by AIPP.",
+        "# posekit: uint8 RGB (HWC) images in, normalisation rgb/255 - mean done by AIPP,",
+        f"# mean (RGB) = {tuple(float(m) for m in mean_rgb)}",
         "# out = (in - mean_chn_i - min_chn_i) * var_reci_chn_i",
         "aipp_op {",
         "    aipp_mode : static",
@@ -105,8 +107,10 @@ def write_atc_files(
     soc_version: str = DEFAULT_SOC_VERSION,
     aipp: bool = True,
     input_name: str = "input",
+    mean_rgb=PIXEL_MEAN_RGB,
 ) -> AtcPlan:
-    """Write `<output>_aipp.cfg` (when aipp) and `<output>_atc.sh`; return the plan (nothing is run)."""
+    """Write `<output>_aipp.cfg` (when aipp; rgb/255 - mean_rgb) and `<output>_atc.sh`; return the plan
+    (nothing is run)."""
     onnx_path = Path(onnx_path)
     if not onnx_path.is_file():
         raise PosekitError(f"{onnx_path}: ONNX file not found (run `posekit export onnx` first)")
@@ -115,7 +119,7 @@ def write_atc_files(
     stem = om_output_stem(output)
     aipp_path = stem.parent / f"{stem.name}_aipp.cfg" if aipp else None
     if aipp_path is not None:
-        atomic_write_text(aipp_path, aipp_config_text(input_hw))
+        atomic_write_text(aipp_path, aipp_config_text(input_hw, mean_rgb))
     argv = atc_argv(onnx_path, stem, input_hw, batch, soc_version, aipp_path, input_name)
     script_path = stem.parent / f"{stem.name}_atc.sh"
     atomic_write_text(

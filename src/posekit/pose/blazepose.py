@@ -72,6 +72,7 @@ class BlazePoseLandmarkModel:
 
     num_joints = 17
     detection_extras = ("rotations",)  # the BlazePose detector's per-box rotation hints
+    pose_nms = True
 
     def __init__(
         self,

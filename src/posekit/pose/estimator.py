@@ -38,6 +38,7 @@ class TopDownEstimator:
         self.flip_pairs = list(flip_pairs)
 
     detection_extras: tuple[str, ...] = ()
+    pose_nms = True
 
     @classmethod
     def from_checkpoint(

@@ -61,6 +61,29 @@ def pose_nms(
     )
 
 
+def detected_poses(
+    boxes: np.ndarray,
+    box_scores: np.ndarray,
+    keypoints: np.ndarray,
+    keypoint_scores: np.ndarray,
+    min_box_area: float = 0.0,
+) -> PoseResult:
+    """The poses as detected, for people that are already final (a one-stage detector's NMS ran):
+    only those smaller than min_box_area are dropped; the person score is the box score."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    keypoints = np.asarray(keypoints, dtype=np.float64)
+    keep = [i for i in range(len(boxes)) if not _too_small(keypoints[i], min_box_area)]
+    box_scores = np.asarray(box_scores, dtype=np.float64).reshape(-1)[keep]
+    return PoseResult(
+        boxes=boxes[keep],
+        box_scores=box_scores,
+        keypoints=keypoints[keep],
+        keypoint_scores=np.asarray(keypoint_scores, dtype=np.float64)[keep],
+        scores=box_scores.copy(),
+        ids=[[i] for i in keep],
+    )
+
+
 def _parametric(boxes, keypoints, scores, min_box_area):
     """Greedy picks by mean keypoint score; returns [(pick, merged xy, merged scores, merged ids)]."""
     ref_dists = ALPHA * np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])

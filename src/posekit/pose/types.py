@@ -18,10 +18,13 @@ class PoseModel(Protocol):
 
     detection_extras: the names of the `Detections.extras` it takes as keyword arguments of `estimate`
     (each (N, ...) aligned with the boxes), when the detector provides them.
+    pose_nms: whether pose NMS runs on its output (False when its people are already final, as a
+    one-stage detector's keypoints after the detector's own NMS).
     """
 
     num_joints: int
     detection_extras: tuple[str, ...]
+    pose_nms: bool
 
     def estimate(
         self, image: np.ndarray, boxes: np.ndarray, **extras: np.ndarray

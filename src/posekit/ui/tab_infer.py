@@ -11,6 +11,10 @@ from posekit.ui.common import friendly_errors, inside, output_folder
 
 DEFAULT_MODEL = "Default (embedded BlazePose -> COCO-17)"
 FASTPOSE_MODEL = "FastPose config + checkpoint"
+DETECTOR_MODEL = "The detector's own keypoints (one-stage: YOLO-pose detectors)"
+AUTO_MODEL = "auto"  # the detector's keypoints if it has them, else the default model (Track tab)
+# radio choice -> load_pose_model's pose_model (FastPose: its cfg and checkpoint decide)
+POSE_MODEL_CHOICE = {DEFAULT_MODEL: "default", DETECTOR_MODEL: "detector", AUTO_MODEL: "auto"}
 NO_TRACKING = "none"
 
 
@@ -57,9 +61,15 @@ def infer(
     from posekit.track import inference_tracker
 
     fastpose = model == FASTPOSE_MODEL
-    pose_model = load_pose_model(cfg_path if fastpose else None, checkpoint if fastpose else None, "cpu")
     tracking = tracker != NO_TRACKING
     detector_model = build_detector(canonical_detector_name(detector), device="cpu", tracking=tracking)
+    pose_model = load_pose_model(
+        cfg_path if fastpose else None,
+        checkpoint if fastpose else None,
+        "cpu",
+        detector=detector_model,
+        pose_model=POSE_MODEL_CHOICE.get(model, "auto"),
+    )
     outputs = RenderedOutputs(
         outdir,
         save_img=not source.is_video,
@@ -142,7 +152,7 @@ def build() -> None:
                 folder = gr.Textbox(label="Folder of images", elem_id="infer-folder")
         with gr.Column():
             model = gr.Radio(
-                [DEFAULT_MODEL, FASTPOSE_MODEL],
+                [DEFAULT_MODEL, DETECTOR_MODEL, FASTPOSE_MODEL],
                 value=DEFAULT_MODEL,
                 label="Pose model",
                 elem_id="infer-model",

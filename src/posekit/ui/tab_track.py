@@ -21,7 +21,7 @@ def run_track_video(video: str | None, tracker: str, detector: str, output_dir: 
     outdir = output_folder(output_dir)
     copy = tab_infer.copy_uploads([video], outdir)[0]
     source = tab_infer.open_source([], copy, "")
-    summary = tab_infer.infer(source, outdir, tab_infer.DEFAULT_MODEL, "", "", detector, tracker)
+    summary = tab_infer.infer(source, outdir, tab_infer.AUTO_MODEL, "", "", detector, tracker)
     downloads = [str(p) for p in (summary.results_path, summary.video_path) if p]
     video_out = str(summary.video_path) if summary.video_path else None
     return tab_infer.describe(summary, outdir), video_out, downloads

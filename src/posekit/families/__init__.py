@@ -1,0 +1,1 @@
+"""Model families that are more than one network (a detector, its pose head, their file formats)."""

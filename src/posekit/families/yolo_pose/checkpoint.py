@@ -1,0 +1,143 @@
+"""Loading an Ultralytics YOLOv8/YOLO11-pose `.pt` into a YoloPoseNet, refusing anything else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from posekit.errors import MissingFileError, PosekitError
+from posekit.families.yolo_pose.head import REG_MAX
+from posekit.families.yolo_pose.network import ArchitectureError, YoloPoseNet, build_network
+from posekit.families.yolo_pose.unpickler import StandIn, read_checkpoint
+
+HEAD_KINDS = {
+    "Detect": "a YOLO detect checkpoint",
+    "Segment": "a YOLO segment checkpoint",
+    "Classify": "a YOLO classify checkpoint",
+    "OBB": "a YOLO obb (oriented boxes) checkpoint",
+}
+DEFAULT_IMGSZ = 640
+END_TO_END_CHILDREN = ("one2one_cv2", "one2one_cv3", "one2one_cv4", "cv4_kpts", "flow_model")
+
+
+@dataclass
+class YoloPoseCheckpoint:
+    """A loaded YOLO-pose file: the fp32 eval-mode network and what the file says about itself."""
+
+    path: Path
+    network: YoloPoseNet
+    kpt_shape: tuple[int, int]
+    names: dict[int, str]
+    license: str | None
+    version: str | None
+    family: str  # "YOLOv8" or "YOLO11"
+    scale: str | None
+    imgsz: int
+
+
+def state_dict_of(module: StandIn, prefix: str = "") -> dict[str, torch.Tensor]:
+    """The torch state dict of a stand-in module tree: parameters and persistent buffers, dotted names."""
+    state: dict[str, torch.Tensor] = {}
+    skip = module.__dict__.get("_non_persistent_buffers_set") or set()
+    for group in ("_parameters", "_buffers"):
+        for name, value in (module.__dict__.get(group) or {}).items():
+            if value is not None and name not in skip:
+                state[prefix + name] = value
+    for name, child in module.children.items():
+        if isinstance(child, StandIn):
+            state.update(state_dict_of(child, f"{prefix}{name}."))
+    return state
+
+
+def _fp32(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: (v.float() if v.is_floating_point() else v).clone() for k, v in state.items()}
+
+
+def _refuse(path: Path, what: str) -> PosekitError:
+    return PosekitError(f"{path}: {what}; posekit reads Ultralytics YOLOv8/YOLO11-pose checkpoints only")
+
+
+def _pose_model(path: Path, ckpt: Any) -> StandIn:
+    """The PoseModel stand-in of a checkpoint dict (`ema` when set, else `model`)."""
+    if not isinstance(ckpt, dict) or not ({"model", "ema"} & set(ckpt)):
+        raise _refuse(path, "not an Ultralytics checkpoint (no 'model' in it)")
+    if "modelopt" in ckpt:
+        raise _refuse(path, "a quantisation-aware (modelopt) checkpoint")
+    model = ckpt.get("ema") or ckpt.get("model")
+    if not isinstance(model, StandIn):
+        raise _refuse(path, f"its model is a {type(model).__name__}, not an Ultralytics network")
+    if model.name != "PoseModel":
+        raise _refuse(path, f"an Ultralytics {model.name}, not a PoseModel")
+    return model
+
+
+def _pose_head(path: Path, model: StandIn) -> StandIn:
+    layers = model.children.get("model")
+    head = list(layers.children.values())[-1] if isinstance(layers, StandIn) and layers.children else None
+    if head is None:
+        raise _refuse(path, "a PoseModel without layers")
+    if head.name in HEAD_KINDS:
+        raise _refuse(path, f"{HEAD_KINDS[head.name]} (last layer {head.name})")
+    arch = getattr(model, "yaml", None) or {}
+    if (
+        head.name != "Pose"
+        or arch.get("end2end")
+        or getattr(head, "end2end", False)
+        or any(name in head.children for name in END_TO_END_CHILDREN)
+    ):
+        raise _refuse(path, f"an end-to-end (NMS-free) pose head ({head.name}), which posekit does not run")
+    if getattr(head, "reg_max", REG_MAX) != REG_MAX or arch.get("reg_max", REG_MAX) != REG_MAX:
+        raise _refuse(path, f"a head with reg_max {getattr(head, 'reg_max', '?')} (only 16 is supported)")
+    if getattr(head, "nl", 3) != 3:
+        raise _refuse(path, f"a {head.nl}-level (P6) model; only 3-level (P3-P5) models are supported")
+    return head
+
+
+def load_checkpoint(path: str | Path) -> YoloPoseCheckpoint:
+    """Read a YOLOv8/YOLO11-pose `.pt` without running code from it and rebuild its network in fp32.
+
+    The network is built from the architecture dict stored in the file and its weights (fp16 or
+    fp32, from `ema` or `model`) are loaded with strict=True. Raises MissingFileError when the file
+    is absent and PosekitError (one line naming the file and what it is) for anything else.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise MissingFileError(f"YOLO-pose checkpoint not found: {path}")
+    ckpt = read_checkpoint(path)
+    model = _pose_model(path, ckpt)
+    head = _pose_head(path, model)
+    kpt_shape = tuple(int(v) for v in (getattr(head, "kpt_shape", None) or model.kpt_shape))
+    if len(kpt_shape) != 2 or kpt_shape[0] < 1 or kpt_shape[1] not in (2, 3):
+        raise _refuse(path, f"keypoint shape {list(kpt_shape)} (needs [K, 2] or [K, 3])")
+    nc = int(getattr(head, "nc", 1))
+    stride = getattr(model, "stride", None)
+    strides = tuple(float(s) for s in (stride.tolist() if isinstance(stride, torch.Tensor) else (8, 16, 32)))
+    arch = getattr(model, "yaml", None)
+    if not isinstance(arch, dict):
+        raise _refuse(path, "a PoseModel without its architecture dict (yaml)")
+    try:
+        network = build_network(arch, nc, kpt_shape, strides)
+    except (ArchitectureError, KeyError, TypeError, ValueError, IndexError) as exc:
+        raise _refuse(path, f"an architecture posekit cannot build ({exc})") from exc
+    try:
+        network.load_state_dict(_fp32(state_dict_of(model)), strict=True)
+    except RuntimeError as exc:
+        detail = " ".join(str(exc).split())[:200]
+        raise _refuse(path, f"weights that do not fit the stored architecture ({detail})") from exc
+    names = getattr(model, "names", None) or {0: "person"}
+    train_args = ckpt.get("train_args") if isinstance(ckpt.get("train_args"), dict) else {}
+    imgsz = train_args.get("imgsz", DEFAULT_IMGSZ)
+    return YoloPoseCheckpoint(
+        path=path,
+        network=network.eval(),
+        kpt_shape=kpt_shape,
+        names={int(k): str(v) for k, v in dict(names).items()},
+        license=ckpt.get("license"),
+        version=ckpt.get("version"),
+        family="YOLOv8" if any(r[2] == "C2f" for r in arch.get("backbone", [])) else "YOLO11",
+        scale=arch.get("scale"),
+        imgsz=imgsz if isinstance(imgsz, int) and imgsz > 0 else DEFAULT_IMGSZ,
+    )
