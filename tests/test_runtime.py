@@ -177,3 +177,39 @@ def test_dynamic_hw_trace_runs_any_size_like_a_fixed_one(tiny_yolo, tmp_path, co
         for got, want in zip(runner(image), fixed):
             assert got.shape == want.shape
             assert np.abs(got - want).max() <= 1e-4 * np.abs(want).max()
+
+
+def test_yolo_pose_network_on_every_backend_matches_torch_fp32(yolo11n_pose, coco_mini):
+    """YOLO11n-pose on a real photo: the decoded head output and the people (boxes, keypoints, scores)
+    of onnxruntime / OpenVINO against the torch fp32 network; each compiled once per letterbox size."""
+    from posekit.families.yolo_pose.detector import YoloPoseDetector
+    from posekit.families.yolo_pose.preprocess import preprocess
+
+    image = read_image_rgb(coco_mini / "val2017" / "000000196141.jpg")
+    batch, _ = preprocess([image])
+    reference = YoloPoseDetector(weights=str(yolo11n_pose), backend="torch", precision="fp32")
+    with torch.inference_mode():
+        want = reference.network(torch.from_numpy(batch)).numpy()
+    np.testing.assert_allclose(reference.run_network(batch), want, atol=1e-3, rtol=1e-5)
+    people = reference.predict([image])[0]
+    assert len(people.boxes) >= 3
+    # measured: fp32 paths' box rows (pixels) within 9e-4 of torch, class scores within 1.4e-5
+    for backend, precision, px, prob in [("onnx", "fp32", 5e-3, 1e-4), ("openvino", "fp32", 5e-3, 1e-4)]:
+        det = YoloPoseDetector(weights=str(yolo11n_pose), backend=backend, precision=precision)
+        got = det.run_network(batch)
+        assert list(det.runners.runners) == [tuple(batch.shape[2:])]
+        np.testing.assert_allclose(got[:, :4], want[:, :4], atol=px)
+        np.testing.assert_allclose(got[:, 4], want[:, 4], atol=prob)
+        found = det.predict([image])[0]
+        assert len(found.boxes) == len(people.boxes)
+        np.testing.assert_allclose(found.boxes, people.boxes, atol=0.01)
+        np.testing.assert_allclose(found.keypoints, people.keypoints, atol=0.01)
+        np.testing.assert_allclose(found.scores, people.scores, atol=1e-4)
+    bf16 = YoloPoseDetector(weights=str(yolo11n_pose))  # auto: OpenVINO bf16 on this CPU
+    assert bf16.backend == "openvino"
+    found = bf16.predict([image])[0]
+    assert len(found.boxes) == len(people.boxes)
+    # measured: IoU >= 0.991, keypoints within 0.68 px, scores within 0.0045 (the decode is fp32)
+    assert box_iou(found.boxes, people.boxes).diagonal().min() > 0.98
+    assert np.abs(found.keypoints - people.keypoints).max() < 2.0
+    assert np.abs(found.scores - people.scores).max() < 0.015
