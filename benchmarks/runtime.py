@@ -2,7 +2,11 @@
 and the accuracy cost against fp32 eager PyTorch, on the coco-val-mini images.
 
     python benchmarks/runtime.py                      # yolox-s, yolox-x, yolov3-spp, fastpose
-    python benchmarks/runtime.py --networks yolox-s --repeats 3
+    python benchmarks/runtime.py --networks yolox-s --repeats 3 --threads 1
+    python benchmarks/runtime.py --networks yolo-pose   # YOLO11n-pose: ms per image and one-stage AP
+
+YOLO-pose (the pulled yolo11n-pose file) also gets its one-stage keypoint AP on coco-val-mini per path,
+through posekit's pipeline and pycocotools (benchmarks/yolo_pose.py's scoring).
 
 Detectors use random weights whose objectness lets ~3% of anchors through (the tests' recipe: real
 weights are user-provided): speed does not depend on the values, and boxes are compared after the
@@ -42,7 +46,7 @@ PATHS = {
     "openvino-bf16": ("openvino", "bf16"),
     "openvino-bf16-dynamic-hw": ("openvino-dynamic", "bf16"),  # detectors: free H, W instead of per size
 }
-NETWORKS = ("yolox-s", "yolox-x", "yolo", "fastpose")
+NETWORKS = ("yolox-s", "yolox-x", "yolo", "fastpose", "yolo-pose")
 
 
 def cpu_line() -> str:
@@ -150,12 +154,55 @@ def bench_fastpose(repeats: int, paths: list[str]) -> list[tuple]:
     return rows
 
 
+def bench_yolo_pose(images, repeats: int, paths: list[str]) -> list[tuple]:
+    """YOLO11n-pose per path: ms per image (network + decode, and predict), one-stage AP, people."""
+    from pycocotools.coco import COCO
+
+    from posekit import modelstore
+    from posekit.families.yolo_pose.detector import YoloPoseDetector
+    from posekit.families.yolo_pose.preprocess import preprocess
+    from posekit.infer.models import load_pose_model
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from yolo_pose import run as pipeline_ap
+
+    weights = str(modelstore.pulled_model_path("yolo11n-pose"))
+    coco = shared_data_root() / "coco-val-mini"
+    gt = COCO(str(coco / "annotations/person_keypoints_val2017.json"))
+    files = [coco / "val2017" / im["file_name"] for im in gt.dataset["images"]]
+    rows = []
+    for path in paths:
+        backend, precision = PATHS[path]
+        if backend == "openvino-dynamic":
+            continue
+        start = time.perf_counter()
+        kind = "torch" if backend == "eager" else backend
+        det = YoloPoseDetector(weights=weights, backend=kind, precision=precision)
+        if backend == "eager":
+            det.runners = TorchBackend(RawOutputs(det.network))
+        det.detect(images[:1])
+        setup = time.perf_counter() - start
+        batches = [preprocess([image])[0] for image in images]
+        net = np.median([median_ms(lambda b=b, det=det: det.run_network(b), repeats) for b in batches])
+        total = np.median([median_ms(lambda im=im, det=det: det.predict([im]), repeats) for im in images])
+        pose = load_pose_model(None, None, log=lambda message: None, detector=det)
+        ap, matched, annotated, _ = pipeline_ap(gt, files, det, pose, 1)
+        rows.append(("yolo11n-pose", path, net, total, ap, f"{matched}/{annotated}", setup))
+        print(f"  yolo11n-pose {path}: net {net:.0f} ms, AP {ap:.4f}", flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--networks", nargs="+", default=list(NETWORKS), choices=NETWORKS)
     parser.add_argument("--paths", nargs="+", default=list(PATHS), choices=list(PATHS))
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--threads", type=int, default=None, help="threads of every backend (default: torch's)"
+    )
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)  # openvino and onnxruntime runners take torch's count
     images = coco_images()
     print(cpu_line())
     print(
@@ -163,11 +210,13 @@ def main() -> None:
         f"native bf16: {cpu_has_native_bf16()}, auto = {resolve_backend('auto')} / precision auto; "
         f"load average {os.getloadavg()[0]:.2f}"
     )
-    det_rows, pose_rows = [], []
+    det_rows, pose_rows, yolo_rows = [], [], []
     with torch.inference_mode(), tempfile.TemporaryDirectory() as tmp:
         for name in args.networks:
             if name == "fastpose":
                 pose_rows += bench_fastpose(args.repeats, args.paths)
+            elif name == "yolo-pose":
+                yolo_rows += bench_yolo_pose(images, args.repeats, args.paths)
             else:
                 det_rows += bench_detector(name, images, args.repeats, args.paths, Path(tmp))
     print(f"load average after: {os.getloadavg()[0]:.2f}")
@@ -199,6 +248,23 @@ def main() -> None:
             print(
                 f"| {name} | {path} | {one:.1f} | {per_person:.1f} | {base[name] / per_person:.2f} | "
                 f"{rel:.2e} | {setup:.1f} |"
+            )
+    if yolo_rows:
+        print(
+            "\nYOLO11n-pose, batch 1, each image letterboxed to its minimal rectangle; "
+            "AP: one-stage on coco-val-mini"
+        )
+        print(
+            "| network | path | net ms/image | x eager | predict ms/image | keypoint AP | "
+            "people matched | setup s |"
+        )
+        print("|---|---|---:|---:|---:|---:|---:|---:|")
+        base = {}
+        for name, path, net, total, ap, matched, setup in yolo_rows:
+            base.setdefault(name, net)
+            print(
+                f"| {name} | {path} | {net:.0f} | {base[name] / net:.2f} | {total:.0f} | {ap:.4f} | "
+                f"{matched} | {setup:.1f} |"
             )
 
 
