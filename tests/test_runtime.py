@@ -92,6 +92,20 @@ def test_registry_auto_and_precision_rules(tmp_path):
     assert resolve_backend("auto", tmp_path / "net.onnx") == "onnx"
     assert resolve_backend("auto", device="cpu") == "openvino"  # openvino is installed here
     assert resolve_backend("auto", device="cuda:0") == "torch"
+
+
+def test_auto_without_openvino_is_torch_bf16_or_onnxruntime_fp32(monkeypatch):
+    import posekit.runtime.build as build
+    import posekit.runtime.openvino_backend as ov
+
+    monkeypatch.setattr(ov, "openvino_available", lambda: False)
+    monkeypatch.setattr(build, "cpu_has_native_bf16", lambda: True)
+    assert resolve_backend("auto") == "torch"
+    monkeypatch.setattr(build, "cpu_has_native_bf16", lambda: False)
+    assert resolve_backend("auto") == "onnx" and resolve_backend("auto", device="cuda") == "torch"
+
+
+def test_registry_builds_each_backend_and_refuses_bad_requests():
     net = torch.nn.Conv2d(3, 4, 3)
     assert isinstance(build_runner(net, (1, 3, 16, 16)), OpenVinoBackend)
     assert isinstance(build_runner(net, (1, 3, 16, 16), "onnx"), OnnxBackend)

@@ -1,10 +1,11 @@
 """Choosing a backend by name and building a runner for any network: the one entry point of the layer.
 
 A runner is a callable: float32 NCHW numpy batch -> float32 numpy output (a tuple of arrays when the
-network returns a tuple). BACKENDS maps each name to its builder; "auto" picks per device and CPU:
-OpenVINO on the CPU when it is installed (bf16 where the CPU has it natively, through `precision`),
-else torch (its bf16 path on such CPUs is the next fastest; in fp32 torch with folded batch norm and
-channels_last beat onnxruntime for the networks benchmarks/runtime.py measures).
+network returns a tuple). BACKENDS maps each name to its builder; "auto" picks per device and CPU
+(measured with benchmarks/runtime.py): OpenVINO on the CPU when it is installed (bf16 where the CPU has
+it natively, through `precision`: the fastest path for every network); without it, torch on CPUs with
+native bf16 (its bf16 path beat onnxruntime fp32 on YOLOX and FastPose), onnxruntime on other CPUs
+(faster than torch fp32 on every network measured), torch on GPUs.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from torch import nn
 
 from posekit.errors import PosekitError
 from posekit.runtime import onnx_backend, openvino_backend
-from posekit.runtime.precision import optimize_for_inference, resolve_precision
+from posekit.runtime.precision import cpu_has_native_bf16, optimize_for_inference, resolve_precision
 from posekit.runtime.torch_backend import TorchBackend
 
 Runner = Callable[[np.ndarray], "np.ndarray | tuple[np.ndarray, ...]"]
@@ -58,16 +59,22 @@ BACKEND_CHOICES = ("auto", *BACKENDS)
 
 
 def resolve_backend(kind: str, source: str | Path | None = None, device: str = "cpu") -> str:
-    """ "auto" -> "onnx" for a .onnx file, else "openvino" on the CPU when it is installed, else "torch";
-    explicit names are checked and kept."""
+    """ "auto" -> "onnx" for a .onnx file, else on the CPU "openvino" when it is installed, else "torch"
+    with native bf16, else "onnx" when onnxruntime is installed; "torch" off the CPU and as the last
+    resort. Explicit names are checked and kept."""
     if kind not in BACKEND_CHOICES:
         raise PosekitError(f"unknown backend {kind!r}: choose one of {', '.join(BACKEND_CHOICES)}")
     if kind != "auto":
         return kind
     if source is not None and Path(source).suffix.lower() == ".onnx":
         return "onnx"
-    on_cpu = str(device).startswith("cpu")
-    return "openvino" if on_cpu and openvino_backend.openvino_available() else "torch"
+    if not str(device).startswith("cpu"):
+        return "torch"
+    if openvino_backend.openvino_available():
+        return "openvino"
+    if not cpu_has_native_bf16() and onnx_backend.onnxruntime_available():
+        return "onnx"
+    return "torch"
 
 
 def build_runner(
