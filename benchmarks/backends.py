@@ -28,10 +28,10 @@ from posekit.config import load_config
 from posekit.export.onnx import ExportOptions, export_onnx
 from posekit.export.sample import sample_crops_and_boxes
 from posekit.geometry import normalize_crops
-from posekit.pose.backends_onnx import OnnxBackend
-from posekit.pose.backends_openvino import OpenVinoBackend
 from posekit.pose.decode import decode_heatmaps
-from posekit.pose.precision import cpu_has_native_bf16, optimize_for_inference
+from posekit.runtime.onnx_backend import OnnxBackend
+from posekit.runtime.openvino_backend import OpenVinoBackend
+from posekit.runtime.precision import cpu_has_native_bf16, optimize_for_inference
 
 Runner = Callable[[np.ndarray], np.ndarray]
 # Opset 13: per-channel QDQ (DequantizeLinear axis) for the int8 model needs it.

@@ -18,8 +18,8 @@ sys.path.insert(0, str(REPO))
 
 from posekit.evaluate.validate import validate_det_boxes, validate_gt_boxes  # noqa: E402
 from posekit.models.checkpoint import load_fastpose_network  # noqa: E402
-from posekit.pose.backends import TorchBackend  # noqa: E402
 from posekit.pose.estimator import TopDownEstimator  # noqa: E402
+from posekit.runtime.torch_backend import TorchBackend  # noqa: E402
 from tests.train_helpers import OVERFIT_OVERRIDES, overfit_tiny_model, tiny_config  # noqa: E402
 
 

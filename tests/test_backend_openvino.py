@@ -10,9 +10,10 @@ from torch import nn
 from posekit.config import load_config
 from posekit.errors import PosekitError
 from posekit.models.builder import build_pose_model
-from posekit.pose.backends_onnx import build_backend, resolve_backend
-from posekit.pose.backends_openvino import OpenVinoBackend, split_output_conv
 from posekit.pose.estimator import TopDownEstimator
+from posekit.pose.runner import build_backend
+from posekit.runtime import resolve_backend
+from posekit.runtime.openvino_backend import OpenVinoBackend, split_output_conv
 from tests.test_export import coco_crops, normalize_crops
 from tests.test_export_models import TINY_CFG
 
@@ -87,7 +88,7 @@ def test_auto_picks_onnx_for_onnx_files_openvino_on_cpu_else_torch(tiny_fastpose
     assert resolve_backend("auto", path, "cuda:0") == "torch"
     assert resolve_backend("torch", path, "cpu") == "torch"
     assert isinstance(build_backend("auto", cfg, path), OpenVinoBackend)
-    import posekit.pose.backends_openvino as ov_module
+    import posekit.runtime.openvino_backend as ov_module
 
     monkeypatch.setattr(ov_module, "openvino_available", lambda: False)
     assert resolve_backend("auto", path, "cpu") == "torch"

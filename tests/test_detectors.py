@@ -368,7 +368,14 @@ def test_infer_passes_detector_weights_and_tracking(
     (tmp_path / "a.jpg").write_bytes(b"")
     argv = ["infer", "--detector", "yolo", "--indir", str(tmp_path), "--outdir", str(tmp_path / "o")]
     assert main(argv + extra) == 1
-    assert seen == {"name": "yolo", "weights": weights, "device": "cpu", "tracking": tracking}
+    assert seen == {
+        "name": "yolo",
+        "weights": weights,
+        "device": "cpu",
+        "tracking": tracking,
+        "backend": "auto",
+        "precision": "auto",
+    }
 
 
 def test_yolov3_threshold_is_03_while_tracking(tmp_path: Path) -> None:

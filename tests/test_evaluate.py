@@ -17,8 +17,8 @@ from posekit.errors import PosekitError
 from posekit.evaluate.coco import STAT_NAMES, UNIFORM_OKS_SIGMA, evaluate_keypoints, oks_sigmas
 from posekit.evaluate.validate import validate_det_boxes, validate_gt_boxes
 from posekit.models.builder import build_pose_model
-from posekit.pose.backends import TorchBackend
 from posekit.pose.estimator import TopDownEstimator
+from posekit.runtime.torch_backend import TorchBackend
 from posekit.skeleton import OKS_SIGMAS
 from tests.train_helpers import keypoint_subset, tiny_config
 

@@ -14,7 +14,7 @@ from posekit.errors import PosekitError
 from posekit.export.onnx import ExportOptions, export_onnx
 from posekit.geometry import crop_people, heatmap_to_image_coords, normalize_crops
 from posekit.io.images import read_image_rgb
-from posekit.pose.backends_onnx import OnnxBackend, choose_providers
+from posekit.runtime.onnx_backend import OnnxBackend, choose_providers
 
 INPUT_HW = (64, 48)
 

@@ -17,6 +17,7 @@ from tests.test_darknet import TINY_CFG, darknet_values, write_weights
 from tests.test_detectors import _same, _yolox_checkpoint
 
 pytest.importorskip("onnxruntime")
+TORCH_FP32 = {"backend": "torch", "precision": "fp32"}  # the reference: the PyTorch network in fp32
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def test_yolox_exports_and_runs_on_onnxruntime(tmp_path, coco_images, capsys):
     assert diff < 1e-2 and f"--detector_weights {out}" in printed
     exported = build_detector("yolox-nano", weights=str(out))
     assert isinstance(exported.model, OnnxDetectorNet) and exported.input_size == 256  # from the file
-    torch_detector = build_detector("yolox-nano", weights=str(weights), inp_dim=256)
+    torch_detector = build_detector("yolox-nano", weights=str(weights), inp_dim=256, **TORCH_FP32)
     _same_detections(exported.detect(coco_images), torch_detector.detect(coco_images))
     one_by_one = [exported.detect([image])[0] for image in coco_images]
     _same_detections(one_by_one, torch_detector.detect(coco_images))
@@ -56,7 +57,7 @@ def test_yolov3_fixed_batch_file_runs_any_number_of_images(tmp_path, coco_images
     net = DarknetModel(parse_cfg(cfg), source=str(cfg)).eval()
     write_weights(tmp_path / "tiny.weights", darknet_values(net, np.random.default_rng(4)))
     torch_detector = build_detector(
-        "yolo", weights=str(tmp_path / "tiny.weights"), cfg=str(cfg), inp_dim=64, conf_thres=0.5
+        "yolo", weights=str(tmp_path / "tiny.weights"), cfg=str(cfg), inp_dim=64, conf_thres=0.5, **TORCH_FP32
     )
     out = tmp_path / "tiny_yolo.onnx"
     argv = ["export", "detector", "--detector", "yolo", "--detector_weights", str(tmp_path / "tiny.weights")]

@@ -18,7 +18,8 @@ from posekit.export.onnx import ExportOptions, export_onnx
 from posekit.geometry import normalize_crops
 from posekit.io.images import read_image_rgb
 from posekit.models.builder import build_pose_model
-from posekit.pose.backends_onnx import OnnxBackend, build_backend
+from posekit.pose.runner import build_backend
+from posekit.runtime.onnx_backend import OnnxBackend
 from tests.test_export import coco_crops
 
 REPO = Path(__file__).resolve().parents[1]

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from posekit.errors import PosekitError
-from posekit.pose import precision
-from posekit.pose.precision import fold_batchnorm, optimize_for_inference, resolve_precision
+from posekit.runtime import precision
+from posekit.runtime.precision import fold_batchnorm, optimize_for_inference, resolve_precision
 from tests.test_export import coco_crops, normalize_crops, tiny_model
 
 

@@ -21,17 +21,15 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 # - evaluate sits below train: training validates every epoch (train/loop.py -> evaluate), the direction
 #   issue 17 keeps when it moves COCO reading out of train;
 # - ui sits below cli: the cli's `posekit ui` command starts the UI (DESIGN.md's cli line lists ui).
-# Not named in DESIGN.md: errors and registry (the standard library only) go with types; onnx_trace is
-# runtime ("tracing to ONNX lives here"); modelstore and paths (where model files live) go with models;
-# convert (the Labelme -> COCO job) with the jobs; pipeline is infer ("Pipeline: the one way to build a
-# run"); `posekit` itself (the top-level __init__) is api; __main__ is cli.
+# Not named in DESIGN.md: errors and registry (the standard library only) go with types; modelstore and paths (where model files live) go with models;
+# convert (the Labelme -> COCO job) with the jobs; `posekit` itself (the top-level __init__) is api; __main__ is cli.
 LAYERS: list[tuple[str, set[str]]] = [
     ("types", {"types", "errors", "registry"}),
     ("skeleton", {"skeleton"}),
     ("io", {"io"}),
     ("config", {"config"}),
     ("geometry", {"geometry"}),
-    ("runtime", {"runtime", "onnx_trace"}),
+    ("runtime", {"runtime"}),
     ("models", {"models", "modelstore", "paths"}),
     ("families", {"families"}),
     ("detectors", {"detectors"}),
@@ -42,7 +40,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("evaluate", {"evaluate"}),
     ("train", {"train"}),
     ("export", {"export"}),
-    ("infer", {"infer", "pipeline"}),
+    ("infer", {"infer"}),
     ("api", {"posekit", "api"}),
     ("ui", {"ui"}),
     ("cli", {"cli", "__main__"}),
@@ -52,9 +50,6 @@ LAYERS: list[tuple[str, set[str]]] = [
 # imported module) -> why, and who removes it. The lead empties this after merging; an entry that no
 # longer occurs fails test_known_violations_still_occur, so it cannot go stale.
 KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {
-    # The ONNX detector network runs through pose/backends_onnx.py; the runtime helper moves backends into
-    # runtime/, below detectors.
-    ("posekit.detectors.onnx_net", "posekit.pose.backends_onnx"): "runtime layer (runtime helper)",
     # sample_image_path (scikit-image's astronaut) lives in infer/sources.py, which the engine helper is
     # changing: after merging, move it to io/images.py and import it from there.
     ("posekit.export.detector", "posekit.infer.sources"): "sample_image_path to io (lead, after merge)",

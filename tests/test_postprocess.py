@@ -11,11 +11,11 @@ import torch
 from posekit.errors import PosekitError
 from posekit.geometry import crop_person, heatmap_to_image_coords
 from posekit.io.results import OPENPOSE_ORDER, read_results, result_entries, write_results
-from posekit.pose.backends import TorchBackend
 from posekit.pose.decode import decode_heatmaps
 from posekit.pose.estimator import TopDownEstimator
 from posekit.pose.flip import flip_heatmaps
 from posekit.pose.nms import pose_nms
+from posekit.runtime.torch_backend import TorchBackend
 from posekit.skeleton import FLIP_PAIRS
 from posekit.types import PoseResult
 

@@ -14,8 +14,8 @@ import numpy as np
 
 from posekit.evaluate.coco import evaluate_keypoints
 from posekit.evaluate.validate import gt_box_results, validate_gt_boxes
-from posekit.pose.backends import TorchBackend
 from posekit.pose.estimator import TopDownEstimator
+from posekit.runtime.torch_backend import TorchBackend
 from tests.train_helpers import OVERFIT_EPOCHS
 
 

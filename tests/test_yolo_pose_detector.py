@@ -17,6 +17,7 @@ from tests.shared_data import shared_reference
 
 COCO_IMAGES = "val2017"
 GT = "annotations/person_keypoints_val2017.json"
+TORCH_FP32 = ["--backend", "torch", "--precision", "fp32"]
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +38,7 @@ def one_stage(coco_mini, yolo11n_pose, tmp_path_factory) -> list[dict]:
         str(out),
         "--detector",
         "yolo11n-pose",
+        *TORCH_FP32,  # Ultralytics' reference is fp32 torch; --backend auto is checked in test_runtime.py
     ]
     assert main([*args, "--sp"]) == 0
     return json.loads((out / "alphapose-results.json").read_text())
@@ -107,7 +109,7 @@ def test_one_stage_ap_equals_the_reference_predictions_ap(one_stage, reference, 
 def test_yolo_boxes_feed_the_default_landmark_model(coco_mini, yolo11n_pose, one_stage, tmp_path):
     image = coco_mini / COCO_IMAGES / "000000196141.jpg"
     args = ["infer", "--image", str(image), "--outdir", str(tmp_path), "--detector", "yolo11n-pose"]
-    assert main([*args, "--pose_model", "default", "--sp"]) == 0
+    assert main([*args, "--pose_model", "default", "--sp", *TORCH_FP32]) == 0  # the one_stage boxes' path
     two_stage = json.loads((tmp_path / "alphapose-results.json").read_text())
     yolo = [r for r in one_stage if r["image_id"] == image.name]
     assert 1 <= len(two_stage) <= len(yolo) == 4
@@ -136,7 +138,8 @@ def test_det_box_validation_creates_its_detections_with_yolo11n_pose(
     from tests.train_helpers import tiny_config
 
     cfg = tiny_config(coco_mini, **{"DATASET.TEST.DET_FILE": str(tmp_path / "dets.json")})
-    written = json.loads(ensure_detections(cfg, "yolo11n-pose").read_text())
+    dets = ensure_detections(cfg, "yolo11n-pose", backend="torch", precision="fp32")  # as the reference
+    written = json.loads(dets.read_text())
     gt = json.loads((coco_mini / GT).read_text())
     names = {im["id"]: im["file_name"] for im in gt["images"]}
     assert len(written) == sum(len(d) for d in reference.values()) == 12
@@ -158,7 +161,7 @@ def test_seed_demo_script_tracks_yolo11n_pose_people(posetrack_mini, yolo11n_pos
     spec.loader.exec_module(module)
     frames = posetrack_mini / "videos" / "000001_mpiinew_test"
     argv = ["--detector=yolo11n-pose", f"--indir={frames}", f"--outdir={tmp_path}", "--pose_track", "--sp"]
-    assert module.main([*argv, "--no_save_img"]) == 0
+    assert module.main([*argv, "--no_save_img", *TORCH_FP32]) == 0  # the reference is torch fp32
     results = json.loads((tmp_path / "alphapose-results.json").read_text())
     expected = json.loads(shared_reference("yolo11n-pose-reference.json").read_text())["images"]
     per_frame = {e["file"]: e["detections"] for e in expected if e["group"].startswith("posetrack18-mini")}

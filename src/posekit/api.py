@@ -24,6 +24,7 @@ def load(
     checkpoint: str | None = None,
     pose_model: str = "auto",
     backend: str = "auto",
+    det_backend: str | None = None,
     precision: str = "auto",
     compile: bool = False,
     flip: bool = False,

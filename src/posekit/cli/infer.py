@@ -166,6 +166,7 @@ def infer_options_from_args(args: argparse.Namespace):
         cfg=args.cfg,
         checkpoint=args.checkpoint,
         backend=args.backend,
+        det_backend=args.det_backend,
         precision=args.precision,
         compile=args.compile,
         pose_model=args.pose_model,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from posekit.cli.backend import add_backend_flags
+from posekit.cli.backend import add_backend_flags, detector_backend
 from posekit.cli.common import add_cfg_checkpoint, add_detector_weights, add_device, add_refine, flag
 
 JSON_DIR = Path("exp/json")
@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         nms=nms,
         device=device,
         detector_weights=args.detector_weights,
+        detector_options={"backend": detector_backend(args), "precision": args.precision},
     )
     print(f"##### gt box: {gt_map:.4f} mAP | det box: {det_map:.4f} mAP #####")
     return 0

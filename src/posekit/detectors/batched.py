@@ -1,4 +1,10 @@
-"""What YOLOv3-SPP and YOLOX share: batching, device, no-autograd inference, person filtering and NMS."""
+"""What YOLOv3-SPP and YOLOX share: batching, the network on a runtime backend, person filtering and NMS.
+
+The network runs through posekit.runtime (torch, onnxruntime or OpenVINO, bf16 where the CPU has it):
+a network with `raw(x)` and `decode(raws, input_hw)` (YOLOX, darknet) runs only its convolutional part
+there and the grid decode in fp32 torch, so pixel coordinates are never rounded to bf16 (8-bit mantissa:
+steps of 2-4 px at 500 px). Compiled models are per input size (batch free), kept in a small cache.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +16,19 @@ from torch import nn
 
 from posekit.detectors.letterbox import Placement, boxes_to_image
 from posekit.detectors.nms import crowd_nms
+from posekit.detectors.onnx_net import OnnxDetectorNet
 from posekit.errors import PosekitError
 from posekit.models.fuse import fuse_batchnorm
+from posekit.runtime import Runner, resolve_backend
+from posekit.runtime.sized import RawOutputs, SizedRunners
 from posekit.types import Detections
 
 PERSON_CLASS = 0
+
+
+def splits_decode(model: nn.Module) -> bool:
+    """True for a network offering raw() and decode() (the decode then runs in fp32 torch)."""
+    return callable(getattr(model, "raw", None)) and callable(getattr(model, "decode", None))
 
 
 def cxcywh_to_xyxy(boxes: torch.Tensor) -> torch.Tensor:
@@ -34,6 +48,8 @@ class BatchedYoloDetector:
     """Runs a YOLO-style network (input (B,3,S,S) -> (B, N, 5+C) decoded cx,cy,w,h,obj,cls...) in batches.
 
     `batch_size` None runs all images of one `detect` call as one batch (the caller's --detbatch).
+    `backend` / `precision` choose the runtime (posekit.runtime.build_runner; "auto" in the detectors
+    built by name, plain torch fp32 here by default); an OnnxDetectorNet (.onnx weights) is onnxruntime.
 
     Subclasses give `preprocess` (image -> CHW float32 input and its Placement) and `person_scores`
     (predictions -> per row the score NMS ranks by, the box score reported, and which rows are persons).
@@ -48,6 +64,8 @@ class BatchedYoloDetector:
         conf_thres: float,
         nms_thres: float,
         batch_size: int | None,
+        backend: str = "torch",
+        precision: str = "fp32",
     ) -> None:
         if batch_size is not None and batch_size < 1:
             raise PosekitError(f"{name}: detection batch size must be >= 1, got {batch_size}")
@@ -58,6 +76,14 @@ class BatchedYoloDetector:
         self.conf_thres = conf_thres
         self.nms_thres = nms_thres
         self.batch_size = batch_size
+        onnx_file = isinstance(model, OnnxDetectorNet)
+        self.backend = "onnx" if onnx_file else resolve_backend(backend, device=str(self.device))
+        self.precision = precision
+        # the network per input size, built on first use (tracing and compiling take seconds)
+        net = RawOutputs(self.model) if splits_decode(self.model) else self.model
+        self.runners: Runner | SizedRunners = (
+            model.runner if onnx_file else SizedRunners(net, self.backend, precision, str(self.device))
+        )
 
     def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, Placement]:
         """One RGB uint8 image -> (3, S, S) float32 network input and where the image sits in it."""
@@ -69,10 +95,17 @@ class BatchedYoloDetector:
 
     @torch.inference_mode()
     def forward(self, images: Sequence[np.ndarray]) -> tuple[torch.Tensor, list[Placement]]:
-        """Raw decoded network output for a batch of images, with each image's placement."""
+        """Decoded network output (B, N, 5 + C) for a batch of images, with each image's placement."""
         inputs, placements = zip(*(self.preprocess(self._checked(img)) for img in images))
-        batch = torch.from_numpy(np.stack(inputs)).to(self.device)
-        return self.model(batch), list(placements)
+        batch = np.stack(inputs)
+        out = self.runners(batch)
+        if splits_decode(self.model) and not isinstance(self.model, OnnxDetectorNet):
+            preds = self.model.decode(
+                tuple(torch.from_numpy(r).to(self.device) for r in out), batch.shape[2:]
+            )
+        else:
+            preds = torch.from_numpy(out)
+        return preds, list(placements)
 
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
         """People in each RGB uint8 image: xyxy boxes in image pixels and box scores, in NMS order."""

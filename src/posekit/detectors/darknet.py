@@ -255,20 +255,28 @@ class DarknetModel(nn.Module):
         return YoloLayer([anchors[m] for m in mask], classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        input_hw = (x.shape[2], x.shape[3])
+        return self.decode(self.raw(x), (x.shape[2], x.shape[3]))
+
+    def raw(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The convolutional part (what a runtime backend runs): each yolo layer's input map."""
         outputs: list[torch.Tensor] = []
-        detections: list[torch.Tensor] = []
+        raws: list[torch.Tensor] = []
         for kind, args, module in zip(self.layer_types, self.layer_args, self.module_list):
             if kind == "shortcut":
                 x = module(x + outputs[args[0]])
             elif kind == "route":
                 x = outputs[args[0]] if len(args) == 1 else torch.cat([outputs[i] for i in args], dim=1)
             elif kind == "yolo":
-                detections.append(module(x, input_hw))
+                raws.append(x)
             else:
                 x = module(x)
             outputs.append(x)
-        return torch.cat(detections, dim=1)
+        return tuple(raws)
+
+    def decode(self, raws: tuple[torch.Tensor, ...], input_hw: tuple[int, int]) -> torch.Tensor:
+        """raw() maps -> forward()'s decoded predictions (run in fp32: pixel coordinates need it)."""
+        layers = [m for kind, m in zip(self.layer_types, self.module_list) if kind == "yolo"]
+        return torch.cat([layer(x, input_hw) for layer, x in zip(layers, raws)], dim=1)
 
     def conv_layers(self) -> list[nn.Sequential]:
         """The convolutional layers in file order (the order the .weights file stores them)."""

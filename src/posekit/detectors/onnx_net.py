@@ -19,7 +19,7 @@ class OnnxDetectorNet(nn.Module):
 
     def __init__(self, path: str | Path) -> None:
         super().__init__()
-        from posekit.pose.backends_onnx import OnnxBackend
+        from posekit.runtime.onnx_backend import OnnxBackend
 
         self.onnx_path = Path(path)
         self.runner = OnnxBackend(path)

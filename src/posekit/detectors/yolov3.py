@@ -53,6 +53,8 @@ class YOLOv3SPPDetector(BatchedYoloDetector):
     `nms_thres` (0.6), `batch_size` (images per forward pass;
     default: all images of one `detect` call, which the pipeline sizes with --detbatch). `weights` may
     also be a file from `posekit export detector` (.onnx), run by onnxruntime at the file's input size.
+    `backend` / `precision`: the network's runtime (posekit.runtime; auto = OpenVINO, bf16 on CPUs
+    with native bf16).
     """
 
     def __init__(
@@ -66,6 +68,8 @@ class YOLOv3SPPDetector(BatchedYoloDetector):
         nms_thres: float = NMS_THRES,
         batch_size: int | None = None,
         tracking: bool = False,
+        backend: str = "auto",
+        precision: str = "auto",
     ) -> None:
         path = find_user_file(SEED_WEIGHTS, weights, what="YOLOv3-SPP weights (yolov3-spp.weights)")
         model = onnx_network(path)
@@ -77,7 +81,15 @@ class YOLOv3SPPDetector(BatchedYoloDetector):
         if conf_thres is None:
             conf_thres = CONF_THRES_TRACKING if tracking else CONF_THRES
         super().__init__(
-            name, model, device, check_input_size(inp_dim, name), conf_thres, nms_thres, batch_size
+            name,
+            model,
+            device,
+            check_input_size(inp_dim, name),
+            conf_thres,
+            nms_thres,
+            batch_size,
+            backend,
+            precision,
         )
 
     def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, Placement]:

@@ -68,6 +68,8 @@ class YOLOXDetector(BatchedYoloDetector):
     file from `posekit export detector` (.onnx), run by onnxruntime at the file's input size.
     As AlphaPose: rows are kept and NMS-ranked by objectness x best class probability, but the box
     score handed on (detection file, proposal score, det-box ranking) is the objectness alone.
+    `backend` / `precision`: the network's runtime (posekit.runtime; auto = OpenVINO, bf16 on CPUs
+    with native bf16).
     """
 
     def __init__(
@@ -80,6 +82,8 @@ class YOLOXDetector(BatchedYoloDetector):
         nms_thres: float = NMS_THRES,
         batch_size: int | None = None,
         tracking: bool = False,
+        backend: str = "auto",
+        precision: str = "auto",
     ) -> None:
         name = f"yolox-{size_of(name)}"
         path = find_user_file(seed_weights_path(name), weights, what=f"{name} weights")
@@ -90,7 +94,15 @@ class YOLOXDetector(BatchedYoloDetector):
             model = YOLOX(size_of(name))
             load_yolox_checkpoint(model, path, name)
         super().__init__(
-            name, model, device, check_input_size(inp_dim, name), conf_thres, nms_thres, batch_size
+            name,
+            model,
+            device,
+            check_input_size(inp_dim, name),
+            conf_thres,
+            nms_thres,
+            batch_size,
+            backend,
+            precision,
         )
 
     def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, Placement]:

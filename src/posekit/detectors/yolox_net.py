@@ -205,8 +205,12 @@ class YOLOXHead(nn.Module):
             self.obj_preds.append(nn.Conv2d(hidden, 1, 1))
 
     def forward(self, features: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        return self.decode(self.raw(features))
+
+    def raw(self, features: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+        """Per scale (B, 4 + 1 + C, H, W): box regression, objectness and class probabilities."""
         outputs = []
-        for k, (x, stride) in enumerate(zip(features, STRIDES)):
+        for k, x in enumerate(features):
             x = self.stems[k](x)
             reg_feat = self.reg_convs[k](x)
             out = torch.cat(
@@ -217,8 +221,12 @@ class YOLOXHead(nn.Module):
                 ],
                 dim=1,
             )
-            outputs.append(self._decode(out, stride))
-        return torch.cat(outputs, dim=1)
+            outputs.append(out)
+        return tuple(outputs)
+
+    def decode(self, raws: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """The raw maps of every scale -> (B, N, 5 + C) boxes in input pixels (cx, cy, w, h), obj, cls."""
+        return torch.cat([self._decode(out, stride) for out, stride in zip(raws, STRIDES)], dim=1)
 
     @staticmethod
     def _decode(out: torch.Tensor, stride: int) -> torch.Tensor:
@@ -243,3 +251,11 @@ class YOLOX(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.backbone(x))
+
+    def raw(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The convolutional part (what a runtime backend runs): per-scale maps before the grid decode."""
+        return self.head.raw(self.backbone(x))
+
+    def decode(self, raws: tuple[torch.Tensor, ...], input_hw: tuple[int, int]) -> torch.Tensor:
+        """raw() maps -> forward()'s decoded predictions (run in fp32: pixel coordinates need it)."""
+        return self.head.decode(raws)

@@ -56,10 +56,14 @@ def validate_gt_boxes(pose_model: PoseModel, cfg: Config, out_json: str | Path) 
 
 
 def ensure_detections(
-    cfg: Config, detector_name: str | None = None, device: str = "cpu", weights: str | None = None
+    cfg: Config,
+    detector_name: str | None = None,
+    device: str = "cpu",
+    weights: str | None = None,
+    **detector_options,
 ) -> Path:
-    """DATASET.TEST.DET_FILE, created by running the detector (weights: its file, else the usual places)
-    over the test images when missing."""
+    """DATASET.TEST.DET_FILE, created by running the detector (weights: its file, else the usual places;
+    detector_options: build_detector's, e.g. backend) over the test images when missing."""
     split = _test_split(cfg)
     det_file = Path(split.det_file)
     if det_file.is_file():
@@ -68,7 +72,8 @@ def ensure_detections(
     from posekit.detectors import build_detector
 
     print(f"Will create detection results to {det_file}")
-    detector = build_detector(detector_name or cfg.detector.name, weights=weights, device=device)
+    name = detector_name or cfg.detector.name
+    detector = build_detector(name, weights=weights, device=device, **detector_options)
     images = _images(split)
     dets, ids = [], []
     for image_id, image in tqdm(images.items(), desc="detect", leave=False):
@@ -106,9 +111,11 @@ def validate_det_boxes(
     nms: str | None = None,
     device: str = "cpu",
     detector_weights: str | None = None,
+    detector_options: dict | None = None,
 ) -> float:
-    """det-box mAP on DATASET.TEST (DET_FILE, or the detector's boxes); results written to out_json."""
-    det_file = ensure_detections(cfg, detector, device, detector_weights)
+    """det-box mAP on DATASET.TEST (DET_FILE, or the detector's boxes); results written to out_json.
+    detector_options go to build_detector (e.g. backend, precision)."""
+    det_file = ensure_detections(cfg, detector, device, detector_weights, **(detector_options or {}))
     results = det_box_results(pose_model, cfg, det_file, nms)
     if not results and nms:
         raise PosekitError(

@@ -27,7 +27,7 @@ from posekit.export.onnx import ExportOptions, ExportReport, check_options, writ
 from posekit.families.yolo_pose.detector import YoloPoseDetector
 from posekit.families.yolo_pose.preprocess import preprocess
 from posekit.io.images import read_image_rgb
-from posekit.onnx_trace import INPUT_NAME
+from posekit.runtime.trace import INPUT_NAME
 
 
 def export_detector_onnx(

@@ -19,7 +19,7 @@ from posekit.errors import PosekitError
 from posekit.export.sample import sample_crops
 from posekit.geometry import PIXEL_MEAN_RGB, normalize_crops
 from posekit.io.atomic import atomic_path
-from posekit.onnx_trace import INPUT_NAME, OUTPUT_NAME, trace_to_onnx
+from posekit.runtime.trace import INPUT_NAME, OUTPUT_NAME, trace_to_onnx
 
 DEFAULT_OPSET = 11  # PixelShuffle -> DepthToSpace(mode=CRD) needs opset >= 11
 PREPROCESS_LAYOUTS = ("nhwc", "nchw")

@@ -29,9 +29,11 @@ def load_detector(
     device: str = "auto",
     tracking: bool = False,
     log: Callable[[str], None] = print,
+    backend: str = "auto",
+    precision: str = "auto",
 ) -> Detector | DetectionFile:
     """The run's person detector by name, or the boxes of `detfile` (a COCO-style detection json);
-    device "auto": see resolve_device."""
+    device "auto": see resolve_device; backend / precision: its network's runtime (posekit.runtime)."""
     if detfile:
         detections = DetectionFile(detfile)
         log(f"Using {len(detections)} images' detections from {detfile}")
@@ -42,7 +44,9 @@ def load_detector(
     log(f"Loading {key} detector..")
     if key != "blazepose":  # BlazePose runs on LiteRT: no torch device to pick (and no torch to import)
         device = resolve_device(device)
-    return build_detector(key, weights=weights, device=device, tracking=tracking)
+    return build_detector(
+        key, weights=weights, device=device, tracking=tracking, backend=backend, precision=precision
+    )
 
 
 def load_pose_estimator(

@@ -22,7 +22,15 @@ POSE_MODEL_CHOICES = ("auto", "default", "detector")
 PRECISIONS = ("auto", "fp32", "bf16")
 # The options that decide which detector and which pose model are loaded (a Pipeline whose options
 # differ elsewhere reuses its models).
-DETECTOR_OPTIONS = ("detector", "detector_weights", "detfile", "device", "tracking")
+DETECTOR_OPTIONS = (
+    "detector",
+    "detector_weights",
+    "detfile",
+    "device",
+    "tracking",
+    "det_backend",
+    "precision",
+)
 POSE_OPTIONS = (
     "pose_model",
     "detector",
@@ -60,7 +68,8 @@ class InferOptions:
     detector), cfg + checkpoint (a FastPose model; neither: by pose_model, "auto" a keypoint
     detector's own keypoints (YOLO-pose, one-stage) else the embedded default model, "default" the
     embedded default model, "detector" the detector's keypoints), backend
-    and precision (how the pose network runs), compile (torch.compile), flip (flip test), refine
+    and precision (how the networks run;
+    det_backend: the detector's backend when it differs), compile (torch.compile), flip (flip test), refine
     (sub-pixel decoding), device ("auto": the first GPU if any, else "cpu").
     Run: detbatch (images per detector call), posebatch (crops per pose batch), min_box_area (drop
     smaller poses), tracker ("none", "oks", "poseflow"), qsize (frames waiting between stages),
@@ -81,6 +90,7 @@ class InferOptions:
     checkpoint: str | None = None
     pose_model: str = "auto"
     backend: str = "auto"
+    det_backend: str | None = None
     precision: str = "auto"
     compile: bool = False
     flip: bool = False
@@ -108,7 +118,7 @@ class InferOptions:
 
     def __post_init__(self) -> None:
         from posekit.detectors import canonical_detector_name
-        from posekit.pose.backends_onnx import BACKENDS
+        from posekit.runtime import BACKEND_CHOICES as BACKENDS
 
         for name in BOOL_OPTIONS:
             self._check(name, lambda v: isinstance(v, bool), "True or False")
@@ -127,6 +137,8 @@ class InferOptions:
             self._check(name, lambda v, allowed=allowed: v in allowed, f"one of {', '.join(allowed)}")
         for name in ("detector", "device", "outdir"):
             self._check(name, lambda v: isinstance(v, str) and v != "", "a non-empty string")
+        named = f"None or one of {', '.join(BACKENDS)}"
+        self._check("det_backend", lambda v: v is None or v in BACKENDS, named)
         for name in ("detector_weights", "detfile", "cfg", "checkpoint"):
             self._check(name, lambda v: v is None or isinstance(v, str), "None or a file path (str)")
         if bool(self.cfg) != bool(self.checkpoint):

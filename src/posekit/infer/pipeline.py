@@ -57,6 +57,8 @@ class Pipeline:
                 device=device,
                 tracking=options.tracking,
                 log=log,
+                backend=options.det_backend or options.backend,
+                precision=options.precision,
             )
         if pose_model is None:
             pose_model = load_pose_estimator(

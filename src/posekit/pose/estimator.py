@@ -15,7 +15,7 @@ from posekit.skeleton import FLIP_PAIRS
 
 
 class TopDownEstimator:
-    """A PoseModel over any HeatmapBackend (PyTorch, ONNX Runtime): the crop is posekit.geometry's."""
+    """A PoseModel over any HeatmapBackend (posekit.runtime): the crop is posekit.geometry's."""
 
     def __init__(
         self,
@@ -52,8 +52,8 @@ class TopDownEstimator:
         **options,
     ) -> TopDownEstimator:
         """Estimator for a config and a checkpoint (.pth for torch/openvino, .onnx for onnx); backend
-        "auto" picks the fastest one installed (posekit.pose.backends_onnx.resolve_backend)."""
-        from posekit.pose.backends_onnx import build_backend
+        "auto" picks the fastest one installed (posekit.runtime.resolve_backend)."""
+        from posekit.pose.runner import build_backend
 
         runner = build_backend(backend, cfg, checkpoint, device=device, precision=precision, compile=compile)
         preset = cfg.data_preset

@@ -33,7 +33,7 @@ from posekit.models.checkpoint import (
     read_torch_file,
     state_dict_of,
 )
-from posekit.pose.precision import cpu_has_native_bf16
+from posekit.runtime.precision import cpu_has_native_bf16
 from posekit.train.curves import plot_curves
 from posekit.train.dataset import KeypointDataset
 from posekit.train.distributed import DistInfo, barrier, cleanup, mean_across_ranks, setup_distributed
@@ -315,8 +315,8 @@ def _validate(
     detector opts.detector names (default DETECTOR.NAME); when neither works the reason is logged and
     only gt mAP is reported."""
     from posekit.evaluate.validate import validate_det_boxes, validate_gt_boxes
-    from posekit.pose.backends import TorchBackend
     from posekit.pose.estimator import TopDownEstimator
+    from posekit.runtime.torch_backend import TorchBackend
 
     model.eval()
     cfg = opts.cfg

@@ -111,8 +111,11 @@ class BlazePoseDetector:
         region_scale: float = 1.25,
         num_threads: int | None = DEFAULT_THREADS,
         tracking: bool = False,
+        backend: str = "auto",
+        precision: str = "auto",
         **options: Any,
     ) -> None:
+        del backend, precision  # the common constructor's runtime choice; LiteRT runs this family
         if options:
             raise PosekitError(f"blazepose detector: unknown option(s) {', '.join(sorted(options))}")
         self.name = name

@@ -20,6 +20,8 @@ from posekit.families.yolo_pose.postprocess import (
 from posekit.families.yolo_pose.preprocess import preprocess
 from posekit.models.fuse import fuse_batchnorm
 from posekit.paths import models_dir
+from posekit.runtime import resolve_backend
+from posekit.runtime.sized import RawOutputs, SizedRunners
 from posekit.types import Detections
 
 PERSON_CLASS = 0
@@ -69,7 +71,10 @@ class YoloPoseDetector:
 
     Options: `inp_dim` (640, a multiple of 32; images keep Ultralytics' minimal rectangle), `conf_thres`
     (0.25), `nms_thres` (0.7), `max_det` (300), `batch_size` (images per forward pass; default all
-    images of one `detect` call), `tracking` (accepted for a uniform interface). Each Detections carries
+    images of one `detect` call), `tracking` (accepted for a uniform interface), `backend` / `precision`
+    (posekit.runtime: the network's convolutions run there, one compiled model per letterbox size,
+    the box/keypoint decode in fp32 torch; auto = OpenVINO, bf16 on CPUs with native bf16). Each
+    Detections carries
     `extras["keypoints"]` (N, K, 2) and `extras["keypoint_scores"]` (N, K) in image pixels.
     """
 
@@ -84,6 +89,8 @@ class YoloPoseDetector:
         max_det: int = MAX_DET,
         batch_size: int | None = None,
         tracking: bool = False,
+        backend: str = "auto",
+        precision: str = "auto",
     ) -> None:
         if inp_dim <= 0 or inp_dim % 32:
             raise PosekitError(f"{name}: input size {inp_dim} must be a positive multiple of 32")
@@ -97,11 +104,14 @@ class YoloPoseDetector:
         self.stride = int(max(self.network.strides))
         self.conf_thres, self.nms_thres, self.max_det = conf_thres, nms_thres, max_det
         self.batch_size = batch_size
+        self.backend = resolve_backend(backend, device=str(self.device))
+        self.runners = SizedRunners(RawOutputs(self.network), self.backend, precision, str(self.device))
 
     @torch.inference_mode()
     def run_network(self, batch: np.ndarray) -> np.ndarray:
         """The float32 NCHW letterboxed batch -> the decoded output (B, 4 + nc + K*D, A)."""
-        return self.network(torch.from_numpy(batch).to(self.device)).float().cpu().numpy()
+        raws = tuple(torch.from_numpy(r).to(self.device) for r in self.runners(batch))
+        return self.network.decode(raws, batch.shape[2:]).float().cpu().numpy()
 
     def predict(self, images: Sequence[np.ndarray]) -> list[PosePredictions]:
         """Every class's people in each RGB uint8 image, in image pixels, best first.

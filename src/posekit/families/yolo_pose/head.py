@@ -81,11 +81,20 @@ class Pose(nn.Module):
         self.dfl = DFL(REG_MAX)
 
     def forward(self, maps: list[torch.Tensor]) -> torch.Tensor:
-        batch = maps[0].shape[0]
         shapes = [(int(m.shape[2]), int(m.shape[3])) for m in maps]
+        return self.decode(self.raw(maps), shapes)
+
+    def raw(self, maps: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The convolutions: box bins (B, 4*16, A), class logits (B, nc, A), raw keypoints (B, K*D, A)."""
+        batch = maps[0].shape[0]
         box = torch.cat([b(m).view(batch, 4 * REG_MAX, -1) for b, m in zip(self.cv2, maps)], 2)
         cls = torch.cat([b(m).view(batch, self.nc, -1) for b, m in zip(self.cv3, maps)], 2)
         kpt = torch.cat([b(m).view(batch, self.nk, -1) for b, m in zip(self.cv4, maps)], 2)
+        return box, cls, kpt
+
+    def decode(self, raws: tuple[torch.Tensor, ...], shapes: list[tuple[int, int]]) -> torch.Tensor:
+        """raw() of maps of these (H, W) per level -> forward()'s (B, 4 + nc + K*D, A) decoded output."""
+        box, cls, kpt = raws
         anchors, strides = make_anchors(shapes, self.strides, box)
         dist = self.dfl(box)
         lt, rb = dist[:, :2], dist[:, 2:]

@@ -37,16 +37,32 @@ class YoloPoseNet(nn.Module):
         self.strides = layers[-1].strides
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model[-1](self._neck(x))
+
+    def _neck(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Every layer but the head, with the `from` wiring: the head's input maps."""
         outputs: dict[int, torch.Tensor] = {}
+        last = len(self.model) - 1
         for index, (layer, source) in enumerate(zip(self.model, self.froms)):
             if isinstance(source, list):
                 x = [x if j == -1 else outputs[j] for j in source]
             elif source != -1:
                 x = outputs[source]
+            if index == last:
+                return x
             x = layer(x)
             if index in self.saved:
                 outputs[index] = x
-        return x
+        raise ArchitectureError("the stored architecture has no head layer")
+
+    def raw(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The convolutional part (what a runtime backend runs): the head's maps before the decode."""
+        return self.model[-1].raw(self._neck(x))
+
+    def decode(self, raws: tuple[torch.Tensor, ...], input_hw: tuple[int, int]) -> torch.Tensor:
+        """raw() of an (H, W) input -> forward()'s decoded output (run in fp32: pixel coordinates)."""
+        shapes = [(int(input_hw[0]) // int(s), int(input_hw[1]) // int(s)) for s in self.strides]
+        return self.model[-1].decode(raws, shapes)
 
 
 def _width(channels: int, width: float, max_channels: int) -> int:

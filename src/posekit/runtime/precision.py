@@ -1,9 +1,11 @@
-"""Fast CPU inference for the torch backend: BN folding, channels_last, bf16 where the CPU has it, compile.
+"""Precision for every backend (`resolve_precision`: bf16 where the CPU has it natively) and the torch
+backend's fast CPU path: BN folding, channels_last, bf16, compile.
 
 `optimize_for_inference(model)` returns a module with the same interface as the model (float32 NCHW in,
-float32 heatmaps out) that TorchBackend runs like any other. Measured on this project's 2-core AMX CPU
-(benchmarks/backends.py, FastPose-ResNet-50 256x192, batch 8): fp32 eager ~53 ms/person, the bf16
-path below ~12.5 ms/person, plus torch.compile ~10.7 ms/person after a 10-25 s compile.
+float32 output, or a tuple of them, out) that TorchBackend runs like any other. Measured on this
+project's 2-core AMX CPU (benchmarks/backends.py, FastPose-ResNet-50 256x192, batch 8): fp32 eager
+~53 ms/person, the bf16 path below ~12.5 ms/person, plus torch.compile ~10.7 ms/person after a 10-25 s
+compile.
 """
 
 from __future__ import annotations
@@ -109,7 +111,7 @@ def keep_output_conv_fp32(net: nn.Module) -> nn.Module:
 
 
 class InferenceModel(nn.Module):
-    """Runs a prepared network: float32 NCHW in, float32 contiguous heatmaps out."""
+    """Runs a prepared network: float32 NCHW in, float32 contiguous output (or tuple of outputs) out."""
 
     def __init__(self, net: nn.Module, dtype: torch.dtype, channels_last: bool, compiled: nn.Module | None):
         super().__init__()
@@ -125,11 +127,18 @@ class InferenceModel(nn.Module):
         x = x.to(self.dtype)
         if self._compiled is not None:
             try:
-                return self._compiled(x).float().contiguous()
+                return as_float32(self._compiled(x))
             except Exception as exc:  # no C++ compiler, unsupported op...: run eager from now on
                 warnings.warn(f"torch.compile failed ({type(exc).__name__}); running eager", stacklevel=2)
                 self._compiled = None
-        return self.net(x).float().contiguous()
+        return as_float32(self.net(x))
+
+
+def as_float32(out: torch.Tensor | tuple[torch.Tensor, ...]) -> torch.Tensor | tuple[torch.Tensor, ...]:
+    """A network output (tensor or tuple/list of tensors) as contiguous float32."""
+    if isinstance(out, (tuple, list)):
+        return tuple(t.float().contiguous() for t in out)
+    return out.float().contiguous()
 
 
 def optimize_for_inference(
