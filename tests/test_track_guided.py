@@ -72,9 +72,11 @@ def test_a_detection_overlapping_a_guided_box_takes_its_place():
     np.testing.assert_allclose(crops.scores, [0.9, 0.7, 0.6], rtol=1e-6)
     np.testing.assert_allclose(crops.extras["rotations"], [12.0, -3.0, 0.0])
     assert is_guided.tolist() == [False, False, True]
+    assert crops.extras["guided"].tolist() == [False, False, True]  # the pose model may run one pass there
     crops, is_guided = merge_crops(guided, np.array([0.8, 0.6]), None, merge_iou=0.4)
     np.testing.assert_allclose(crops.boxes, guided)
     assert is_guided.tolist() == [True, True]
+    assert crops.extras["guided"].tolist() == [True, True]
 
 
 @pytest.mark.parametrize("name", ["oks", "poseflow"])

@@ -5,6 +5,7 @@ of posetrack18-mini, the default model)."""
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ from posekit.families.blazepose.landmarks import BlazePoseLandmarkModel
 from posekit.geometry import box_iou
 from posekit.infer.sources import Frame, Source, open_video
 from posekit.infer.stages import process
-from posekit.infer.tracked import VideoOptions
+from posekit.infer.tracked import PoseStep, VideoOptions, estimate_poses
 from posekit.io.images import read_image_rgb
 from posekit.io.results import result_entries
 from posekit.pose.nms import pose_nms
@@ -149,6 +150,40 @@ def test_a_person_who_leaves_the_frame_ends_their_track(posetrack_mini):
         assert others <= set(result.ids), x
         assert len(result) <= len(start), x  # no duplicates of the people followed
     assert tid not in results[-1].ids
+
+
+def test_a_guided_crop_costs_one_landmark_pass_when_it_is_confident(posetrack_mini):
+    """Clip frame 0 detected, frame 1 not (--det_interval 10): each guided crop of frame 1 runs exactly
+    one landmark pass (upright, 1.25x the box's long side) when that pass is confident (mean score >=
+    doubtful), two when it is doubtful; the same boxes without the "guided" extra get the thorough search."""
+    first, second = (read_image_rgb(posetrack_mini / CLIP / name) for name in FRAMES[:2])
+    model = BlazePoseLandmarkModel()
+    step = PoseStep(model, build_tracker("oks"), VideoOptions(det_interval=10))
+    times: dict[str, float] = defaultdict(float)
+    assert len(step(first, build_detector("blazepose").detect([first])[0], times)) >= 2
+    crops, guided = step.guide.plan((second.shape[1], second.shape[0]), None)
+    assert len(crops) >= 2 and guided.all() and crops.extras["guided"].tolist() == guided.tolist()
+    single = []
+    for x1, y1, x2, y2 in crops.boxes:
+        side = max(x2 - x1, y2 - y1) * model.crop_scales[0]
+        single.append(model.run_region(second, np.array([(x1 + x2) / 2, (y1 + y2) / 2]), side, 0.0).coco())
+    confident = np.array([scores.mean() >= model.doubtful for _, scores in single])
+    assert confident.sum() >= 2  # the one-pass case is what this test is about
+
+    calls = []
+    invoke = model._interpreter.invoke
+    model._interpreter.invoke = lambda: calls.append(1) or invoke()
+    keypoints, scores = estimate_poses(model, second, crops)
+    assert len(calls) == len(crops) + int((~confident).sum())
+    for i in np.flatnonzero(confident):
+        np.testing.assert_allclose(keypoints[i], single[i][0])
+        np.testing.assert_allclose(scores[i], single[i][1])
+    calls.clear()
+    step(second, None, times)  # the pipeline's own step plans the same crops: the same passes
+    assert len(calls) == len(crops) + int((~confident).sum())
+    calls.clear()
+    model.estimate(second, crops.boxes)  # plain boxes: crop scales + the aligned pass, per person
+    assert len(calls) >= (len(model.crop_scales) + 1) * len(crops)
 
 
 def test_smooth_flag_is_the_one_euro_filter_over_the_tracked_results(posetrack_mini, tmp_path, fake_models):  # noqa: F811

@@ -17,6 +17,11 @@ more at the detector's rotation when it is at least min_rotation, then (align=Tr
 region from the alignment points of the best pass (mid-hip and full-body scale point, landmarks 33 and
 34; side 2 x their distance x the last crop scale, rotated so the body axis points up); the most
 confident pass wins.
+
+A tracked region (the extra "guided": a box the pose-guided crops of posekit.track.guided planned from the
+person's pose in the previous frame, as MediaPipe's tracking does) gets one upright pass at the first crop
+scale and, only when its confidence is below `doubtful`, one more on MediaPipe's region of that pass's own
+alignment points; the more confident of the two is kept.
 """
 
 from __future__ import annotations
@@ -104,13 +109,13 @@ class BlazePoseLandmarkModel:
     crop_scales: crop sides relative to the box's long side, one upright pass each; align: the
     rotation-aligned pass; refine: heatmap refinement; min_rotation: the detector's rotations (degrees
     clockwise, `extras["rotations"]`) of at least this get a rotated pass (small tilts are noise for
-    upright people); doubtful: the confidence below which the detector's pass gets a second opinion (None:
-    the thorough search of every pass);
+    upright people); doubtful: the confidence below which the detector's pass or a tracked region's pass
+    gets a second opinion (None: the thorough search of every pass);
     num_threads: LiteRT threads. `estimate` takes the BlazePose detector's extras (`detection_extras`).
     """
 
     num_joints = 17
-    detection_extras = ("rotations", "landmarks", "landmark_scores")
+    detection_extras = ("rotations", "landmarks", "landmark_scores", "guided")
     pose_nms = True
 
     def __init__(
@@ -173,13 +178,17 @@ class BlazePoseLandmarkModel:
         box: np.ndarray,
         rotation: float | None = None,
         prior: tuple[np.ndarray, np.ndarray] | None = None,
+        guided: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
         """COCO-17 keypoints (17, 2) in image pixels and scores (17,) for one xyxy box: the most confident of
-        the passes tried (see the module docstring); `prior` is a pass already run (keypoints, scores)."""
+        the passes tried (see the module docstring); `prior` is a pass already run (keypoints, scores),
+        `guided` marks a tracked region (one pass, a second only when doubtful)."""
         x1, y1, x2, y2 = (float(v) for v in box[:4])
         centre = np.array([(x1 + x2) / 2, (y1 + y2) / 2])
         long_side = max(x2 - x1, y2 - y1, 1.0)
         tilted = rotation is not None and abs(rotation) >= self.min_rotation
+        if guided and self.doubtful is not None:
+            return self._tracked(image, centre, long_side * self.crop_scales[0])
         if prior is not None and self.doubtful is not None:
             if prior[1].mean() >= self.doubtful:
                 return prior
@@ -195,6 +204,14 @@ class BlazePoseLandmarkModel:
                 passes.append(self.run_alignment_region(image, alignment))
         return self._best([p.coco() for p in passes] + ([] if prior is None else [prior]))
 
+    def _tracked(self, image: np.ndarray, centre: np.ndarray, side: float) -> tuple[np.ndarray, np.ndarray]:
+        """A tracked region: one upright pass, and when doubtful one on its own alignment region too."""
+        first = self.run_region(image, centre, side, 0.0)
+        result = first.coco()
+        if result[1].mean() >= self.doubtful or alignment_region(first.alignment())[1] <= 1.0:
+            return result
+        return self._best([result, self.run_alignment_region(image, first.alignment()).coco()])
+
     @staticmethod
     def _best(results: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
         return max(results, key=lambda r: r[1].mean())
@@ -206,11 +223,13 @@ class BlazePoseLandmarkModel:
         rotations: np.ndarray | None = None,
         landmarks: np.ndarray | None = None,
         landmark_scores: np.ndarray | None = None,
+        guided: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """RGB uint8 image and (N, 4) xyxy boxes -> keypoints (N, 17, 2) image pixels, scores (N, 17).
 
         rotations (N,), landmarks (N, 17, 2) and landmark_scores (N, 17) are the BlazePose detector's
-        extras: its rotation hints and the landmark pass it already ran per box."""
+        extras: its rotation hints and the landmark pass it already ran per box; guided (N,) bool marks the
+        tracked regions of posekit.track.guided (their zero-filled detector extras are ignored)."""
         boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
         out_keypoints = np.zeros((len(boxes), self.num_joints, 2))
         out_scores = np.zeros((len(boxes), self.num_joints))
@@ -219,7 +238,10 @@ class BlazePoseLandmarkModel:
             prior = None
             if landmarks is not None and landmark_scores is not None:
                 prior = (np.asarray(landmarks[i], np.float64), np.asarray(landmark_scores[i], np.float64))
-            out_keypoints[i], out_scores[i] = self.estimate_one(image, box, rotation, prior)
+            tracked = guided is not None and bool(guided[i])
+            if tracked:
+                rotation, prior = None, None
+            out_keypoints[i], out_scores[i] = self.estimate_one(image, box, rotation, prior, tracked)
         return out_keypoints, out_scores
 
 
