@@ -121,8 +121,8 @@ def test_the_embedded_detector_feeds_a_fastpose_checkpoint(coco_mini, tmp_path, 
 
 def test_a_trained_checkpoint_keeps_its_accuracy_through_the_pipeline(coco_mini, tmp_path, overfit_run):
     """The training tests' overfit model through `posekit infer` (default backend, pose NMS) on
-    coco-val-mini's detections: keypoint AP near the det-box AP its validation measured without NMS
-    (measured: 0.596 here vs 0.629)."""
+    coco-val-mini's detections: keypoint AP near the det-box AP its validation measured without NMS,
+    both decoding with the refinement the training's validation used."""
     from posekit.evaluate.coco import evaluate_keypoints
 
     _, summary, cfg_file = overfit_run
@@ -130,7 +130,7 @@ def test_a_trained_checkpoint_keeps_its_accuracy_through_the_pipeline(coco_mini,
     detfile = coco_mini / "annotations/person_detections_val2017.json"
     argv = ["infer", "--cfg", str(cfg_file), "--checkpoint", str(checkpoint), "--indir",
             str(coco_mini / "val2017"), "--detfile", str(detfile), "--outdir", str(tmp_path),
-            "--no_save_img"]  # fmt: skip
+            "--no_save_img", "--refine"]  # fmt: skip  (the validation decoded with refine=True too)
     assert main(argv) == 0
     results = json.loads((tmp_path / "alphapose-results.json").read_text())
     ap = evaluate_keypoints(coco_mini / "annotations/person_keypoints_val2017.json", results)["AP"]

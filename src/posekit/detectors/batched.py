@@ -18,6 +18,7 @@ from posekit.detectors.letterbox import Placement, boxes_to_image
 from posekit.detectors.nms import crowd_nms
 from posekit.detectors.onnx_net import OnnxDetectorNet
 from posekit.errors import PosekitError
+from posekit.io.images import checked_rgb_uint8
 from posekit.models.fuse import fuse_batchnorm
 from posekit.runtime import Runner, resolve_backend
 from posekit.runtime.sized import RawOutputs, SizedRunners
@@ -96,7 +97,7 @@ class BatchedYoloDetector:
     @torch.inference_mode()
     def forward(self, images: Sequence[np.ndarray]) -> tuple[torch.Tensor, list[Placement]]:
         """Decoded network output (B, N, 5 + C) for a batch of images, with each image's placement."""
-        inputs, placements = zip(*(self.preprocess(self._checked(img)) for img in images))
+        inputs, placements = zip(*(self.preprocess(checked_rgb_uint8(img, self.name)) for img in images))
         batch = np.stack(inputs)
         out = self.runners(batch)
         if splits_decode(self.model) and not isinstance(self.model, OnnxDetectorNet):
@@ -128,13 +129,3 @@ class BatchedYoloDetector:
         order = crowd_nms(boxes, ranking, self.nms_thres)
         return Detections(boxes_to_image(boxes[order], placement, image_hw), scores[order].astype(np.float32))
 
-    def _checked(self, image: np.ndarray) -> np.ndarray:
-        if (
-            not isinstance(image, np.ndarray)
-            or image.ndim != 3
-            or image.shape[2] != 3
-            or image.dtype != np.uint8
-        ):
-            got = getattr(image, "shape", type(image).__name__)
-            raise PosekitError(f"{self.name}: expected RGB uint8 images (H, W, 3), got {got}")
-        return image

@@ -99,3 +99,16 @@ def write_image_bgr(path: str | Path, image_bgr: np.ndarray) -> Path:
     with atomic_path(target) as tmp:
         tmp.write_bytes(data.tobytes())
     return target
+
+
+def checked_rgb_uint8(image: np.ndarray, who: str) -> np.ndarray:
+    """`image` itself when it is an RGB uint8 array (H, W, 3), else PosekitError naming `who`."""
+    if (
+        not isinstance(image, np.ndarray)
+        or image.ndim != 3
+        or image.shape[2] != 3
+        or image.dtype != np.uint8
+    ):
+        got = getattr(image, "shape", type(image).__name__)
+        raise PosekitError(f"{who}: expected RGB uint8 images (H, W, 3), got {got}")
+    return image

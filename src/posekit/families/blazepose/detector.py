@@ -23,6 +23,7 @@ from posekit.families.blazepose.landmarks import DEFAULT_THREADS, BlazePoseLandm
 from posekit.families.blazepose.litert import load_interpreter
 from posekit.families.blazepose.ssd import INPUT_SIZE, decode, weighted_nms
 from posekit.geometry import box_iou
+from posekit.io.images import checked_rgb_uint8
 from posekit.types import Detections
 
 NUM_ANCHORS = 2254
@@ -160,8 +161,7 @@ class BlazePoseDetector:
 
     def detect_one(self, image: np.ndarray) -> Detections:
         """All people in one RGB uint8 image."""
-        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise PosekitError(f"blazepose detector needs RGB uint8 (H, W, 3) images, got {image.shape}")
+        checked_rgb_uint8(image, "blazepose detector")
         height, width = image.shape[:2]
         parts = []
         windows = tile_windows(width, height, self.tiles, self.tile_overlap, self.tile_slack)

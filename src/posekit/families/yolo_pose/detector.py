@@ -18,6 +18,7 @@ from posekit.families.yolo_pose.postprocess import (
     postprocess,
 )
 from posekit.families.yolo_pose.preprocess import preprocess
+from posekit.io.images import checked_rgb_uint8
 from posekit.models.fuse import fuse_batchnorm
 from posekit.paths import models_dir
 from posekit.runtime import resolve_backend
@@ -119,7 +120,7 @@ class YoloPoseDetector:
         Images of one shape share a forward pass (up to `batch_size`), each in Ultralytics' minimal
         rectangle, so a result never depends on which other images came in the same call.
         """
-        images = [self._checked(image) for image in images]
+        images = [checked_rgb_uint8(image, self.name) for image in images]
         results: list[PosePredictions | None] = [None] * len(images)
         by_shape: dict[tuple[int, ...], list[int]] = {}
         for index, image in enumerate(images):
@@ -147,13 +148,3 @@ class YoloPoseDetector:
         """People in each RGB uint8 image: xyxy boxes, scores and keypoint extras, best first."""
         return [predictions_to_detections(people) for people in self.predict(images)]
 
-    def _checked(self, image: np.ndarray) -> np.ndarray:
-        if (
-            not isinstance(image, np.ndarray)
-            or image.ndim != 3
-            or image.shape[2] != 3
-            or image.dtype != np.uint8
-        ):
-            got = getattr(image, "shape", type(image).__name__)
-            raise PosekitError(f"{self.name}: expected RGB uint8 images (H, W, 3), got {got}")
-        return image
