@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from devkit.people import coco_mini_people
 from posekit.config import load_config
 from posekit.export.onnx import ExportOptions, export_onnx
 from posekit.export.sample import sample_crops_and_boxes
@@ -137,8 +138,8 @@ def build_runners(model: torch.nn.Module, input_hw, calibration: np.ndarray, ski
 
 def gt_box_ap(run: Runner, cfg, workdir: Path) -> float | None:
     """COCO keypoint AP with ground-truth boxes on coco-val-mini through this path (None without the data)."""
+    from devkit.people import coco_mini_root
     from posekit.evaluate.validate import validate_gt_boxes
-    from posekit.export.sample import coco_mini_root
     from posekit.pose.estimator import TopDownEstimator
 
     root = coco_mini_root()
@@ -170,7 +171,8 @@ def main() -> None:
     else:
         torch.manual_seed(0)
         model = build_pose_model(cfg.model, cfg.data_preset).eval()
-    crops, boxes = sample_crops_and_boxes(input_hw, 12)  # the 12 annotated people of coco-val-mini
+    # the 12 annotated people of coco-val-mini
+    crops, boxes = sample_crops_and_boxes(input_hw, 12, people=coco_mini_people(12))
     people = normalize_crops(crops)
     batch8 = people[:8]
     calibration = normalize_crops(np.ascontiguousarray(crops[:, :, ::-1]))  # int8: mirrored, not the same

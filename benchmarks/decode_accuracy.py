@@ -1,6 +1,6 @@
 """Plain vs refined decoding (and flip test) on coco-val-mini with a model overfit to it (run by hand).
 
-Trains the tiny FastPose of tests/train_helpers.overfit_tiny_model (300 steps, a few CPU minutes) unless
+Trains the tiny FastPose of devkit/train_helpers.overfit_tiny_model (300 steps, a few CPU minutes) unless
 --checkpoint is given, then reports gt-box and det-box AP for each decoding variant.
 
     python benchmarks/decode_accuracy.py [--checkpoint final_DPG.pth] [--shared DIR]
@@ -16,11 +16,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from devkit.train_helpers import OVERFIT_OVERRIDES, overfit_tiny_model, tiny_config  # noqa: E402
 from posekit.evaluate.validate import validate_det_boxes, validate_gt_boxes  # noqa: E402
 from posekit.models.checkpoint import load_fastpose_network  # noqa: E402
 from posekit.pose.estimator import TopDownEstimator  # noqa: E402
 from posekit.runtime.torch_backend import TorchBackend  # noqa: E402
-from tests.train_helpers import OVERFIT_OVERRIDES, overfit_tiny_model, tiny_config  # noqa: E402
 
 
 def main() -> None:

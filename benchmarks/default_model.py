@@ -27,10 +27,10 @@ from pycocotools.cocoeval import COCOeval
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from devkit.shared_data import shared_data_root  # noqa: E402
 from posekit.families.blazepose import BlazePoseDetector, BlazePoseLandmarkModel  # noqa: E402
 from posekit.families.blazepose.detector import letterbox, tile_windows  # noqa: E402
 from posekit.io.images import read_image_rgb  # noqa: E402
-from tests.shared_data import shared_data_root  # noqa: E402
 
 POSE_VARIANTS = {
     "1.25x square crop, no heatmap refinement": dict(crop_scales=(1.25,), align=False, refine=False),

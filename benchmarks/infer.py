@@ -22,10 +22,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import posekit  # noqa: E402
+from devkit.shared_data import shared_data_root  # noqa: E402
 from posekit.infer.sources import Frame, Source, collect_image_paths, open_images, open_video  # noqa: E402
 from posekit.infer.stages import STAGES  # noqa: E402
 from posekit.io.video import read_frames  # noqa: E402
-from tests.shared_data import shared_data_root  # noqa: E402
 
 MP4 = "posetrack18-mini/videos/000001_mpiinew_test/000001_mpiinew_test.mp4"
 

@@ -33,7 +33,7 @@ from posekit.runtime import build_runner, cpu_has_native_bf16, resolve_backend
 from posekit.runtime.torch_backend import TorchBackend
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.shared_data import shared_data_root
+from devkit.shared_data import shared_data_root
 from tests.test_runtime import match_boxes
 
 # path name -> (backend, precision); "fp32-eager" is the plain module, the baseline.
@@ -123,6 +123,7 @@ def bench_detector(name: str, images, repeats: int, paths: list[str], folder: Pa
 
 
 def bench_fastpose(repeats: int, paths: list[str]) -> list[tuple]:
+    from devkit.people import coco_mini_people
     from posekit.config import load_config
     from posekit.export.sample import sample_crops_and_boxes
     from posekit.geometry import normalize_crops
@@ -132,7 +133,7 @@ def bench_fastpose(repeats: int, paths: list[str]) -> list[tuple]:
     torch.manual_seed(0)
     model = build_pose_model(cfg.model, cfg.data_preset).eval()
     input_hw = tuple(cfg.data_preset.image_size)
-    people = normalize_crops(sample_crops_and_boxes(input_hw, 8)[0])
+    people = normalize_crops(sample_crops_and_boxes(input_hw, 8, people=coco_mini_people(8))[0])
     rows, reference = [], None
     for path in paths:
         backend, precision = PATHS[path]

@@ -30,8 +30,8 @@ import torch  # noqa: E402
 
 import posekit  # noqa: E402
 from posekit.config import load_config  # noqa: E402
-from posekit.infer.sources import Frame, Source, open_video, sample_image_path  # noqa: E402
-from posekit.io.images import read_image_rgb  # noqa: E402
+from posekit.infer.sources import Frame, Source, open_video  # noqa: E402
+from posekit.io.images import read_image_rgb, sample_image_path  # noqa: E402
 from posekit.io.video import VideoWriter  # noqa: E402
 from posekit.models.builder import build_pose_model  # noqa: E402
 

@@ -3,12 +3,12 @@
     python benchmarks/track.py [--frames 100] [--seeds 0 1 2] [--no-pipeline]
 
 The tracking step alone (poses given) on synthetic 1280x720 sequences of 5 real people (crossings,
-occlusions, exits; see posekit.track.synth): frames/s of tracker.update only (frame rendering is not
+occlusions, exits; see devkit.synth): frames/s of tracker.update only (frame rendering is not
 timed) and MOTA / IDF1 / ID switches against the known ids. PoseFlow runs with its fast default ORB
 (1000 features, frames downscaled x0.5, only around people) and with the seed's ORB (10000 features,
 full frame, full resolution), which shows what the speed-up costs in accuracy. The same for both
 trackers on real PoseTrack18 pixels and poses (60-frame 1280x720 pans over the annotated frame of
-posetrack18-mini with its track ids; see posekit.track.synth.make_pan_sequence). Then the whole video
+posetrack18-mini with its track ids; see devkit.synth.make_pan_sequence). Then the whole video
 pipeline on the posetrack18-mini mp4 with the default model: `posekit infer --pose_flow` (when it runs)
 and Pipeline.frames with each tracker (read, detect, pose, NMS, track). Prints a table;
 nothing is asserted.
@@ -30,11 +30,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from devkit.shared_data import shared_data_root  # noqa: E402
+from devkit.synth import make_pan_sequence, make_sequence  # noqa: E402
+from devkit.track_metrics import tracking_metrics  # noqa: E402
 from posekit.track import build_tracker  # noqa: E402
-from posekit.track.metrics import tracking_metrics  # noqa: E402
 from posekit.track.poseflow import OrbCorrespondences, dm_iou, pose_boxes, pose_iou_dm  # noqa: E402
-from posekit.track.synth import make_pan_sequence, make_sequence  # noqa: E402
-from tests.shared_data import shared_data_root  # noqa: E402
 
 SEED_ORB = "poseflow (seed ORB: 10000 feat, full frame)"
 CONFIGS = {

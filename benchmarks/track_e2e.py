@@ -3,14 +3,14 @@
     python benchmarks/track_e2e.py [--frames 40] [--intervals 1 3 10] [--tracker oks]
 
 Sequences (frames rendered into memory first, so drawing them is not timed):
-- synthetic: posekit.track.synth.make_sequence (5 real COCO people walking across a real street, 1280x720,
+- synthetic: devkit.synth.make_sequence (5 real COCO people walking across a real street, 1280x720,
   seed 0): the rendered frames are the input, its known ids and poses the ground truth;
-- pan: posekit.track.synth.make_pan_sequence (a 1280x720 camera window panning over the annotated
+- pan: devkit.synth.make_pan_sequence (a 1280x720 camera window panning over the annotated
   1920x1080 PoseTrack18 frame of posetrack18-mini, seed 0; people leave the view and come back).
 Per sequence: the tracker on the ground-truth poses (with the synthetic jitter and misses, as
 benchmarks/track.py) as the reference, then posekit.infer.stages.process with the default model (BlazePose
 detector + landmarks) and the tracker at each --det_interval: people found (recall = 1 - misses / people),
-MOTA, IDF1, ID switches (IoU >= 0.5 matching, posekit.track.metrics), frames/s of the whole run and its
+MOTA, IDF1, ID switches (IoU >= 0.5 matching, devkit.track_metrics), frames/s of the whole run and its
 CPU milliseconds per frame (all threads; steadier than frames/s when other jobs share the cores).
 
 Smoothing (--smooth, One-Euro): jitter = mean frame-to-frame motion of confident keypoints (score >= 0.5)
@@ -38,6 +38,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from devkit.shared_data import shared_data_root  # noqa: E402
+from devkit.synth import make_pan_sequence, make_sequence  # noqa: E402
+from devkit.track_metrics import tracking_metrics  # noqa: E402
 from posekit.detectors import build_detector  # noqa: E402
 from posekit.families.blazepose.landmarks import BlazePoseLandmarkModel  # noqa: E402
 from posekit.infer.sources import Frame, Source  # noqa: E402
@@ -45,10 +48,7 @@ from posekit.infer.stages import process  # noqa: E402
 from posekit.infer.tracked import VideoOptions  # noqa: E402
 from posekit.io.images import read_image_rgb  # noqa: E402
 from posekit.track import build_tracker  # noqa: E402
-from posekit.track.metrics import tracking_metrics  # noqa: E402
 from posekit.track.smoothing import OneEuroParams, TrackSmoother  # noqa: E402
-from posekit.track.synth import make_pan_sequence, make_sequence  # noqa: E402
-from tests.shared_data import shared_data_root  # noqa: E402
 
 CLIP_FRAME = "posetrack18-mini/videos/000001_mpiinew_test/000000.jpg"
 SMOOTHING = [

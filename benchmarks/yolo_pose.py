@@ -8,7 +8,7 @@ scored with pycocotools (COCO keypoint AP, OKS sigmas of posekit.evaluate.coco):
   - YOLO11n-pose one-stage (the detector's own keypoints, no pose NMS);
   - YOLO11n-pose boxes + default landmarks;
   - YOLO11n-pose boxes + FastPose: a FastPose config + checkpoint given with --fastpose, or with
-    --train-fastpose the tiny FastPose of tests/train_helpers.overfit_tiny_model (300 steps, about 2 CPU
+    --train-fastpose the tiny FastPose of devkit/train_helpers.overfit_tiny_model (300 steps, about 2 CPU
     minutes on a quiet machine), trained on these same 12 people, so its AP only shows the wiring works,
     not what a real FastPose reaches.
 "People matched": annotated people with a result at OKS >= 0.5 (pycocotools' matching). ms per image is
@@ -40,13 +40,13 @@ from pycocotools.cocoeval import COCOeval
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from devkit.shared_data import shared_data_root  # noqa: E402
 from posekit.detectors import build_detector  # noqa: E402
 from posekit.evaluate.coco import oks_sigmas  # noqa: E402
 from posekit.infer.models import load_pose_estimator  # noqa: E402
 from posekit.infer.sources import open_images  # noqa: E402
 from posekit.infer.stages import process  # noqa: E402
 from posekit.io.results import result_entries  # noqa: E402
-from tests.shared_data import shared_data_root  # noqa: E402
 
 
 def cpu_line() -> str:
@@ -98,8 +98,8 @@ def run(gt: COCO, paths: list[Path], detector, pose_model, repeat: int) -> tuple
 
 
 def tiny_fastpose(coco: Path, work: Path) -> tuple[str, str]:
-    """(config yaml, checkpoint) of the overfit tiny FastPose from tests/train_helpers."""
-    from tests.train_helpers import overfit_tiny_model
+    """(config yaml, checkpoint) of the overfit tiny FastPose from devkit/train_helpers."""
+    from devkit.train_helpers import overfit_tiny_model
 
     with contextlib.redirect_stdout(io.StringIO()):
         _, summary, cfg_file = overfit_tiny_model(coco, work)

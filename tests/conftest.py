@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.shared_data import shared_data
+from devkit.shared_data import shared_data
 
 
 @pytest.fixture(scope="session")
@@ -23,9 +23,9 @@ def posetrack_mini() -> Path:
 
 @pytest.fixture(scope="session")
 def overfit_run(coco_mini, tmp_path_factory):
-    """The tiny FastPose trained to fit coco-val-mini (tests.train_helpers.overfit_tiny_model), trained
+    """The tiny FastPose trained to fit coco-val-mini (devkit.train_helpers.overfit_tiny_model), trained
     once per session: (config, TrainSummary, config YAML path)."""
-    from tests.train_helpers import overfit_tiny_model
+    from devkit.train_helpers import overfit_tiny_model
 
     return overfit_tiny_model(coco_mini, tmp_path_factory.mktemp("overfit"))
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
+from devkit.train_helpers import tiny_config
 from posekit.train.distributed import setup_distributed
 from posekit.train.loop import TrainOptions, _train
-from tests.train_helpers import tiny_config
 
 
 def main() -> None:

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from pycocotools.coco import COCO
 
+from devkit.shared_data import REPO
 from posekit.cli.main import main
 from posekit.convert import convert_labelme, plan_conversion
 from posekit.convert.names import UniqueNames, safe_file_name
 from posekit.convert.sample import write_sample_labelme
 from posekit.convert.split import split_indices, val_count
 from posekit.errors import PosekitError
-from tests.shared_data import REPO
 from tests.test_convert_labelme import labelme_doc, person, point, write_doc, write_image
 
 

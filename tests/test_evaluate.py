@@ -12,6 +12,7 @@ import torch
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
+from devkit.train_helpers import keypoint_subset, tiny_config
 from posekit.cli.main import main
 from posekit.errors import PosekitError
 from posekit.evaluate.coco import STAT_NAMES, UNIFORM_OKS_SIGMA, evaluate_keypoints, oks_sigmas
@@ -20,7 +21,6 @@ from posekit.models.builder import build_pose_model
 from posekit.pose.estimator import TopDownEstimator
 from posekit.runtime.torch_backend import TorchBackend
 from posekit.skeleton import OKS_SIGMAS
-from tests.train_helpers import keypoint_subset, tiny_config
 
 GT = "annotations/person_keypoints_val2017.json"
 
@@ -227,7 +227,7 @@ def test_validate_cli_rejects_other_joint_count(coco_mini, tmp_path, capsys):
 def test_validate_seed_script_end_to_end(coco_mini, tmp_path, monkeypatch, capsys, extra):
     import runpy
 
-    from tests.train_helpers import REPO, TINY_CFG
+    from devkit.train_helpers import REPO, TINY_CFG
 
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "coco").symlink_to(coco_mini)  # the config's ./data/coco/ paths

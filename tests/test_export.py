@@ -197,12 +197,11 @@ def test_onnx_backend_missing_file(tmp_path):
         OnnxBackend(tmp_path / "nope.onnx")
 
 
-def test_export_check_uses_a_real_person_without_the_dev_data(monkeypatch):
-    """Outside a checkout (no coco-val-mini) the export check crops the astronaut of scikit-image's photo."""
+def test_export_check_uses_a_real_person_without_the_dev_data():
+    """The export check crops the astronaut of scikit-image's photo (the package never looks for dev data)."""
     from posekit.export import sample
-    from posekit.infer.sources import sample_image_path
+    from posekit.io.images import sample_image_path
 
-    monkeypatch.setattr(sample, "coco_mini_root", lambda: None)
     crops, boxes = sample.sample_crops_and_boxes((64, 48), 2)
     assert crops.shape == (2, 64, 48, 3) and crops.dtype == np.uint8
     want = crop_people(read_image_rgb(sample_image_path()), np.array([sample.ASTRONAUT_BOX]), (64, 48))[0][0]

@@ -51,13 +51,6 @@ LAYERS: list[tuple[str, set[str]]] = [
 # imported module) -> why, and who removes it. The lead empties this after merging; an entry that no
 # longer occurs fails test_known_violations_still_occur, so it cannot go stale.
 KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {
-    # sample_image_path (scikit-image's astronaut) lives in infer/sources.py, which the engine helper is
-    # changing: after merging, move it to io/images.py and import it from there.
-    ("posekit.export.detector", "posekit.infer.sources"): "sample_image_path to io (lead, after merge)",
-    ("posekit.export.sample", "posekit.infer.sources"): "export/sample.py moves to the test helpers",
-    # track_folder (the `posekit track` job) draws frames; moving the job above render also needs
-    # ui/tab_track.py's `from posekit.track.files import track_folder` changed (a file another helper edits).
-    ("posekit.track.files", "posekit.render.draw"): "move track_folder above render (lead, after merge)",
 }
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from posekit.cli.main import main
 from posekit.errors import MissingFileError
-from posekit.infer.sources import sample_image_path
+from posekit.io.images import sample_image_path
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from posekit.errors import MissingFileError
-from posekit.infer.sources import sample_image_path
+from posekit.io.images import sample_image_path
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

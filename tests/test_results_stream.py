@@ -19,7 +19,8 @@ from posekit.cli.main import main
 from posekit.errors import MissingFileError, PosekitError
 from posekit.infer.outputs import RenderedOutputs
 from posekit.infer.run import JSON_MESSAGE, run_inference
-from posekit.infer.sources import collect_image_paths, open_images, open_video, sample_image_path
+from posekit.infer.sources import collect_image_paths, open_images, open_video
+from posekit.io.images import sample_image_path
 from posekit.io.results import RESULTS_FILE, ResultsWriter, write_results
 from posekit.types import PoseResult
 from tests.pipeline_fakes import FakeDetector, FakePoseModel

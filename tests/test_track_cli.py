@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
+from devkit.shared_data import REPO
 from posekit.cli.main import main
-from tests.shared_data import REPO
 
 STEP = (8, -3)  # camera shift per frame, px
 FRAMES = 5

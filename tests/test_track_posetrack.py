@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from devkit.synth import make_pan_sequence
+from devkit.track_metrics import tracking_metrics
 from posekit.track import build_tracker
-from posekit.track.metrics import tracking_metrics
-from posekit.track.synth import make_pan_sequence
 
 SEEDS = (0, 1, 2)
 # Measured on the 60-frame pan (seed: MOTA, IDF1, ID switches), IoU >= 0.5 matching.

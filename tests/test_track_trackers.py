@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from devkit.synth import load_sprites, make_sequence
+from devkit.track_metrics import distance_matrix, tracking_metrics
 from posekit.errors import PosekitError
 from posekit.track import build_tracker
-from posekit.track.metrics import distance_matrix, tracking_metrics
-from posekit.track.synth import load_sprites, make_sequence
 from posekit.types import PoseResult
 
 SEEDS = (0, 2, 5)

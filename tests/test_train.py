@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from devkit.train_helpers import REPO, TINY_CFG, tiny_config
 from posekit.config import load_config
 from posekit.errors import PosekitError
 from posekit.geometry import box_to_center_scale, center_scale_to_box, heatmap_to_image_coords
@@ -20,7 +21,6 @@ from posekit.train.dataset import KeypointDataset, dpg_box, half_body_center_sca
 from posekit.train.loop import RESUME_FILE, TrainOptions, train
 from posekit.train.metrics import heatmap_accuracy, heatmap_loss
 from posekit.train.targets import gaussian_targets
-from tests.train_helpers import REPO, TINY_CFG, tiny_config
 
 
 def test_gaussian_target_peak_window_and_weights():

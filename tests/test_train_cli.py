@@ -10,10 +10,10 @@ import sys
 
 import pytest
 
+from devkit.train_helpers import REPO, TINY_CFG
 from posekit.cli.main import main
 from posekit.cli.train import add_train_flags
 from posekit.train import loop
-from tests.train_helpers import REPO, TINY_CFG
 
 WORK = "exp/default-tiny_res18_128x96.yaml"
 

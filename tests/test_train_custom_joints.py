@@ -7,9 +7,9 @@ import json
 import numpy as np
 import torch
 
+from devkit.train_helpers import keypoint_subset, tiny_config
 from posekit.train.dataset import KeypointDataset
 from posekit.train.loop import TrainOptions, train
-from tests.train_helpers import keypoint_subset, tiny_config
 
 JOINTS = [0, 5, 6, 11, 12]  # nose, shoulders, hips
 

@@ -11,13 +11,13 @@ import shutil
 import pytest
 import torch
 
+from devkit.train_helpers import GT_ANN, TINY_CFG, tiny_config
 from posekit.cli.main import main
 from posekit.config import load_config
 from posekit.errors import ConfigError, PosekitError
 from posekit.train import loop
 from posekit.train.loop import RESUME_FILE, TrainOptions, train
 from posekit.train.workdir import LOCK_FILE, claim
-from tests.train_helpers import GT_ANN, TINY_CFG, tiny_config
 
 CHEAP = {"MODEL.CONV_DIM": 8, "TRAIN.BATCH_SIZE": 12}  # 12 people: one small step per epoch
 

@@ -12,11 +12,11 @@ import json
 
 import numpy as np
 
+from devkit.train_helpers import OVERFIT_EPOCHS
 from posekit.evaluate.coco import evaluate_keypoints
 from posekit.evaluate.validate import gt_box_results, validate_gt_boxes
 from posekit.pose.estimator import TopDownEstimator
 from posekit.runtime.torch_backend import TorchBackend
-from tests.train_helpers import OVERFIT_EPOCHS
 
 
 def test_tiny_model_overfits_coco_mini_to_gt_box_ap_09(overfit_run, tmp_path):

@@ -94,7 +94,7 @@ def test_error_shows_as_message_not_traceback(page):
 
 
 def test_infer_tab_renders_the_astronaut_photo(page, tmp_path):
-    from posekit.infer.sources import sample_image_path
+    from posekit.io.images import sample_image_path
 
     out = tmp_path / "infer"
     _open_tab(page, "Infer")

@@ -12,8 +12,8 @@ from packaging.requirements import Requirement
 gr = pytest.importorskip("gradio")
 REAL_LAUNCH = gr.Blocks.launch
 
+from devkit.shared_data import REPO  # noqa: E402
 from posekit.cli.main import main  # noqa: E402
-from tests.shared_data import REPO  # noqa: E402
 
 # launch() arguments of app.py that older Gradio lacks: the first release that has each, and the last without.
 NEWER_LAUNCH_ARGS = {"footer_links": ("6.0.0", "5.50.0")}  # Gradio 6.0 renamed show_api to footer_links

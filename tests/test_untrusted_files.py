@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from devkit.train_helpers import TINY_CFG, tiny_config
 from posekit.detectors.yolox import load_yolox_checkpoint
 from posekit.detectors.yolox_net import YOLOX
 from posekit.errors import PosekitError
@@ -19,7 +20,6 @@ from posekit.models.checkpoint import (
     read_state_dict,
 )
 from posekit.train.loop import RESUME_FILE, TrainOptions, train
-from tests.train_helpers import TINY_CFG, tiny_config
 
 
 class _Payload:

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from devkit.shared_data import shared_reference
 from posekit.cli.main import main
 from posekit.detectors import build_detector, canonical_detector_name
 from posekit.errors import MissingFileError, PosekitError
 from posekit.evaluate.coco import evaluate_keypoints
-from tests.shared_data import shared_reference
 
 COCO_IMAGES = "val2017"
 GT = "annotations/person_keypoints_val2017.json"
@@ -134,8 +134,8 @@ def test_det_box_validation_creates_its_detections_with_yolo11n_pose(
 ):
     """`posekit validate --detector yolo11n-pose` makes DET_FILE from YOLO's person boxes (the pose
     model then runs on them as with any detector)."""
+    from devkit.train_helpers import tiny_config
     from posekit.evaluate.validate import ensure_detections
-    from tests.train_helpers import tiny_config
 
     cfg = tiny_config(coco_mini, **{"DATASET.TEST.DET_FILE": str(tmp_path / "dets.json")})
     dets = ensure_detections(cfg, "yolo11n-pose", backend="torch", precision="fp32")  # as the reference

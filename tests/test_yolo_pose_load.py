@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
+from devkit.shared_data import shared_data
 from posekit.errors import MissingFileError, PosekitError
 from posekit.families.yolo_pose.checkpoint import load_checkpoint, state_dict_of
 from posekit.families.yolo_pose.unpickler import read_checkpoint
-from tests.shared_data import shared_data
 from tests.yolo_pose_helpers import random_network, save_ultralytics_checkpoint
 
 

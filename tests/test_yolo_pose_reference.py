@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
+from devkit.shared_data import shared_data, shared_reference
 from posekit.families.yolo_pose.checkpoint import load_checkpoint
 from posekit.families.yolo_pose.detector import YoloPoseDetector, predictions_to_detections
 from posekit.families.yolo_pose.preprocess import preprocess
 from posekit.io.images import read_image_rgb
-from tests.shared_data import shared_data, shared_reference
 
 
 @pytest.fixture(scope="module")

@@ -244,8 +244,8 @@ def _open_source(args: argparse.Namespace):
         open_images,
         open_video,
         open_webcam,
-        sample_image_path,
     )
+    from posekit.io.images import sample_image_path
 
     if args.webcam >= 0:
         return open_webcam(args.webcam)

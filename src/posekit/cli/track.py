@@ -65,7 +65,7 @@ def tracker_options(args: argparse.Namespace) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     """Track the poses of --in_json over the frames of --imgdir and write --out_json."""
-    from posekit.track.files import track_folder
+    from posekit.infer.track_job import track_folder
 
     track_folder(
         imgdir=args.imgdir,

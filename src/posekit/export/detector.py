@@ -49,7 +49,7 @@ def export_detector_onnx(
     if isinstance(getattr(detector, "model", None), OnnxDetectorNet):
         raise PosekitError(f"{detector.name}: already an ONNX network ({detector.model.onnx_path})")
     if check_image is None:
-        from posekit.infer.sources import sample_image_path
+        from posekit.io.images import sample_image_path
 
         check_image = sample_image_path()
     image = read_image_rgb(check_image)

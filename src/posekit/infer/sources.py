@@ -45,16 +45,6 @@ class Source:
     live: bool = False
 
 
-def sample_image_path() -> Path:
-    """scikit-image's astronaut photo (shipped inside its wheel): a real photo that needs no download."""
-    import skimage
-
-    path = Path(skimage.__file__).parent / "data" / "astronaut.png"
-    if not path.is_file():
-        raise PosekitError(f"{path}: scikit-image's sample photo is missing; reinstall scikit-image")
-    return path
-
-
 def collect_image_paths(indir: str | None, list_file: str | None, image: str | None) -> list[Path]:
     """The images to process: `--list` (paths relative to --indir), else the folder, else one image."""
     if list_file:

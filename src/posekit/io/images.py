@@ -112,3 +112,13 @@ def checked_rgb_uint8(image: np.ndarray, who: str) -> np.ndarray:
         got = getattr(image, "shape", type(image).__name__)
         raise PosekitError(f"{who}: expected RGB uint8 images (H, W, 3), got {got}")
     return image
+
+
+def sample_image_path() -> Path:
+    """scikit-image's astronaut photo (shipped inside its wheel): a real photo that needs no download."""
+    import skimage
+
+    path = Path(skimage.__file__).parent / "data" / "astronaut.png"
+    if not path.is_file():
+        raise PosekitError(f"{path}: scikit-image's sample photo is missing; reinstall scikit-image")
+    return path

@@ -12,14 +12,10 @@ import json
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
-from tqdm import tqdm
 
 from posekit.errors import PosekitError
-from posekit.io.atomic import atomic_write_json
-from posekit.io.images import list_images, natural_key, read_image_rgb, write_image_bgr
-from posekit.track import build_tracker
+from posekit.io.images import list_images, natural_key
 from posekit.types import PoseResult
 
 FORVIS_NAME = "alphapose-results-forvis.json"
@@ -159,71 +155,3 @@ def frame_order(
         names.setdefault(name, name)
     order = sorted(names, key=natural_key)
     return [names[n] for n in order], {names[n]: images[n] for n in order if n in images}
-
-
-def track_folder(
-    imgdir: str | Path,
-    in_json: str | Path,
-    out_json: str | Path,
-    visdir: str | Path | None = None,
-    tracker: str = "oks",
-    options: dict | None = None,
-    forvis_dir: str | Path | None = None,
-) -> dict[str, list[dict]]:
-    """Track the poses of in_json over the frames of imgdir, write out_json (and drawn frames); return it.
-
-    A list-form in_json is also written in the dict form as alphapose-results-forvis.json into
-    forvis_dir (None: beside in_json, as tracker-general.py does).
-    """
-    imgdir, in_json, out_json = Path(imgdir), Path(in_json), Path(out_json)
-    people, is_list = read_pose_json(in_json)
-    if is_list and "forvis" not in in_json.name:
-        atomic_write_json(Path(forvis_dir or in_json.parent) / FORVIS_NAME, forvis(people))
-    sizes = {p["keypoints"].shape[0] for persons in people.values() for p in persons}
-    if len(sizes) > 1:
-        raise PosekitError(f"{in_json}: people have different keypoint counts {sorted(sizes)}")
-    num_joints = sizes.pop() if sizes else 17
-    if tracker == "oks" and num_joints != 17:
-        raise PosekitError(f"{in_json}: {num_joints} keypoints per person; --tracker oks needs COCO-17")
-    frames, paths = frame_order(imgdir, people, in_json)
-    model = build_tracker(tracker, **(options or {}))
-    output: dict[str, list[dict]] = {}
-    last_size: tuple[str, tuple[int, int]] | None = None
-    for name in tqdm(frames, desc=f"tracking ({tracker})", unit="frame"):
-        image = _read(paths.get(name))
-        if image is not None:
-            size = image.shape[1::-1]
-            if last_size is not None and size != last_size[1]:
-                tqdm.write(
-                    f"warning: {imgdir}: {name} is {size[0]}x{size[1]} but {last_size[0]} is "
-                    f"{last_size[1][0]}x{last_size[1][1]}; frames of one video should share a size",
-                    file=sys.stderr,
-                )
-            last_size = (name, size)
-        result = model.update(image, to_result(people.get(name, []), num_joints))
-        output[name] = tracked_entries(result)
-        if visdir and image is not None:
-            _draw(Path(visdir) / f"{Path(name).stem}.png", image, result)
-    atomic_write_json(out_json, output)
-    count = len({e["idx"] for entries in output.values() for e in entries})
-    print(f"This video contains {count} people.")
-    return output
-
-
-def _read(path: Path | None) -> np.ndarray | None:
-    if path is None:
-        return None
-    try:
-        return read_image_rgb(path)
-    except PosekitError as exc:
-        tqdm.write(f"warning: {exc}; its people are tracked without image correspondences", file=sys.stderr)
-        return None
-
-
-def _draw(path: Path, image_rgb: np.ndarray, result: PoseResult) -> None:
-    from posekit.render.draw import draw_poses
-
-    canvas = draw_poses(
-        cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR), result, fast=True, show_box=True, tracking=True
-    )
-    write_image_bgr(path, canvas)

@@ -22,8 +22,6 @@ from posekit.skeleton import OKS_SIGMAS
 from posekit.track.state import LiveTrack
 from posekit.types import PoseResult
 
-iou_xyxy = box_iou  # the name track/metrics.py imports; drop when it imports posekit.geometry.box_iou
-
 
 def oks_matrix(kps1, valid1, kps2, valid2, areas1, sigmas=OKS_SIGMAS) -> np.ndarray:
     """OKS of every pose in set 1 (N, K, 2) with every pose in set 2 (M, K, 2), scale from areas1: (N, M)."""

@@ -42,7 +42,7 @@ def run_track_video(
 @friendly_errors
 def run_track_files(imgdir: str, in_json: str, tracker: str, output_dir: str):
     """Track the poses of a results json over its frames; (summary, drawn frames, downloads)."""
-    from posekit.track.files import track_folder
+    from posekit.infer.track_job import track_folder
 
     frames, poses = required_path(imgdir, "frames folder"), required_path(in_json, "results json")
     outdir = output_folder(output_dir)

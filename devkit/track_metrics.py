@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from posekit.errors import PosekitError
-from posekit.track.oks import iou_xyxy, oks_matrix
+from posekit.geometry import box_iou
+from posekit.track.oks import oks_matrix
 from posekit.types import PoseResult
 
 METRICS = ("mota", "idf1", "num_switches", "num_false_positives", "num_misses", "num_objects")
@@ -21,7 +22,7 @@ def distance_matrix(
         return np.full((len(gt), len(hyp)), np.nan)
     gb, hb = np.asarray(gt.boxes, float), np.asarray(hyp.boxes, float)
     if match == "iou":
-        sim = iou_xyxy(gb, hb)
+        sim = box_iou(gb, hb)
     elif match == "oks":
         areas = (gb[:, 2] - gb[:, 0]) * (gb[:, 3] - gb[:, 1]) * 0.53  # box area -> approx. segment area
         gv = np.asarray(gt.keypoint_scores) > 0
