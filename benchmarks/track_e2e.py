@@ -194,7 +194,7 @@ def main() -> None:
         for interval in args.intervals:
             hyps, seconds, cpu = run_pipeline(images, detector, model, args.tracker, interval)
             tracked[(name, interval)] = hyps
-            label = f"{args.detector} + {args.pose} pose, --det_interval {interval}"
+            label = f"{args.detector}+{args.pose} pose, --det_interval {interval}"
             print(scores_row(label, seq.ground_truth, hyps, seconds, cpu), flush=True)
 
     if args.still_frames > 0:
