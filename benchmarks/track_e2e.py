@@ -1,6 +1,7 @@
 """Tracking measured on detected poses: detection + pose + tracking end to end, by --det_interval.
 
     python benchmarks/track_e2e.py [--frames 40] [--intervals 1 3 10] [--tracker oks]
+        [--detector blazepose|yolo11n-pose] [--pose default|detector]
 
 Sequences (frames rendered into memory first, so drawing them is not timed):
 - synthetic: devkit.synth.make_sequence (5 real COCO people walking across a real street, 1280x720,
@@ -8,8 +9,11 @@ Sequences (frames rendered into memory first, so drawing them is not timed):
 - pan: devkit.synth.make_pan_sequence (a 1280x720 camera window panning over the annotated
   1920x1080 PoseTrack18 frame of posetrack18-mini, seed 0; people leave the view and come back).
 Per sequence: the tracker on the ground-truth poses (with the synthetic jitter and misses, as
-benchmarks/track.py) as the reference, then posekit.infer.stages.process with the default model (BlazePose
-detector + landmarks) and the tracker at each --det_interval: people found (recall = 1 - misses / people),
+benchmarks/track.py) as the reference, then posekit.infer.stages.process with --detector (default the
+BlazePose detector; yolo11n-pose the YOLO11n-pose checkpoint of the models cache) and --pose (default: the
+BlazePose landmark model on its boxes; detector: a keypoint detector's own keypoints, one-stage, for which
+the pipeline forces --det_interval 1) and the tracker at each --det_interval: people found
+(recall = 1 - misses / people),
 MOTA, IDF1, ID switches (IoU >= 0.5 matching, devkit.track_metrics), frames/s of the whole run and its
 CPU milliseconds per frame (all threads; steadier than frames/s when other jobs share the cores).
 
@@ -47,6 +51,7 @@ from posekit.infer.sources import Frame, Source  # noqa: E402
 from posekit.infer.stages import process  # noqa: E402
 from posekit.infer.tracked import VideoOptions  # noqa: E402
 from posekit.io.images import read_image_rgb  # noqa: E402
+from posekit.pose.onestage import DetectorKeypoints  # noqa: E402
 from posekit.track import build_tracker  # noqa: E402
 from posekit.track.smoothing import OneEuroParams, TrackSmoother  # noqa: E402
 
@@ -155,13 +160,22 @@ def main() -> None:
     parser.add_argument("--intervals", type=int, nargs="+", default=[1, 3, 10])
     parser.add_argument("--tracker", default="oks", choices=["oks", "poseflow"])
     parser.add_argument("--still-frames", type=int, default=30, help="0: skip the smoothing rows")
+    parser.add_argument("--detector", default="blazepose", help="detector name, e.g. yolo11n-pose")
+    parser.add_argument(
+        "--pose",
+        default="default",
+        choices=["default", "detector"],
+        help="default: BlazePose landmarks on the boxes; detector: the detector's own keypoints",
+    )
     args = parser.parse_args()
     data = shared_data_root()
     if data is None:
         raise SystemExit("../shared/data not found")
     print(cpu_line())
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    detector, model = build_detector("blazepose"), BlazePoseLandmarkModel()
+    detector = build_detector(args.detector)
+    model = BlazePoseLandmarkModel() if args.pose == "default" else DetectorKeypoints(detector.num_joints)
+    print(f"detector {args.detector}, pose {args.pose}")
     sequences = {
         "synthetic": make_sequence(data / "coco-val-mini", num_frames=args.frames, seed=0),
         "pan": make_pan_sequence(data / "posetrack18-mini", num_frames=args.frames, seed=0),
@@ -180,7 +194,7 @@ def main() -> None:
         for interval in args.intervals:
             hyps, seconds, cpu = run_pipeline(images, detector, model, args.tracker, interval)
             tracked[(name, interval)] = hyps
-            label = f"default model, --det_interval {interval}"
+            label = f"{args.detector}+{args.pose} pose, --det_interval {interval}"
             print(scores_row(label, seq.ground_truth, hyps, seconds, cpu), flush=True)
 
     if args.still_frames > 0:
