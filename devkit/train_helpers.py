@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from posekit.config import Config, load_config
@@ -78,3 +81,35 @@ def overfit_tiny_model(coco_root: Path, work_root: Path):
     cfg_file = work_root / "overfit.yaml"
     cfg_file.write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
     return cfg, summary, cfg_file
+
+
+def overfit_in_fresh_process(coco_root: Path, work_root: Path):
+    """overfit_tiny_model run in a fresh interpreter, so the trained model does not depend on what ran
+    before it in the calling process (a test session); returns the same (config, TrainSummary, YAML
+    path), the model rebuilt from the run's final_DPG.pth."""
+    import torch
+
+    from posekit.models.builder import build_pose_model
+    from posekit.train.loop import TrainSummary
+
+    code = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from devkit.train_helpers import overfit_tiny_model\n"
+        "_, s, _ = overfit_tiny_model(Path(sys.argv[1]), Path(sys.argv[2]))\n"
+        "done = {'work_dir': str(s.work_dir), 'history': s.history, 'stopped': s.stopped}\n"
+        "Path(sys.argv[2], 'summary.json').write_text(json.dumps(done))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])}
+    command = [sys.executable, "-c", code, str(coco_root), str(work_root)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=3600, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"overfit training failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
+    info = json.loads((work_root / "summary.json").read_text())
+    ann_file = work_root / "train_repeated.json"
+    cfg = tiny_config(coco_root, **OVERFIT_OVERRIDES, **{"DATASET.TRAIN.ANN": str(ann_file)})
+    model = build_pose_model(cfg.model, cfg.data_preset)
+    work_dir = Path(info["work_dir"])
+    model.load_state_dict(torch.load(work_dir / "final_DPG.pth", map_location="cpu", weights_only=True))
+    summary = TrainSummary(work_dir, info["history"], info["stopped"], model.eval())
+    return cfg, summary, work_root / "overfit.yaml"

@@ -25,9 +25,9 @@ def posetrack_mini() -> Path:
 def overfit_run(coco_mini, tmp_path_factory):
     """The tiny FastPose trained to fit coco-val-mini (devkit.train_helpers.overfit_tiny_model), trained
     once per session: (config, TrainSummary, config YAML path)."""
-    from devkit.train_helpers import overfit_tiny_model
+    from devkit.train_helpers import overfit_in_fresh_process
 
-    return overfit_tiny_model(coco_mini, tmp_path_factory.mktemp("overfit"))
+    return overfit_in_fresh_process(coco_mini, tmp_path_factory.mktemp("overfit"))
 
 
 @pytest.fixture(scope="session")

@@ -238,6 +238,9 @@ def _loader(dataset: KeypointDataset, opts: TrainOptions, info: DistInfo, epoch:
         sampler=sampler,
         num_workers=opts.num_workers,
         pin_memory=info.device.type == "cuda",
+        # workers start from a fresh server process, not a fork of this one: forking a process whose
+        # OpenVINO / LiteRT / onnxruntime thread pools run (the UI, a test session) can crash it
+        multiprocessing_context="forkserver" if opts.num_workers > 0 else None,
     )
 
 
