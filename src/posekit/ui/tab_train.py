@@ -64,6 +64,9 @@ def train_options(
         try_load=(try_load or "").strip(),
         work_root=output_folder(work_root, "work folder"),
         stop_event=stop_event,
+        # data loading in the UI's own process: no worker processes forked from a server whose inference
+        # runtimes (OpenVINO, LiteRT) run threads; loading is a few % of a CPU training step
+        num_workers=0,
     )
 
 
