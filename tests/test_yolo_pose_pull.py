@@ -59,7 +59,9 @@ def test_from_wheel_and_models_list(home, tmp_path, yolo11n_pose, capsys):
     assert " present " in row and row.endswith(str(home / "models" / "yolo11n-pose.pt"))
     (home / "models" / "yolo11n-pose.pt").write_bytes(b"truncated")
     with pytest.raises(
-        MissingFileError, match=r"yolo11n-pose\.pt has the wrong sha256 \(yolo11n-pose weights\)"
+        MissingFileError,
+        match=r"yolo11n-pose\.pt is corrupt \(sha256 [0-9a-f]{16}\.\.\., expected [0-9a-f]{16}\.\.\.\) "
+        r"\(yolo11n-pose weights\)",
     ):
         modelstore.pulled_model_path("yolo11n-pose")
 

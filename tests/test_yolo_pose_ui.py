@@ -10,10 +10,17 @@ import pytest
 gr = pytest.importorskip("gradio")
 
 from posekit.detectors import detector_names  # noqa: E402
-from posekit.ui import tab_infer, tab_track  # noqa: E402
+from posekit.ui import common, tab_infer, tab_track  # noqa: E402
 
 IMAGE = "val2017/000000196141.jpg"
 MP4 = "videos/000001_mpiinew_test/000001_mpiinew_test.mp4"
+
+
+@pytest.fixture(autouse=True)
+def ui_root(tmp_path):
+    """The UI writes only below its root (posekit ui --root): here each test's tmp_path."""
+    yield common.set_root(tmp_path)
+    common._ROOT.clear()
 
 
 def test_infer_tab_one_stage_and_two_stage_with_yolo11n_pose(coco_mini, yolo11n_pose, tmp_path):
