@@ -88,10 +88,14 @@ def test_auto_picks_onnx_for_onnx_files_openvino_on_cpu_else_torch(tiny_fastpose
     assert resolve_backend("auto", path, "cuda:0") == "torch"
     assert resolve_backend("torch", path, "cpu") == "torch"
     assert isinstance(build_backend("auto", cfg, path), OpenVinoBackend)
+    import posekit.runtime.build as build_module
     import posekit.runtime.openvino_backend as ov_module
 
     monkeypatch.setattr(ov_module, "openvino_available", lambda: False)
-    assert resolve_backend("auto", path, "cpu") == "torch"
+    monkeypatch.setattr(build_module, "cpu_has_native_bf16", lambda: True)
+    assert resolve_backend("auto", path, "cpu") == "torch"  # torch's bf16 beats ORT's fp32 there
+    monkeypatch.setattr(build_module, "cpu_has_native_bf16", lambda: False)
+    assert resolve_backend("auto", path, "cpu") == "onnx"
     with pytest.raises(PosekitError, match=r"posekit\[openvino\]"):
         OpenVinoBackend(nn.Conv2d(3, 17, 1), (8, 8))
     with pytest.raises(PosekitError, match="unknown backend"):
