@@ -35,6 +35,7 @@ class FakePoseModel:
     num_joints = 17
     detection_extras = ()
     pose_nms = True
+    track_extras = ()
 
     def __init__(self) -> None:
         self.calls: list[np.ndarray] = []

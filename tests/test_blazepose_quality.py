@@ -172,3 +172,38 @@ def test_infer_passes_the_detectors_rotation_to_the_default_pose_model(coco_run,
     keypoints = np.array(best["keypoints"]).reshape(-1, 3)[:, :2]
     back = np.stack([keypoints[:, 1], image.shape[0] - 1 - keypoints[:, 0]], axis=1)
     assert _oks(back, ann) >= 0.85
+
+
+def test_the_thorough_scan_finds_the_far_people_the_default_tiles_miss(posetrack_mini):
+    """The annotated 1920x1080 PoseTrack18 frame of the pan sequence (11 people, far and small): the
+    default tiles find 2 of them (box IoU >= 0.5), the thorough scan of a tracked video's detection frames
+    (quarter-side tiles too) 3, and keeps every box the default scan found. Each thorough detection
+    carries the alignment points of its landmark pass, the default model's tracking region."""
+    from devkit.synth import POSETRACK_VIDEO
+    from posekit.detectors import build_detector
+
+    data = json.loads((posetrack_mini / "annotations" / "val" / f"{POSETRACK_VIDEO}.json").read_text())
+    frame = data["images"][0]
+    image = read_image_rgb(posetrack_mini / frame["file_name"])
+    gt = np.array([a["bbox"] for a in data["annotations"] if a["image_id"] == frame["id"] and a.get("bbox")])
+    gt[:, 2:] += gt[:, :2]
+    detector = build_detector("blazepose")
+    default, thorough = detector.detect([image])[0], detector.detect_thorough([image])[0]
+    assert len(gt) == 11
+    assert int((box_iou(gt, default.boxes).max(axis=1) >= 0.5).sum()) == 2
+    assert int((box_iou(gt, thorough.boxes).max(axis=1) >= 0.5).sum()) == 3
+    assert (box_iou(default.boxes, thorough.boxes).max(axis=1) >= 0.5).all()
+    alignment = thorough.extras["landmark_alignment"]
+    assert alignment.shape == (len(thorough), 2, 2)
+    hips = alignment[:, 0]  # the mid-hip point lies inside the person's box
+    boxes = thorough.boxes
+    assert ((hips >= boxes[:, :2] - 1) & (hips <= boxes[:, 2:] + 1)).all()
+    from posekit.families.blazepose import default_pose_model
+    from posekit.infer.tracked import estimate_poses
+
+    keypoints, scores, extras = estimate_poses(default_pose_model(), image, thorough, tracked=True)
+    kept = thorough.extras["landmark_scores"].mean(axis=1) >= 0.8  # the detector's pass is the pose
+    assert kept.any()
+    np.testing.assert_allclose(keypoints[kept], thorough.extras["landmarks"][kept])
+    np.testing.assert_allclose(scores[kept], thorough.extras["landmark_scores"][kept])
+    np.testing.assert_allclose(extras["alignment"][kept], alignment[kept])  # the tracker's next region

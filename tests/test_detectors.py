@@ -269,6 +269,7 @@ class ConstantPose:
     num_joints = 17
     detection_extras = ()
     pose_nms = True
+    track_extras = ()
 
     def estimate(self, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         centres = (boxes[:, None, :2] + boxes[:, None, 2:]) / 2

@@ -45,7 +45,9 @@ class PoseResult:
 
     boxes (N, 4) xyxy detection boxes; box_scores (N,); keypoints (N, K, 2) image pixels;
     keypoint_scores (N, K); scores (N,) person (proposal) scores; ids: per person a track id (int)
-    or the list of merged detection indices.
+    or the list of merged detection indices; extras: what the pose model knows beyond the keypoints, one
+    array per name with N rows (the default model's "alignment": the region its next frame's crop is
+    placed on when the person is tracked), carried by the trackers into their track state.
     """
 
     boxes: np.ndarray
@@ -54,6 +56,7 @@ class PoseResult:
     keypoint_scores: np.ndarray
     scores: np.ndarray
     ids: list[Any] = field(default_factory=list)
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def empty(cls, num_joints: int = 17) -> PoseResult:

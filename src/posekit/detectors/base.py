@@ -26,3 +26,14 @@ class KeypointDetector(Detector, Protocol):
     carry extras["keypoints"] (N, K, 2) and extras["keypoint_scores"] (N, K)."""
 
     num_joints: int
+
+
+@runtime_checkable
+class ThoroughDetector(Detector, Protocol):
+    """A detector with a slower scan that finds more people (e.g. finer tiles). A tracked video, which
+    runs the detector only every det_interval frames and follows the people found in between, uses it
+    on those frames: the frames it skips pay for it."""
+
+    def detect_thorough(self, images: Sequence[np.ndarray]) -> list[Detections]:
+        """detect(), scanning harder."""
+        ...

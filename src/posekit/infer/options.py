@@ -76,7 +76,7 @@ class InferOptions:
     single_thread (every stage in the calling thread; same results), max_pixels (images whose
     header gives more pixels are skipped unread; None: no limit).
     Video: det_interval (the detector runs every N frames and people are followed by their poses in
-    between, posekit.infer.tracked; None: 3 for video, webcam and tracked runs, else 1 = every frame),
+    between, posekit.infer.tracked; None: 5 for video, webcam and tracked runs, else 1 = every frame),
     smooth (One-Euro smoothing of each track's keypoints) with smooth_min_cutoff (Hz), smooth_beta
     (per body size per second) and smooth_d_cutoff (Hz), see posekit.track.smoothing.
     Outputs of Pipeline.run: outdir, format ("coco", "cmu", "open"), for_eval (integer image ids),

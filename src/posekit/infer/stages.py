@@ -11,7 +11,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 
-from posekit.detectors.base import Detector
+from posekit.detectors.base import Detector, ThoroughDetector
 from posekit.infer.detfile import DetectionFile
 from posekit.infer.sources import Frame, Source
 from posekit.infer.threads import threaded
@@ -49,8 +49,10 @@ def detect_stage(
     schedule: DetectionSchedule | None = None,
 ) -> Iterator[Frame]:
     """Fill frame.detections, calling the detector on batches of `batch_size` readable frames (in order);
-    with a schedule, only on the frames it picks (the others keep detections None)."""
+    with a schedule of an interval > 1, only on the frames it picks (the others keep detections None),
+    and with the detector's thorough scan when it has one (ThoroughDetector)."""
     batch: list[Frame] = []
+    thorough = schedule is not None and schedule.interval > 1 and isinstance(detector, ThoroughDetector)
 
     def flush() -> list[Frame]:
         readable = [f for f in batch if f.image is not None and (schedule is None or schedule(f.image))]
@@ -58,7 +60,8 @@ def detect_stage(
         if isinstance(detector, DetectionFile):
             found = [detector.lookup(f.name) for f in readable]
         elif readable:
-            found = detector.detect([f.image for f in readable])
+            images = [f.image for f in readable]
+            found = detector.detect_thorough(images) if thorough else detector.detect(images)
         else:
             found = []
         times["detect"] += time.perf_counter() - start

@@ -21,7 +21,7 @@ from posekit.track.smoothing import OneEuroParams, TrackSmoother
 from posekit.types import Detections, PoseResult
 
 # Chosen from benchmarks/track_e2e.py (README, "Video: people kept between detections").
-DEFAULT_DET_INTERVAL = 3
+DEFAULT_DET_INTERVAL = 5
 
 
 @dataclass
@@ -58,12 +58,18 @@ def video_options(
     return options, tracker
 
 
-def estimate_poses(pose_model: PoseModel, image: np.ndarray, detections: Detections) -> tuple:
+def estimate_poses(
+    pose_model: PoseModel, image: np.ndarray, detections: Detections, tracked: bool = False
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """The pose model on the boxes, with the detection extras it declares (e.g. the BlazePose
-    detector's rotations, so lying or tilted people get an upright crop)."""
+    detector's rotations, so lying or tilted people get an upright crop): keypoints, scores and, when
+    `tracked` and the model has any, the pose extras its trackers keep (PoseModel.track_extras)."""
     wanted = [name for name in pose_model.detection_extras if name in detections.extras]
     extras = {name: detections.extras[name] for name in wanted}
-    return pose_model.estimate(image, detections.boxes, **extras)
+    if tracked and pose_model.track_extras:
+        return pose_model.estimate_tracked(image, detections.boxes, **extras)
+    keypoints, scores = pose_model.estimate(image, detections.boxes, **extras)
+    return keypoints, scores, {}
 
 
 class PoseStep:
@@ -105,7 +111,9 @@ class PoseStep:
             detections, guided = self.guide.plan((image.shape[1], image.shape[0]), detections)
         if detections is not None and len(detections):
             start = time.perf_counter()
-            keypoints, scores = estimate_poses(self.pose_model, image, detections)
+            keypoints, scores, extras = estimate_poses(
+                self.pose_model, image, detections, tracked=self.guide is not None
+            )
             middle = time.perf_counter()
             boxes, box_scores = detections.boxes, detections.scores
             if self.guide is not None:
@@ -113,8 +121,11 @@ class PoseStep:
                 keep = self.guide.keep(scores, guided)
                 boxes, box_scores = boxes[keep], box_scores[keep]
                 keypoints, scores = keypoints[keep], scores[keep]
+                extras = {name: value[keep] for name, value in extras.items()}
             suppress = pose_nms if self.pose_model.pose_nms else detected_poses  # one-stage: NMS ran
-            result = suppress(boxes, box_scores, keypoints, scores, min_box_area=self.min_box_area)
+            result = suppress(
+                boxes, box_scores, keypoints, scores, min_box_area=self.min_box_area, extras=extras
+            )
             times["pose"] += middle - start
             times["nms"] += time.perf_counter() - middle
         else:

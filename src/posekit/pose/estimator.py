@@ -39,6 +39,7 @@ class TopDownEstimator:
 
     detection_extras: tuple[str, ...] = ()
     pose_nms = True
+    track_extras: tuple[str, ...] = ()
 
     @classmethod
     def from_checkpoint(

@@ -33,10 +33,12 @@ def pose_nms(
     min_box_area: float = 0.0,
     method: str = "parametric",
     crop_aspect: float = 192 / 256,
+    extras: dict[str, np.ndarray] | None = None,
 ) -> PoseResult:
     """Suppress duplicate poses of one image; "parametric" (AlphaPose's default) or "oks".
 
-    crop_aspect: the pose input's w/h, which makes the crop boxes whose areas OKS NMS uses.
+    crop_aspect: the pose input's w/h, which makes the crop boxes whose areas OKS NMS uses; extras: the
+    pose model's per-pose extras (N rows each), kept for the picked poses (PoseResult.extras).
     """
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     box_scores = np.asarray(box_scores, dtype=np.float64).reshape(-1)
@@ -46,7 +48,7 @@ def pose_nms(
     if len(boxes) == 0:
         return PoseResult.empty(num_joints)
     if method == "oks":
-        return _oks(boxes, box_scores, keypoints, scores, crop_aspect, min_box_area)
+        return _oks(boxes, box_scores, keypoints, scores, crop_aspect, min_box_area, extras)
     if method != "parametric":
         raise PosekitError(f"unknown pose NMS method {method!r} (use 'parametric' or 'oks')")
     scores[scores == 0] = 1e-5
@@ -63,7 +65,13 @@ def pose_nms(
         keypoint_scores=merged_scores,
         scores=proposal_scores(merged_scores, box_scores[picks]),
         ids=[[int(i) for i in k[3]] for k in kept],
+        extras=_picked(extras, picks),
     )
+
+
+def _picked(extras: dict[str, np.ndarray] | None, picks: list[int]) -> dict[str, np.ndarray]:
+    """The rows `picks` of every extra."""
+    return {name: np.asarray(value)[picks] for name, value in (extras or {}).items()}
 
 
 def detected_poses(
@@ -72,9 +80,11 @@ def detected_poses(
     keypoints: np.ndarray,
     keypoint_scores: np.ndarray,
     min_box_area: float = 0.0,
+    extras: dict[str, np.ndarray] | None = None,
 ) -> PoseResult:
     """The poses as detected, for people that are already final (a one-stage detector's NMS ran):
-    only those smaller than min_box_area are dropped; the person score is the box score."""
+    only those smaller than min_box_area are dropped; the person score is the box score; extras as
+    in pose_nms."""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     keypoints = np.asarray(keypoints, dtype=np.float64)
     keep = [i for i in range(len(boxes)) if not _too_small(keypoints[i], min_box_area)]
@@ -86,6 +96,7 @@ def detected_poses(
         keypoint_scores=np.asarray(keypoint_scores, dtype=np.float64)[keep],
         scores=box_scores.copy(),
         ids=[[i] for i in keep],
+        extras=_picked(extras, keep),
     )
 
 
@@ -158,7 +169,7 @@ def oks_nms(keypoints: np.ndarray, scores: np.ndarray, areas: np.ndarray) -> lis
     return keep
 
 
-def _oks(boxes, box_scores, keypoints, scores, crop_aspect, min_box_area) -> PoseResult:
+def _oks(boxes, box_scores, keypoints, scores, crop_aspect, min_box_area, extras=None) -> PoseResult:
     """validate.py --oks-nms: rescore (mean of keypoint scores > 0.2) x proposal score, OKS NMS on the crop
     box areas, keep every pick with its rescored score."""
     visible = scores > VIS_THRESHOLD
@@ -177,4 +188,5 @@ def _oks(boxes, box_scores, keypoints, scores, crop_aspect, min_box_area) -> Pos
         keypoint_scores=scores[picks],
         scores=rescored[picks],
         ids=[group for _, group in kept],
+        extras=_picked(extras, picks),
     )

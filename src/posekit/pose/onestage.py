@@ -16,6 +16,7 @@ class DetectorKeypoints:
 
     detection_extras = ("keypoints", "keypoint_scores")
     pose_nms = False
+    track_extras: tuple[str, ...] = ()
 
     def __init__(self, num_joints: int) -> None:
         self.num_joints = num_joints

@@ -1,12 +1,14 @@
 """Pose-guided crops between detections (what MediaPipe and LightTrack do, here for many people).
 
 Each person the tracker followed into frame t gets a crop box for frame t+1 from their own pose: the box
-of their confident keypoints, widened by a margin, moved by the track's box-centre velocity. The pose
-model then runs on that box whether or not the detector saw the person. On frames where the detector
-ran too, a detection that overlaps a guided box (IoU >= merge_iou) replaces it (one crop per person,
-the fresh box and its detector extras); the others are new people. A guided box mostly outside the
-image (the person left) is not cropped, and a guided pose whose mean keypoint score is below
-min_pose_score is dropped: either way the track is not continued, so it ends.
+of their confident keypoints, widened by a margin, moved by the track's box-centre velocity; the track's
+pose extras (e.g. the default model's alignment points, for MediaPipe's own tracking region) and that
+velocity travel with the box as detection extras. The pose model then runs on that box whether or not
+the detector saw the person. On frames where the detector ran too, a detection that overlaps a guided
+box (IoU >= merge_iou) is that track's person, who keeps their own crop (one crop per person); the other
+detections are new people. A guided box mostly outside the image (the person left) is not cropped, and
+a guided pose whose mean keypoint score is below min_pose_score is dropped: either way the track is not
+continued, so it ends.
 
 The state per person is the tracker's (its `live_tracks()`): nothing here keeps its own bookkeeping.
 """
@@ -30,7 +32,7 @@ class GuideParams:
     min_keypoints: int = 3  # fewer confident keypoints: no crop, the track ends
     margin: float = 0.1  # the keypoint box grows by this fraction of its width/height on each side
     min_pose_score: float = 0.3  # a guided pose with a lower mean keypoint score ends its track
-    merge_iou: float = 0.4  # a detection overlapping a guided box this much takes its place
+    merge_iou: float = 0.4  # a detection overlapping a guided box this much is that track's person
     min_inside: float = 0.5  # a guided box with less of its area inside the image ends its track
 
 
@@ -63,11 +65,13 @@ def inside_fraction(boxes: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def next_boxes(
     tracks: list[LiveTrack], size: tuple[int, int], params: GuideParams
-) -> tuple[list[int], np.ndarray, np.ndarray]:
-    """Track ids, crop boxes (M, 4) xyxy clipped to the image and box scores (M,) for the next frame:
-    the tracks with enough confident keypoints whose moved box stays mostly inside the image."""
+) -> tuple[list[int], np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Track ids, crop boxes (M, 4) xyxy clipped to the image, box scores (M,) and extras for the next
+    frame: the tracks with enough confident keypoints whose moved box stays mostly inside the image. The
+    extras are "motion" (M, 2), each track's box-centre velocity in pixels per frame, and the pose
+    extras (LiveTrack.extras) every live track has, stacked."""
     if not tracks:
-        return [], np.zeros((0, 4)), np.zeros((0,))
+        return [], np.zeros((0, 4)), np.zeros((0,)), {"motion": np.zeros((0, 2))}
     boxes, ok = keypoint_boxes(
         np.stack([t.keypoints for t in tracks]),
         np.stack([t.scores for t in tracks]),
@@ -75,39 +79,54 @@ def next_boxes(
         params.margin,
         params.min_keypoints,
     )
-    boxes = boxes + np.tile(np.stack([t.velocity for t in tracks]), 2)
+    velocity = np.stack([t.velocity for t in tracks])
+    boxes = boxes + np.tile(velocity, 2)
     ok &= inside_fraction(boxes, size) >= params.min_inside
     w, h = size
     keep = np.flatnonzero(ok)
-    scores = np.array([float(np.mean(tracks[i].scores)) for i in keep])
-    return [tracks[i].tid for i in keep], np.clip(boxes[keep], 0, [w, h, w, h]), scores.reshape(-1)
+    scores = np.array([float(np.mean(tracks[i].scores)) for i in keep]).reshape(-1)
+    extras = {"motion": velocity[keep]}
+    for name in sorted(set.intersection(*(set(t.extras) for t in tracks)) - {"motion"}):
+        rows = np.stack([np.asarray(t.extras[name]) for t in tracks])
+        extras[name] = rows[keep]
+    return [tracks[i].tid for i in keep], np.clip(boxes[keep], 0, [w, h, w, h]), scores, extras
 
 
 def merge_crops(
-    guided_boxes: np.ndarray, guided_scores: np.ndarray, detections: Detections | None, merge_iou: float
+    guided_boxes: np.ndarray,
+    guided_scores: np.ndarray,
+    detections: Detections | None,
+    merge_iou: float,
+    guided_extras: dict[str, np.ndarray] | None = None,
 ) -> tuple[Detections, np.ndarray]:
-    """The crops of one frame: every detection, then each guided box that no detection overlaps by
-    IoU >= merge_iou. Returns them as Detections (guided rows get zero-filled extras, and every row the
-    extra "guided": True for a tracked region, so a pose model declaring it can run a single pass there)
-    and a mask (N,) that is True for the guided rows. (Keeping the guided box instead of the overlapping
-    detection scored lower: IDF1 0.375 vs 0.389 on the PoseTrack pan, 0.548 vs 0.594 on the synthetic one.)"""
+    """The crops of one frame: each guided box, then every detection that overlaps no guided box by
+    IoU >= merge_iou (a new person; one that does is that track's person, who keeps their own crop).
+    Returns them as Detections and a mask (N,) that is True for the guided rows. Guided rows get
+    zero-filled detector extras and their own `guided_extras` (rows aligned with guided_boxes; zero-filled
+    for the detections), and every row the extra "guided": True for a tracked region, so a pose model
+    declaring it can run a single pass there. (benchmarks/track_e2e.py, --det_interval 3 / 5 / 10, with
+    the default model's tracked alignment regions: keeping the track's crop instead of the overlapping
+    detection gave IDF1 0.481 / 0.459 / 0.452 against 0.420 / 0.429 / 0.407 on the PoseTrack pan and
+    0.610 / 0.635 / 0.574 against 0.662 / 0.643 / 0.578 on the synthetic one, and a still clip jitters
+    8.0 px a frame against 13.3 at interval 3.)"""
     guided_boxes = np.asarray(guided_boxes, dtype=np.float64).reshape(-1, 4)
-    dets = detections if detections is not None else Detections.empty()
-    if len(dets) and len(guided_boxes):
-        alone = box_iou(guided_boxes, dets.boxes).max(axis=1) < merge_iou
-    else:
-        alone = np.ones(len(guided_boxes), dtype=bool)
-    extra_boxes, extra_scores = guided_boxes[alone], np.asarray(guided_scores, dtype=np.float64)[alone]
+    found = detections if detections is not None else Detections.empty()
+    if len(found) and len(guided_boxes):
+        found = found.select(box_iou(found.boxes, guided_boxes).max(axis=1) < merge_iou)
+    count = len(guided_boxes)
     extras = {
-        name: np.concatenate([value, np.zeros((len(extra_boxes), *value.shape[1:]), dtype=value.dtype)])
-        for name, value in dets.extras.items()
+        name: np.concatenate([np.zeros((count, *value.shape[1:]), dtype=value.dtype), value])
+        for name, value in found.extras.items()
     }
+    for name, value in (guided_extras or {}).items():
+        rows = np.asarray(value)
+        extras[name] = np.concatenate([rows, np.zeros((len(found), *rows.shape[1:]), dtype=rows.dtype)])
     crops = Detections(
-        np.concatenate([np.asarray(dets.boxes, dtype=np.float64).reshape(-1, 4), extra_boxes]),
-        np.concatenate([np.asarray(dets.scores, dtype=np.float64).reshape(-1), extra_scores]),
+        np.concatenate([guided_boxes, np.asarray(found.boxes, dtype=np.float64).reshape(-1, 4)]),
+        np.concatenate([np.asarray(guided_scores, dtype=np.float64).reshape(-1), found.scores.reshape(-1)]),
         extras,
     )
-    guided = np.concatenate([np.zeros(len(dets), dtype=bool), np.ones(len(extra_boxes), dtype=bool)])
+    guided = np.concatenate([np.ones(count, dtype=bool), np.zeros(len(found), dtype=bool)])
     crops.extras["guided"] = guided.copy()
     return crops, guided
 
@@ -122,8 +141,8 @@ class GuidedCrops:
 
     def plan(self, size: tuple[int, int], detections: Detections | None) -> tuple[Detections, np.ndarray]:
         """Crops for the next frame of size (w, h) and the mask of guided ones (see merge_crops)."""
-        _, boxes, scores = next_boxes(self.tracker.live_tracks(), size, self.params)
-        return merge_crops(boxes, scores, detections, self.params.merge_iou)
+        _, boxes, scores, extras = next_boxes(self.tracker.live_tracks(), size, self.params)
+        return merge_crops(boxes, scores, detections, self.params.merge_iou, extras)
 
     def boxes(self, boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, guided: np.ndarray):
         """The people's boxes in this frame: a detection's box, or for a guided pose the box of its own

@@ -11,7 +11,7 @@ Poses left over start new tracks. Ids start at 1.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -91,6 +91,7 @@ class _Track:
     velocity: np.ndarray  # (2,) px per frame
     feature: np.ndarray | None
     scores: np.ndarray | None = None  # keypoint scores of the last pose
+    extras: dict[str, np.ndarray] = field(default_factory=dict)  # the pose model's, of the last pose
 
 
 class OksTracker:
@@ -127,12 +128,13 @@ class OksTracker:
             track = self._track(ids[i])
             self._refresh(track, kps[i], valid[i], boxes[i], feats, i, clean[i])
             track.scores = kp_scores[i]
+            track.extras = {name: np.asarray(value)[i] for name, value in result.extras.items()}
         return dataclasses.replace(result, ids=[int(i) for i in ids])
 
     def live_tracks(self) -> list[LiveTrack]:
         """The tracks seen in the latest frame: last pose, box and (smoothed) box-centre velocity."""
         return [
-            LiveTrack(t.tid, t.box.copy(), t.keypoints.copy(), t.scores.copy(), t.velocity.copy())
+            LiveTrack(t.tid, t.box.copy(), t.keypoints.copy(), t.scores.copy(), t.velocity.copy(), t.extras)
             for t in self.tracks
             if t.frame == self.frame and t.scores is not None
         ]

@@ -271,6 +271,7 @@ class _Track:
     valid: np.ndarray
     scores: np.ndarray | None = None  # keypoint scores of the last pose
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))  # box centre, px per frame
+    extras: dict[str, np.ndarray] = field(default_factory=dict)  # the pose model's, of the last pose
 
 
 @dataclass
@@ -321,8 +322,9 @@ class PoseFlowTracker:
         cors = self._correspondences(image_rgb, boxes)
         ids = self._assign(cors, boxes, kps, valid, size)
         kp_scores = np.asarray(result.keypoint_scores, dtype=np.float64)
-        for pid, box, kp, v, sc in zip(ids, boxes, kps, valid, kp_scores):
-            self.tracks[pid] = _Track(self.frame, box, kp, v, sc, self._velocity(pid, box))
+        for i, (pid, box, kp, v, sc) in enumerate(zip(ids, boxes, kps, valid, kp_scores)):
+            extras = {name: np.asarray(value)[i] for name, value in result.extras.items()}
+            self.tracks[pid] = _Track(self.frame, box, kp, v, sc, self._velocity(pid, box), extras)
         for pid in [pid for pid, t in self.tracks.items() if self.frame - t.frame >= p.link]:
             del self.tracks[pid]
         self._prev_boxes, self._prev_size, self._prev_index = boxes, size, self._index
@@ -416,6 +418,7 @@ class PoseFlowTracker:
                 t.keypoints.copy(),
                 t.scores.copy(),
                 t.velocity.copy(),
+                t.extras,
             )
             for pid, t in self.tracks.items()
             if t.frame == self.frame and t.scores is not None

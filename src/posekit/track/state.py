@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -11,8 +11,9 @@ import numpy as np
 class LiveTrack:
     """A track seen in the tracker's latest frame.
 
-    box (4,) xyxy pixels, keypoints (K, 2) pixels and keypoint scores (K,) of its last pose, and velocity
-    (2,) the motion of its box centre in pixels per frame between its last two boxes.
+    box (4,) xyxy pixels, keypoints (K, 2) pixels and keypoint scores (K,) of its last pose, velocity
+    (2,) the motion of its box centre in pixels per frame between its last two boxes, and extras the pose
+    model's extras of its last pose (PoseResult.extras, one row).
     """
 
     tid: int
@@ -20,3 +21,4 @@ class LiveTrack:
     keypoints: np.ndarray
     scores: np.ndarray
     velocity: np.ndarray
+    extras: dict[str, np.ndarray] = field(default_factory=dict)

@@ -27,6 +27,10 @@ from posekit.io.images import checked_rgb_uint8
 from posekit.types import Detections
 
 NUM_ANCHORS = 2254
+# The tiles of detect_thorough (a tracked video's detection frames): quarter-side tiles find far-away
+# people the default tiles miss (benchmarks/track_e2e.py: recall 0.21 -> 0.36 on the PoseTrack pan, each
+# such frame about 2.5x the passes).
+THOROUGH_TILES = (1.0, 0.6, 0.4, 0.25)
 
 
 def letterbox(image: np.ndarray) -> tuple[np.ndarray, float, float, float]:
@@ -84,7 +88,8 @@ class BlazePoseDetector:
 
     Options: score_threshold (MediaPipe's legacy graph 0.2, its Tasks API 0.5; 0.5 measured best here),
     nms_threshold (weighted NMS, 0.3), tiles (fractions of the long image side scanned in overlapping
-    windows; (1.0,) is MediaPipe's single full-image pass), tile_overlap, tile_slack (see tile_windows),
+    windows; (1.0,) is MediaPipe's single full-image pass), thorough_tiles (those of detect_thorough),
+    tile_overlap, tile_slack (see tile_windows),
     refine (box and pose from one landmark pass; people whose pose flag is below presence_threshold are
     dropped), region_scale (that pass's region in MediaPipe region sides; 1.25 is MediaPipe's),
     box_nms_threshold (plain NMS of the final boxes), box_margin (padding of the landmark hull),
@@ -102,6 +107,7 @@ class BlazePoseDetector:
         score_threshold: float = 0.5,
         nms_threshold: float = 0.3,
         tiles: Sequence[float] = (1.0, 0.6, 0.4),
+        thorough_tiles: Sequence[float] = THOROUGH_TILES,
         tile_overlap: float = 0.25,
         tile_slack: float = 0.15,
         box_extent: tuple[float, float, float] = (1.05, 1.15, 0.45),
@@ -131,6 +137,7 @@ class BlazePoseDetector:
         self.score_threshold = float(score_threshold)
         self.nms_threshold = float(nms_threshold)
         self.tiles = tuple(float(t) for t in tiles)
+        self.thorough_tiles = tuple(float(t) for t in thorough_tiles)
         self.tile_overlap = float(tile_overlap)
         self.tile_slack = float(tile_slack)
         self.box_extent = tuple(float(v) for v in box_extent)
@@ -159,12 +166,13 @@ class BlazePoseDetector:
         keypoints = (keypoints - pad) / scale
         return scores, boxes, keypoints
 
-    def detect_one(self, image: np.ndarray) -> Detections:
-        """All people in one RGB uint8 image."""
+    def detect_one(self, image: np.ndarray, tiles: Sequence[float] | None = None) -> Detections:
+        """All people in one RGB uint8 image, scanned in `tiles` (default: the detector's tiles)."""
         checked_rgb_uint8(image, "blazepose detector")
         height, width = image.shape[:2]
         parts = []
-        windows = tile_windows(width, height, self.tiles, self.tile_overlap, self.tile_slack)
+        tiles = self.tiles if tiles is None else tiles
+        windows = tile_windows(width, height, tiles, self.tile_overlap, self.tile_slack)
         for x0, y0, win_w, win_h in windows:
             scores, boxes, keypoints = self._run(image[y0 : y0 + win_h, x0 : x0 + win_w])
             offset = np.array([x0, y0], dtype=np.float64)
@@ -187,11 +195,12 @@ class BlazePoseDetector:
         the landmarks present (plus box_margin), and overlapping boxes (IoU > box_nms_threshold) keep the
         higher score. The same NMS on the rough alignment boxes first saves passes on duplicates. The
         pass's COCO keypoints and scores are the extras "landmarks" and "landmark_scores" (named apart from a
-        one-stage detector's "keypoints", which a pose model must not take for this pass)."""
+        one-stage detector's "keypoints", which a pose model must not take for this pass), its own
+        alignment points (mid-hip, scale point) "landmark_alignment" (N, 2, 2)."""
         height, width = image.shape[:2]
         rough = clip_boxes(alignment_to_box(alignment, self.box_extent), width, height)
         first = _suppress(scores, rough, self.box_nms_threshold) if len(scores) else []
-        kept_index, kept_boxes, kept_keypoints, kept_scores = [], [], [], []
+        kept_index, kept_boxes, kept_keypoints, kept_scores, kept_alignment = [], [], [], [], []
         for index in first:
             landmark_pass = self._landmarks.run_alignment_region(image, alignment[index])
             body = landmark_pass.body_present()
@@ -204,10 +213,14 @@ class BlazePoseDetector:
             points, point_scores = landmark_pass.coco()
             kept_keypoints.append(points)
             kept_scores.append(point_scores)
+            kept_alignment.append(landmark_pass.alignment())
         if not kept_index:
             empty = Detections.empty()
             empty.extras.update(
-                rotations=np.zeros((0,)), landmarks=np.zeros((0, 17, 2)), landmark_scores=np.zeros((0, 17))
+                rotations=np.zeros((0,)),
+                landmarks=np.zeros((0, 17, 2)),
+                landmark_scores=np.zeros((0, 17)),
+                landmark_alignment=np.zeros((0, 2, 2)),
             )
             return empty
         found = Detections(
@@ -217,6 +230,7 @@ class BlazePoseDetector:
                 "rotations": alignment_rotation(alignment[kept_index]),
                 "landmarks": np.array(kept_keypoints),
                 "landmark_scores": np.array(kept_scores),
+                "landmark_alignment": np.array(kept_alignment),
             },
         )
         return found.select(np.array(_suppress(found.scores, found.boxes, self.box_nms_threshold)))
@@ -224,3 +238,8 @@ class BlazePoseDetector:
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
         """Detect people in each RGB uint8 image."""
         return [self.detect_one(image) for image in images]
+
+    def detect_thorough(self, images: Sequence[np.ndarray]) -> list[Detections]:
+        """detect(), scanned in the finer thorough_tiles (what a tracked video runs on its detection
+        frames, posekit.detectors.base.ThoroughDetector)."""
+        return [self.detect_one(image, self.thorough_tiles) for image in images]

@@ -18,10 +18,13 @@ region from the alignment points of the best pass (mid-hip and full-body scale p
 34; side 2 x their distance x the last crop scale, rotated so the body axis points up); the most
 confident pass wins.
 
-A tracked region (the extra "guided": a box the pose-guided crops of posekit.track.guided planned from the
-person's pose in the previous frame, as MediaPipe's tracking does) gets one upright pass at the first crop
-scale and, only when its confidence is below `doubtful`, one more on MediaPipe's region of that pass's own
-alignment points; the more confident of the two is kept.
+A tracked region (the extra "guided": a person the pose-guided crops of posekit.track.guided follow from
+the previous frame) gets one pass on MediaPipe's region of the track's alignment points (the extra
+"alignment", moved by the track's "motion"; side x the first crop scale, 1.25 as MediaPipe's tracking)
+or, when they are not known, one upright pass on the planned box at the first crop scale; only when its
+confidence is below `doubtful` one more (the upright box, or the first pass's own alignment region), and
+the more confident of the two is kept. `estimate_tracked` also returns each pose's alignment points, which
+the trackers keep (PoseResult.extras) for that next-frame region.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ HIP_CENTRE, SCALE_POINT = 33, 34
 # BlazePose landmark index of each COCO keypoint, in COCO order: nose, left/right eye, left/right ear,
 # shoulders, elbows, wrists, hips, knees, ankles (left first).
 COCO_FROM_BLAZEPOSE = np.array([0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28])
+# A pose: COCO-17 keypoints (17, 2), their scores (17,) and the alignment points (2, 2) of its pass.
+Pose = tuple[np.ndarray, np.ndarray, np.ndarray]
 # LiteRT threads: both cores of a 2-core machine (measured 1.9x faster per pass than one), at most 4.
 DEFAULT_THREADS = max(1, min(4, os.cpu_count() or 1))
 
@@ -102,6 +107,10 @@ class LandmarkPass:
         """The pass's own alignment points (2, 2): mid-hip and full-body scale point."""
         return self.points[[HIP_CENTRE, SCALE_POINT]]
 
+    def pose(self) -> Pose:
+        """COCO-17 keypoints and scores (see coco) with the pass's alignment points."""
+        return (*self.coco(), self.alignment())
+
 
 class BlazePoseLandmarkModel:
     """The embedded default pose model: BlazePose full landmarks (Apache-2.0), COCO-17 output.
@@ -115,7 +124,16 @@ class BlazePoseLandmarkModel:
     """
 
     num_joints = 17
-    detection_extras = ("rotations", "landmarks", "landmark_scores", "guided")
+    detection_extras = (
+        "rotations",
+        "landmarks",
+        "landmark_scores",
+        "landmark_alignment",
+        "guided",
+        "alignment",
+        "motion",
+    )
+    track_extras = ("alignment",)
     pose_nms = True
 
     def __init__(
@@ -167,56 +185,81 @@ class BlazePoseLandmarkModel:
         inverse = get_affine_transform(centre, size, rotation, (INPUT_SIZE, INPUT_SIZE), inv=True)
         return LandmarkPass(affine_points(points, inverse), raw, flag)
 
-    def run_alignment_region(self, image: np.ndarray, alignment: np.ndarray) -> LandmarkPass:
-        """One pass on MediaPipe's region of alignment points (2, 2), enlarged by the last crop scale."""
+    def run_alignment_region(
+        self, image: np.ndarray, alignment: np.ndarray, scale: float | None = None
+    ) -> LandmarkPass:
+        """One pass on MediaPipe's region of alignment points (2, 2), enlarged by `scale` (default: the
+        last crop scale)."""
         centre, side, angle = alignment_region(alignment)
-        return self.run_region(image, centre, side * self.crop_scales[-1], angle)
+        return self.run_region(
+            image, centre, side * (self.crop_scales[-1] if scale is None else scale), angle
+        )
 
     def estimate_one(
         self,
         image: np.ndarray,
         box: np.ndarray,
         rotation: float | None = None,
-        prior: tuple[np.ndarray, np.ndarray] | None = None,
+        prior: Pose | None = None,
         guided: bool = False,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """COCO-17 keypoints (17, 2) in image pixels and scores (17,) for one xyxy box: the most confident of
-        the passes tried (see the module docstring); `prior` is a pass already run (keypoints, scores),
-        `guided` marks a tracked region (one pass, a second only when doubtful)."""
+        alignment: np.ndarray | None = None,
+    ) -> Pose:
+        """COCO-17 keypoints (17, 2) in image pixels, scores (17,) and alignment points (2, 2) for one xyxy
+        box: the most confident of the passes tried (see the module docstring); `prior` is a pass already
+        run (keypoints, scores, alignment), `guided` marks a tracked region (one pass, a second only when
+        doubtful) and `alignment` its alignment points from the previous frame, if known."""
         x1, y1, x2, y2 = (float(v) for v in box[:4])
         centre = np.array([(x1 + x2) / 2, (y1 + y2) / 2])
         long_side = max(x2 - x1, y2 - y1, 1.0)
         tilted = rotation is not None and abs(rotation) >= self.min_rotation
         if guided and self.doubtful is not None:
-            return self._tracked(image, centre, long_side * self.crop_scales[0])
+            return self._tracked(image, centre, long_side * self.crop_scales[0], alignment)
         if prior is not None and self.doubtful is not None:
             if prior[1].mean() >= self.doubtful:
                 return prior
             angle = float(rotation) if tilted else 0.0
             second = self.run_region(image, centre, long_side * self.crop_scales[0], angle)
-            return self._best([prior, second.coco()])
+            return _best([prior, second.pose()])
         passes = [self.run_region(image, centre, long_side * scale, 0.0) for scale in self.crop_scales]
         if tilted:
             passes.append(self.run_region(image, centre, long_side * self.crop_scales[-1], float(rotation)))
         if self.align:
-            alignment = max(passes, key=lambda p: p.coco()[1].mean()).alignment()
-            if alignment_region(alignment)[1] > 1.0:
-                passes.append(self.run_alignment_region(image, alignment))
-        return self._best([p.coco() for p in passes] + ([] if prior is None else [prior]))
+            best_alignment = _best([p.pose() for p in passes])[2]
+            if alignment_region(best_alignment)[1] > 1.0:
+                passes.append(self.run_alignment_region(image, best_alignment))
+        return _best([p.pose() for p in passes] + ([] if prior is None else [prior]))
 
-    def _tracked(self, image: np.ndarray, centre: np.ndarray, side: float) -> tuple[np.ndarray, np.ndarray]:
-        """A tracked region: one upright pass, and when doubtful one on its own alignment region too."""
-        first = self.run_region(image, centre, side, 0.0)
-        result = first.coco()
-        if result[1].mean() >= self.doubtful or alignment_region(first.alignment())[1] <= 1.0:
+    def _tracked(
+        self, image: np.ndarray, centre: np.ndarray, side: float, alignment: np.ndarray | None
+    ) -> Pose:
+        """A tracked region: one pass on MediaPipe's region of the track's alignment points (when known,
+        as MediaPipe's tracking does) or else upright on the planned box; when doubtful a second pass (the
+        upright box, or the first pass's own alignment region) and the more confident of the two."""
+        known = alignment is not None and alignment_region(alignment)[1] > 1.0
+        if known:
+            first = self.run_alignment_region(image, alignment, self.crop_scales[0])
+        else:
+            first = self.run_region(image, centre, side, 0.0)
+        result = first.pose()
+        if result[1].mean() >= self.doubtful:
             return result
-        return self._best([result, self.run_alignment_region(image, first.alignment()).coco()])
-
-    @staticmethod
-    def _best(results: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-        return max(results, key=lambda r: r[1].mean())
+        if known:
+            second = self.run_region(image, centre, side, 0.0)
+        elif alignment_region(first.alignment())[1] > 1.0:
+            second = self.run_alignment_region(image, first.alignment())
+        else:
+            return result
+        return _best([result, second.pose()])
 
     def estimate(
+        self, image: np.ndarray, boxes: np.ndarray, **extras: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """RGB uint8 image and (N, 4) xyxy boxes -> keypoints (N, 17, 2) image pixels, scores (N, 17);
+        `extras` as estimate_tracked's."""
+        keypoints, scores, _ = self.estimate_tracked(image, boxes, **extras)
+        return keypoints, scores
+
+    def estimate_tracked(
         self,
         image: np.ndarray,
         boxes: np.ndarray,
@@ -224,25 +267,48 @@ class BlazePoseLandmarkModel:
         landmarks: np.ndarray | None = None,
         landmark_scores: np.ndarray | None = None,
         guided: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """RGB uint8 image and (N, 4) xyxy boxes -> keypoints (N, 17, 2) image pixels, scores (N, 17).
+        landmark_alignment: np.ndarray | None = None,
+        alignment: np.ndarray | None = None,
+        motion: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """Keypoints (N, 17, 2) image pixels, scores (N, 17) and the extras a tracker keeps for the next
+        frame's crop, {"alignment": (N, 2, 2)}: the alignment points of the pass each pose came from.
 
-        rotations (N,), landmarks (N, 17, 2) and landmark_scores (N, 17) are the BlazePose detector's
-        extras: its rotation hints and the landmark pass it already ran per box; guided (N,) bool marks the
-        tracked regions of posekit.track.guided (their zero-filled detector extras are ignored)."""
+        rotations (N,), landmarks (N, 17, 2), landmark_scores (N, 17) and landmark_alignment (N, 2, 2) are
+        the BlazePose detector's extras: its rotation hints and the landmark pass it already ran per box;
+        guided (N,) bool marks the tracked regions of posekit.track.guided, alignment (N, 2, 2) and motion
+        (N, 2) their tracks' last alignment points and motion per frame (their zero-filled detector extras
+        are ignored)."""
         boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
         out_keypoints = np.zeros((len(boxes), self.num_joints, 2))
         out_scores = np.zeros((len(boxes), self.num_joints))
+        out_alignment = np.zeros((len(boxes), 2, 2))
         for i, box in enumerate(boxes):
             rotation = None if rotations is None else float(rotations[i])
             prior = None
             if landmarks is not None and landmark_scores is not None:
-                prior = (np.asarray(landmarks[i], np.float64), np.asarray(landmark_scores[i], np.float64))
+                prior_alignment = np.zeros((2, 2)) if landmark_alignment is None else landmark_alignment[i]
+                prior = (
+                    np.asarray(landmarks[i], np.float64),
+                    np.asarray(landmark_scores[i], np.float64),
+                    np.asarray(prior_alignment, np.float64),
+                )
             tracked = guided is not None and bool(guided[i])
+            previous = None
             if tracked:
                 rotation, prior = None, None
-            out_keypoints[i], out_scores[i] = self.estimate_one(image, box, rotation, prior, tracked)
-        return out_keypoints, out_scores
+                if alignment is not None:
+                    shift = np.zeros(2) if motion is None else np.asarray(motion[i], np.float64)
+                    previous = np.asarray(alignment[i], np.float64) + shift
+            out_keypoints[i], out_scores[i], out_alignment[i] = self.estimate_one(
+                image, box, rotation, prior, tracked, previous
+            )
+        return out_keypoints, out_scores, {"alignment": out_alignment}
+
+
+def _best(results: list[Pose]) -> Pose:
+    """The most confident pose (highest mean keypoint score)."""
+    return max(results, key=lambda r: r[1].mean())
 
 
 def default_pose_model(**options) -> BlazePoseLandmarkModel:
