@@ -11,6 +11,11 @@ from typing import Any
 import numpy as np
 
 
+def extras_rows(extras: dict[str, np.ndarray] | None, index) -> dict[str, np.ndarray]:
+    """The rows `index` (indices, a boolean mask or one integer) of every per-person extra."""
+    return {name: np.asarray(value)[index] for name, value in (extras or {}).items()}
+
+
 @dataclass
 class Detections:
     """People found in one image: boxes (N, 4) xyxy in image pixels and scores (N,).
@@ -31,9 +36,7 @@ class Detections:
 
     def select(self, index: np.ndarray) -> Detections:
         """The detections at `index` (indices or a boolean mask), extras included."""
-        return Detections(
-            self.boxes[index], self.scores[index], {k: v[index] for k, v in self.extras.items()}
-        )
+        return Detections(self.boxes[index], self.scores[index], extras_rows(self.extras, index))
 
     def __len__(self) -> int:
         return len(self.boxes)

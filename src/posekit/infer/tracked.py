@@ -18,7 +18,7 @@ from posekit.pose.types import PoseModel
 from posekit.track.guided import GuidedCrops, GuideParams
 from posekit.track.schedule import DetectionSchedule
 from posekit.track.smoothing import OneEuroParams, TrackSmoother
-from posekit.types import Detections, PoseResult
+from posekit.types import Detections, PoseResult, extras_rows
 
 # Chosen from benchmarks/track_e2e.py (README, "Video: people kept between detections").
 DEFAULT_DET_INTERVAL = 5
@@ -121,7 +121,7 @@ class PoseStep:
                 keep = self.guide.keep(scores, guided)
                 boxes, box_scores = boxes[keep], box_scores[keep]
                 keypoints, scores = keypoints[keep], scores[keep]
-                extras = {name: value[keep] for name, value in extras.items()}
+                extras = extras_rows(extras, keep)
             suppress = pose_nms if self.pose_model.pose_nms else detected_poses  # one-stage: NMS ran
             result = suppress(
                 boxes, box_scores, keypoints, scores, min_box_area=self.min_box_area, extras=extras

@@ -12,7 +12,7 @@ import numpy as np
 from posekit.errors import PosekitError
 from posekit.geometry import box_to_center_scale
 from posekit.skeleton import OKS_SIGMAS
-from posekit.types import PoseResult
+from posekit.types import PoseResult, extras_rows
 
 # AlphaPose's constants for 17-joint bodies.
 DELTA1, MU, DELTA2, GAMMA = 1.0, 1.7, 2.65, 22.48
@@ -65,13 +65,8 @@ def pose_nms(
         keypoint_scores=merged_scores,
         scores=proposal_scores(merged_scores, box_scores[picks]),
         ids=[[int(i) for i in k[3]] for k in kept],
-        extras=_picked(extras, picks),
+        extras=extras_rows(extras, picks),
     )
-
-
-def _picked(extras: dict[str, np.ndarray] | None, picks: list[int]) -> dict[str, np.ndarray]:
-    """The rows `picks` of every extra."""
-    return {name: np.asarray(value)[picks] for name, value in (extras or {}).items()}
 
 
 def detected_poses(
@@ -96,7 +91,7 @@ def detected_poses(
         keypoint_scores=np.asarray(keypoint_scores, dtype=np.float64)[keep],
         scores=box_scores.copy(),
         ids=[[i] for i in keep],
-        extras=_picked(extras, keep),
+        extras=extras_rows(extras, keep),
     )
 
 
@@ -188,5 +183,5 @@ def _oks(boxes, box_scores, keypoints, scores, crop_aspect, min_box_area, extras
         keypoint_scores=scores[picks],
         scores=rescored[picks],
         ids=[group for _, group in kept],
-        extras=_picked(extras, picks),
+        extras=extras_rows(extras, picks),
     )

@@ -20,7 +20,7 @@ from scipy.optimize import linear_sum_assignment
 from posekit.geometry import box_iou
 from posekit.skeleton import OKS_SIGMAS
 from posekit.track.state import LiveTrack
-from posekit.types import PoseResult
+from posekit.types import PoseResult, extras_rows
 
 
 def oks_matrix(kps1, valid1, kps2, valid2, areas1, sigmas=OKS_SIGMAS) -> np.ndarray:
@@ -128,7 +128,7 @@ class OksTracker:
             track = self._track(ids[i])
             self._refresh(track, kps[i], valid[i], boxes[i], feats, i, clean[i])
             track.scores = kp_scores[i]
-            track.extras = {name: np.asarray(value)[i] for name, value in result.extras.items()}
+            track.extras = extras_rows(result.extras, i)
         return dataclasses.replace(result, ids=[int(i) for i in ids])
 
     def live_tracks(self) -> list[LiveTrack]:

@@ -19,7 +19,7 @@ from scipy.optimize import linear_sum_assignment
 
 from posekit.io.atomic import atomic_path
 from posekit.track.state import LiveTrack
-from posekit.types import PoseResult
+from posekit.types import PoseResult, extras_rows
 
 # Weights of [dm_iou, box_iou, pose_iou_dm, pose_iou, score1, score2] (the score terms weigh 0).
 WEIGHTS_CONSECUTIVE = np.array([1.0, 2.0, 1.0, 2.0, 0.0, 0.0])
@@ -323,7 +323,7 @@ class PoseFlowTracker:
         ids = self._assign(cors, boxes, kps, valid, size)
         kp_scores = np.asarray(result.keypoint_scores, dtype=np.float64)
         for i, (pid, box, kp, v, sc) in enumerate(zip(ids, boxes, kps, valid, kp_scores)):
-            extras = {name: np.asarray(value)[i] for name, value in result.extras.items()}
+            extras = extras_rows(result.extras, i)
             self.tracks[pid] = _Track(self.frame, box, kp, v, sc, self._velocity(pid, box), extras)
         for pid in [pid for pid, t in self.tracks.items() if self.frame - t.frame >= p.link]:
             del self.tracks[pid]

@@ -223,11 +223,12 @@ class BlazePoseLandmarkModel:
         passes = [self.run_region(image, centre, long_side * scale, 0.0) for scale in self.crop_scales]
         if tilted:
             passes.append(self.run_region(image, centre, long_side * self.crop_scales[-1], float(rotation)))
+        poses = [p.pose() for p in passes]
         if self.align:
-            best_alignment = _best([p.pose() for p in passes])[2]
+            best_alignment = _best(poses)[2]
             if alignment_region(best_alignment)[1] > 1.0:
-                passes.append(self.run_alignment_region(image, best_alignment))
-        return _best([p.pose() for p in passes] + ([] if prior is None else [prior]))
+                poses.append(self.run_alignment_region(image, best_alignment).pose())
+        return _best(poses + ([] if prior is None else [prior]))
 
     def _tracked(
         self, image: np.ndarray, centre: np.ndarray, side: float, alignment: np.ndarray | None
