@@ -53,9 +53,10 @@ from posekit.infer.sources import Frame, Source  # noqa: E402
 from posekit.infer.stages import process  # noqa: E402
 from posekit.infer.tracked import VideoOptions  # noqa: E402
 from posekit.io.images import read_image_rgb  # noqa: E402
+from posekit.one_euro import OneEuroParams  # noqa: E402
 from posekit.pose.onestage import DetectorKeypoints  # noqa: E402
 from posekit.track import build_tracker  # noqa: E402
-from posekit.track.smoothing import OneEuroParams, TrackSmoother  # noqa: E402
+from posekit.track.smoothing import TrackSmoother  # noqa: E402
 
 CLIP_FRAME = "posetrack18-mini/videos/000001_mpiinew_test/000000.jpg"
 SMOOTHING = [

@@ -29,7 +29,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("skeleton", {"skeleton"}),
     ("io", {"io"}),
     ("config", {"config"}),
-    ("geometry", {"geometry"}),
+    ("geometry", {"geometry", "one_euro"}),
     ("runtime", {"runtime"}),
     ("models", {"models", "modelstore", "paths"}),
     ("families", {"families"}),

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from posekit.errors import PosekitError
-from posekit.track.smoothing import OneEuroFilter, OneEuroParams, TrackSmoother
+from posekit.one_euro import OneEuroFilter, OneEuroParams
+from posekit.track.smoothing import TrackSmoother
 from posekit.types import PoseResult
 
 

@@ -105,7 +105,7 @@ def add_infer_flags(parser: argparse.ArgumentParser) -> None:
 def add_video_flags(group) -> None:
     """--det_interval and the One-Euro smoothing flags (posekit.infer.tracked, posekit.track.smoothing)."""
     from posekit.infer.tracked import DEFAULT_DET_INTERVAL
-    from posekit.track.smoothing import DEFAULT_BETA, DEFAULT_D_CUTOFF, DEFAULT_MIN_CUTOFF
+    from posekit.one_euro import DEFAULT_BETA, DEFAULT_D_CUTOFF, DEFAULT_MIN_CUTOFF
 
     flag(
         group,

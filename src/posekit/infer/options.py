@@ -13,8 +13,8 @@ from typing import Any
 
 from posekit.errors import PosekitError
 from posekit.io.images import DEFAULT_MAX_PIXELS
+from posekit.one_euro import DEFAULT_BETA, DEFAULT_D_CUTOFF, DEFAULT_MIN_CUTOFF, OneEuroParams
 from posekit.track import TRACKERS as TRACKER_NAMES
-from posekit.track.smoothing import DEFAULT_BETA, DEFAULT_D_CUTOFF, DEFAULT_MIN_CUTOFF, OneEuroParams
 
 TRACKERS = ("none", *TRACKER_NAMES)
 FORMATS = ("coco", "cmu", "open")

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from posekit.errors import PosekitError
+from posekit.one_euro import OneEuroParams
 from posekit.pose.nms import detected_poses, pose_nms
 from posekit.pose.types import PoseModel
 from posekit.track.guided import GuidedCrops, GuideParams
 from posekit.track.schedule import DetectionSchedule
-from posekit.track.smoothing import OneEuroParams, TrackSmoother
+from posekit.track.smoothing import TrackSmoother
 from posekit.types import Detections, PoseResult, extras_rows
 
 # Chosen from benchmarks/track_e2e.py (README, "Video: people kept between detections").

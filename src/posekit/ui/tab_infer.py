@@ -65,7 +65,7 @@ def infer(
     smoothing: OneEuroParams for `--smooth`, None for none."""
     from posekit.infer.options import InferOptions
     from posekit.infer.pipeline import Pipeline
-    from posekit.track.smoothing import OneEuroParams
+    from posekit.one_euro import OneEuroParams
 
     fastpose = model == FASTPOSE_MODEL
     tracking = tracker != NO_TRACKING

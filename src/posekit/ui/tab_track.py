@@ -7,8 +7,8 @@ from pathlib import Path
 
 import gradio as gr
 
+from posekit.one_euro import DEFAULT_BETA, DEFAULT_MIN_CUTOFF
 from posekit.track import TRACKERS
-from posekit.track.smoothing import DEFAULT_BETA, DEFAULT_MIN_CUTOFF
 from posekit.ui import tab_infer
 from posekit.ui.common import friendly_errors, inside, output_folder, required_path
 
@@ -25,7 +25,7 @@ def run_track_video(
 ):
     """Detect, estimate and track a video, optionally One-Euro smoothed (as `posekit infer --smooth
     --smooth_min_cutoff --smooth_beta`); (summary, tracked video, downloads)."""
-    from posekit.track.smoothing import OneEuroParams
+    from posekit.one_euro import OneEuroParams
 
     if not video:
         raise gr.Error("no video: upload one")
