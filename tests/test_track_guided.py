@@ -61,11 +61,11 @@ def test_next_boxes_move_with_the_track_and_drop_people_leaving_or_unsure():
     assert ids == [1]
     np.testing.assert_allclose(boxes, [[105.0, 48.0, 145.0, 148.0]])
     np.testing.assert_allclose(box_scores, [0.9])
-    np.testing.assert_allclose(extras["motion"], [[5.0, -2.0]])  # the pose model moves its region by it
-    np.testing.assert_allclose(extras["alignment"], [aligned["alignment"]])
+    assert sorted(extras) == ["alignment"]
+    np.testing.assert_allclose(extras["alignment"], [aligned["alignment"]])  # where they were: not moved
     bare = LiveTrack(4, np.zeros(4), _pose(300, 50), scores, np.zeros(2))  # a pose model without extras
     _, _, _, extras = next_boxes([walking, bare], (640, 480), params)
-    assert sorted(extras) == ["motion"]
+    assert extras == {}
 
 
 def test_a_detection_overlapping_a_guided_box_joins_its_track():
@@ -77,12 +77,12 @@ def test_a_detection_overlapping_a_guided_box_joins_its_track():
         np.array([0.9, 0.7], np.float32),
         {"rotations": np.array([12.0, -3.0])},
     )
-    motion = {"motion": np.array([[1.0, 2.0], [3.0, 4.0]])}
-    crops, is_guided = merge_crops(guided, np.array([0.8, 0.6]), dets, merge_iou=0.4, guided_extras=motion)
+    tracked = {"alignment": np.array([[[1.0, 2.0], [3.0, 4.0]], [[5.0, 6.0], [7.0, 8.0]]])}
+    crops, is_guided = merge_crops(guided, np.array([0.8, 0.6]), dets, merge_iou=0.4, guided_extras=tracked)
     np.testing.assert_allclose(crops.boxes, np.concatenate([guided, dets.boxes[1:]]))
     np.testing.assert_allclose(crops.scores, [0.8, 0.6, 0.7], rtol=1e-6)
     np.testing.assert_allclose(crops.extras["rotations"], [0.0, 0.0, -3.0])
-    np.testing.assert_allclose(crops.extras["motion"], [[1.0, 2.0], [3.0, 4.0], [0.0, 0.0]])
+    np.testing.assert_allclose(crops.extras["alignment"], [*tracked["alignment"], np.zeros((2, 2))])
     assert is_guided.tolist() == [True, True, False]
     assert crops.extras["guided"].tolist() == [True, True, False]  # the pose model may run one pass there
     crops, is_guided = merge_crops(guided, np.array([0.8, 0.6]), None, merge_iou=0.4)

@@ -157,9 +157,10 @@ def test_a_person_who_leaves_the_frame_ends_their_track(posetrack_mini):
 
 def test_a_guided_crop_costs_one_landmark_pass_when_it_is_confident(posetrack_mini):
     """Clip frame 0 detected, frame 1 not (--det_interval 10): each guided crop of frame 1 runs exactly
-    one landmark pass (MediaPipe's region of the track's alignment points moved by its motion, 1.25x) when
-    that pass is confident (mean score >= doubtful), two when it is doubtful; the same boxes without the
-    "guided" extra get the thorough search. The poses' alignment points are the tracker's next state."""
+    one landmark pass (MediaPipe's region of the track's alignment points, 1.25x, not moved) when that
+    pass is confident (mean score >= doubtful), two when it is doubtful; the same boxes without the
+    "guided" extra get the thorough search. The tracker's next state is the pass's alignment points after
+    MediaPipe's One-Euro filter (min_cutoff 0.01 Hz, beta 10, d_cutoff 1 Hz, one frame at 25 fps)."""
     first, second = (read_image_rgb(posetrack_mini / CLIP / name) for name in FRAMES[:2])
     model = BlazePoseLandmarkModel()
     step = PoseStep(model, build_tracker("oks"), VideoOptions(det_interval=10))
@@ -168,11 +169,12 @@ def test_a_guided_crop_costs_one_landmark_pass_when_it_is_confident(posetrack_mi
     crops, guided = step.guide.plan((second.shape[1], second.shape[0]), None)
     assert len(crops) >= 2 and guided.all() and crops.extras["guided"].tolist() == guided.tolist()
     live = {t.tid: t for t in step.tracker.live_tracks()}
-    assert sorted(crops.extras) == sorted(["guided", "alignment", "motion"])
+    assert sorted(crops.extras) == sorted(["guided", "alignment", "alignment_speed"])
+    assert not crops.extras["alignment_speed"].any()  # tracks born from detections: no speed yet
     single = []
-    for alignment, motion in zip(crops.extras["alignment"], crops.extras["motion"]):
+    for alignment in crops.extras["alignment"]:
         assert any(np.allclose(alignment, t.extras["alignment"]) for t in live.values())
-        single.append(model.run_alignment_region(second, alignment + motion, model.crop_scales[0]).pose())
+        single.append(model.run_alignment_region(second, alignment, model.crop_scales[0]).pose())
     confident = np.array([scores.mean() >= model.doubtful for _, scores, _ in single])
     assert confident.sum() >= 2  # the one-pass case is what this test is about
 
@@ -181,10 +183,19 @@ def test_a_guided_crop_costs_one_landmark_pass_when_it_is_confident(posetrack_mi
     model._interpreter.invoke = lambda: calls.append(1) or invoke()
     keypoints, scores, extras = estimate_poses(model, second, crops, tracked=True)
     assert len(calls) == len(crops) + int((~confident).sum())
+    te, moved = 1 / 25, 0
     for i in np.flatnonzero(confident):
         np.testing.assert_allclose(keypoints[i], single[i][0])
         np.testing.assert_allclose(scores[i], single[i][1])
-        np.testing.assert_allclose(extras["alignment"][i], single[i][2])
+        last, raw = crops.extras["alignment"][i], single[i][2]
+        side = 2 * np.linalg.norm(last[1] - last[0])
+        a_d = 1 / (1 + 1 / (2 * np.pi * 1.0 * te))
+        speed = a_d * (raw - last) / te
+        a = 1 / (1 + 1 / (2 * np.pi * (0.01 + 10 * np.abs(speed) / side) * te))
+        np.testing.assert_allclose(extras["alignment_speed"][i], speed)
+        np.testing.assert_allclose(extras["alignment"][i], a * raw + (1 - a) * last)
+        moved += int(not np.allclose(raw, last, atol=0.5))
+    assert moved >= 1  # the filter had something to do
     calls.clear()
     step(second, None, times)  # the pipeline's own step plans the same crops: the same passes
     assert len(calls) == len(crops) + int((~confident).sum())
@@ -196,7 +207,8 @@ def test_a_guided_crop_costs_one_landmark_pass_when_it_is_confident(posetrack_mi
 def test_smooth_flag_is_the_one_euro_filter_over_the_tracked_results(posetrack_mini, tmp_path, fake_models):  # noqa: F811
     """`--smooth` with its three parameters gives exactly TrackSmoother over the unsmoothed tracked run
     (video timestamps), and never changes a person's first frame (no delay, no warm-up)."""
-    from posekit.track.smoothing import OneEuroParams, TrackSmoother
+    from posekit.one_euro import OneEuroParams
+    from posekit.track.smoothing import TrackSmoother
     from posekit.types import PoseResult
 
     argv = ["infer", "--video", str(posetrack_mini / MP4), "--pose_track", "--det_interval", "1"]

@@ -2,8 +2,8 @@
 
 Each person the tracker followed into frame t gets a crop box for frame t+1 from their own pose: the box
 of their confident keypoints, widened by a margin, moved by the track's box-centre velocity; the track's
-pose extras (e.g. the default model's alignment points, for MediaPipe's own tracking region) and that
-velocity travel with the box as detection extras. The pose model then runs on that box whether or not
+pose extras (e.g. the default model's filtered alignment points, for MediaPipe's own tracking region)
+travel with the box as detection extras. The pose model then runs on that box whether or not
 the detector saw the person. On frames where the detector ran too, a detection that overlaps a guided
 box (IoU >= merge_iou) is that track's person, who keeps their own crop (one crop per person); the other
 detections are new people. A guided box mostly outside the image (the person left) is not cropped, and
@@ -68,10 +68,9 @@ def next_boxes(
 ) -> tuple[list[int], np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """Track ids, crop boxes (M, 4) xyxy clipped to the image, box scores (M,) and extras for the next
     frame: the tracks with enough confident keypoints whose moved box stays mostly inside the image. The
-    extras are "motion" (M, 2), each track's box-centre velocity in pixels per frame, and the pose
-    extras (LiveTrack.extras) every live track has, stacked."""
+    extras are the pose extras (LiveTrack.extras) every live track has, stacked."""
     if not tracks:
-        return [], np.zeros((0, 4)), np.zeros((0,)), {"motion": np.zeros((0, 2))}
+        return [], np.zeros((0, 4)), np.zeros((0,)), {}
     boxes, ok = keypoint_boxes(
         np.stack([t.keypoints for t in tracks]),
         np.stack([t.scores for t in tracks]),
@@ -85,8 +84,8 @@ def next_boxes(
     w, h = size
     keep = np.flatnonzero(ok)
     scores = np.array([float(np.mean(tracks[i].scores)) for i in keep]).reshape(-1)
-    extras = {"motion": velocity[keep]}
-    for name in sorted(set.intersection(*(set(t.extras) for t in tracks)) - {"motion"}):
+    extras = {}
+    for name in sorted(set.intersection(*(set(t.extras) for t in tracks))):
         rows = np.stack([np.asarray(t.extras[name]) for t in tracks])
         extras[name] = rows[keep]
     return [tracks[i].tid for i in keep], np.clip(boxes[keep], 0, [w, h, w, h]), scores, extras

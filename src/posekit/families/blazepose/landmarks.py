@@ -20,11 +20,16 @@ confident pass wins.
 
 A tracked region (the extra "guided": a person the pose-guided crops of posekit.track.guided follow from
 the previous frame) gets one pass on MediaPipe's region of the track's alignment points (the extra
-"alignment", moved by the track's "motion"; side x the first crop scale, 1.25 as MediaPipe's tracking)
-or, when they are not known, one upright pass on the planned box at the first crop scale; only when its
-confidence is below `doubtful` one more (the upright box, or the first pass's own alignment region), and
-the more confident of the two is kept. `estimate_tracked` also returns each pose's alignment points, which
-the trackers keep (PoseResult.extras) for that next-frame region.
+"alignment", where they were, not moved by a velocity; side x the first crop scale, 1.25 as MediaPipe's
+tracking) or, when they are not known, one upright pass on the planned box at the first crop scale; only
+when its confidence is below `doubtful` one more (the upright box, or the first pass's own alignment
+region), and the more confident of the two is kept. `estimate_tracked` also returns each pose's alignment
+points, which the trackers keep (PoseResult.extras) for that next-frame region: for a tracked region
+after MediaPipe's One-Euro filter of them (`alignment_filter`; its speed state is the extra
+"alignment_speed"). benchmarks/track_e2e.py, --det_interval 5: moving the region by the track's box
+velocity, as before, jittered 6.0 px a frame on the still clip against 3.7, and scored IDF1 0.636 / 0.463
+(synthetic / pan) against 0.673 / 0.461; without the filter 4.5 px and 0.587 / 0.467. A limb the model
+sees two ways (a left/right ankle swap) flips the keypoint box, the velocity and so the next region.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from posekit.errors import PosekitError
 from posekit.families.blazepose.alignment import alignment_region
 from posekit.families.blazepose.litert import load_interpreter
 from posekit.geometry import affine_points, get_affine_transform
+from posekit.one_euro import DEFAULT_FPS, OneEuroParams, one_euro_step
 
 INPUT_SIZE = 256
 NUM_LANDMARKS = 39
@@ -55,6 +61,9 @@ COCO_FROM_BLAZEPOSE = np.array([0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 2
 Pose = tuple[np.ndarray, np.ndarray, np.ndarray]
 # LiteRT threads: both cores of a 2-core machine (measured 1.9x faster per pass than one), at most 4.
 DEFAULT_THREADS = max(1, min(4, os.cpu_count() or 1))
+# MediaPipe's One-Euro filter of the alignment points that place the next frame's tracked region
+# (pose_landmark_filtering: min_cutoff 0.01 Hz, beta 10, derivative cutoff 1 Hz; speed per region side).
+ALIGNMENT_FILTER = OneEuroParams(min_cutoff=0.01, beta=10.0, d_cutoff=1.0)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -131,9 +140,9 @@ class BlazePoseLandmarkModel:
         "landmark_alignment",
         "guided",
         "alignment",
-        "motion",
+        "alignment_speed",
     )
-    track_extras = ("alignment",)
+    track_extras = ("alignment", "alignment_speed")
     pose_nms = True
 
     def __init__(
@@ -145,6 +154,7 @@ class BlazePoseLandmarkModel:
         min_rotation: float = 30.0,
         doubtful: float | None = 0.8,
         num_threads: int | None = DEFAULT_THREADS,
+        alignment_filter: OneEuroParams | None = ALIGNMENT_FILTER,
     ) -> None:
         if weights:
             path = Path(weights).expanduser()
@@ -161,6 +171,7 @@ class BlazePoseLandmarkModel:
         self.refine = bool(refine)
         self.min_rotation = float(min_rotation)
         self.doubtful = None if doubtful is None else float(doubtful)
+        self.alignment_filter = alignment_filter
         self._interpreter = load_interpreter(path, num_threads)
         self._input = self._interpreter.get_input_details()[0]["index"]
         by_shape = {tuple(d["shape"]): d["index"] for d in self._interpreter.get_output_details()}
@@ -270,20 +281,22 @@ class BlazePoseLandmarkModel:
         guided: np.ndarray | None = None,
         landmark_alignment: np.ndarray | None = None,
         alignment: np.ndarray | None = None,
-        motion: np.ndarray | None = None,
+        alignment_speed: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """Keypoints (N, 17, 2) image pixels, scores (N, 17) and the extras a tracker keeps for the next
-        frame's crop, {"alignment": (N, 2, 2)}: the alignment points of the pass each pose came from.
+        frame's crop, {"alignment": (N, 2, 2), "alignment_speed": (N, 2, 2)}: the alignment points of the
+        pass each pose came from (filtered for a tracked region) and their filtered speed in px/s.
 
         rotations (N,), landmarks (N, 17, 2), landmark_scores (N, 17) and landmark_alignment (N, 2, 2) are
         the BlazePose detector's extras: its rotation hints and the landmark pass it already ran per box;
-        guided (N,) bool marks the tracked regions of posekit.track.guided, alignment (N, 2, 2) and motion
-        (N, 2) their tracks' last alignment points and motion per frame (their zero-filled detector extras
-        are ignored)."""
+        guided (N,) bool marks the tracked regions of posekit.track.guided, alignment (N, 2, 2) and
+        alignment_speed (N, 2, 2) their tracks' last (filtered) alignment points and speed (their
+        zero-filled detector extras are ignored)."""
         boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
         out_keypoints = np.zeros((len(boxes), self.num_joints, 2))
         out_scores = np.zeros((len(boxes), self.num_joints))
         out_alignment = np.zeros((len(boxes), 2, 2))
+        out_speed = np.zeros((len(boxes), 2, 2))
         for i, box in enumerate(boxes):
             rotation = None if rotations is None else float(rotations[i])
             prior = None
@@ -295,16 +308,29 @@ class BlazePoseLandmarkModel:
                     np.asarray(prior_alignment, np.float64),
                 )
             tracked = guided is not None and bool(guided[i])
-            previous = None
+            last = None
             if tracked:
                 rotation, prior = None, None
-                if alignment is not None:
-                    shift = np.zeros(2) if motion is None else np.asarray(motion[i], np.float64)
-                    previous = np.asarray(alignment[i], np.float64) + shift
+                last = None if alignment is None else np.asarray(alignment[i], np.float64)
             out_keypoints[i], out_scores[i], out_alignment[i] = self.estimate_one(
-                image, box, rotation, prior, tracked, previous
+                image, box, rotation, prior, tracked, last
             )
-        return out_keypoints, out_scores, {"alignment": out_alignment}
+            if last is not None:
+                speed = None if alignment_speed is None else alignment_speed[i]
+                out_alignment[i], out_speed[i] = self._filtered(out_alignment[i], last, speed)
+        return out_keypoints, out_scores, {"alignment": out_alignment, "alignment_speed": out_speed}
+
+    def _filtered(
+        self, raw: np.ndarray, last: np.ndarray, last_speed: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A tracked pose's alignment points (2, 2) and their speed (px/s) after MediaPipe's One-Euro
+        filter, one frame (1 / DEFAULT_FPS s) after the track's last filtered points and speed, the speed
+        per region side; unfiltered when alignment_filter is None or the last points are unknown (zero)."""
+        side = alignment_region(last)[1]
+        if self.alignment_filter is None or side <= 1.0:
+            return raw, np.zeros((2, 2))
+        speed = np.zeros((2, 2)) if last_speed is None else last_speed
+        return one_euro_step(raw, last, speed, 1.0 / DEFAULT_FPS, self.alignment_filter, side)
 
 
 def _best(results: list[Pose]) -> Pose:
