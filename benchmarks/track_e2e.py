@@ -15,9 +15,10 @@ BlazePose landmark model on its boxes; detector: a keypoint detector's own keypo
 the pipeline forces --det_interval 1) and the tracker at each --det_interval (the default detector's
 thorough scan on the detection frames of intervals > 1 uses --thorough-tiles, default its own; give the
 default tiles 1.0 0.6 0.4 to see the runs without it): people found
-(recall = 1 - misses / people),
-MOTA, IDF1, ID switches (IoU >= 0.5 matching, devkit.track_metrics), frames/s of the whole run and its
-CPU milliseconds per frame (all threads; steadier than frames/s when other jobs share the cores).
+(recall = 1 - misses / people), MOTA, IDF1, ID switches (IoU >= 0.5 matching, devkit.track_metrics; on
+the pan, outputs in PoseTrack's ignore regions, the unannotated spectators, that match nobody are not
+counted), frames/s of the whole run and its CPU milliseconds per frame (all threads; steadier than
+frames/s when other jobs share the cores).
 
 Smoothing (--smooth, One-Euro): jitter = mean frame-to-frame motion of confident keypoints (score >= 0.5)
 of each track, on a still clip: frame 0 of the posetrack18-mini video repeated, with fresh Gaussian
@@ -105,8 +106,10 @@ def run_pipeline(images, detector, model, tracker: str, interval: int) -> tuple[
     return results, time.perf_counter() - start, time.process_time() - start_cpu
 
 
-def scores_row(label: str, gt, hyps, seconds: float | None = None, cpu: float | None = None) -> str:
-    m = tracking_metrics(gt, hyps)
+def scores_row(
+    label: str, gt, hyps, seconds: float | None = None, cpu: float | None = None, ignore=None
+) -> str:
+    m = tracking_metrics(gt, hyps, ignore_masks=ignore)
     recall = 1.0 - m["num_misses"] / max(m["num_objects"], 1.0)
     fps = f"{len(hyps) / seconds:8.2f} {1000 * cpu / len(hyps):8.0f}" if seconds else f"{'':>8} {'':>8}"
     return (
@@ -195,12 +198,13 @@ def main() -> None:
         print(header)
         reference = build_tracker(args.tracker)
         gt_hyps = [reference.update(im, det) for im, det in zip(images, seq.detections)]
-        print(scores_row("ground-truth poses (reference)", seq.ground_truth, gt_hyps, None))
+        ignore = seq.ignore_masks() if hasattr(seq, "ignore_masks") else None
+        print(scores_row("ground-truth poses (reference)", seq.ground_truth, gt_hyps, None, ignore=ignore))
         for interval in args.intervals:
             hyps, seconds, cpu = run_pipeline(images, detector, model, args.tracker, interval)
             tracked[(name, interval)] = hyps
             label = f"{args.detector}+{args.pose} pose, --det_interval {interval}"
-            print(scores_row(label, seq.ground_truth, hyps, seconds, cpu), flush=True)
+            print(scores_row(label, seq.ground_truth, hyps, seconds, cpu, ignore), flush=True)
 
     if args.still_frames > 0:
         smoothing_rows(args, data, sequences["pan"], tracked, detector, model)

@@ -241,9 +241,23 @@ class PanSequence:
     offsets: list[tuple[int, int]] = field(default_factory=list)
     ground_truth: list[PoseResult] = field(default_factory=list)
     detections: list[PoseResult] = field(default_factory=list)
+    ignore_regions: list[np.ndarray] = field(default_factory=list)  # polygons (P, 2) in image pixels
 
     def __len__(self) -> int:
         return len(self.offsets)
+
+    def ignore_mask(self, t: int) -> np.ndarray:
+        """(h, w) bool mask of frame t's pixels inside the annotation's ignore regions (PoseTrack's
+        unannotated crowds: people there are neither ground truth nor false positives)."""
+        (x, y), (w, h) = self.offsets[t], self.size
+        mask = np.zeros(self.image.shape[:2], dtype=np.uint8)
+        if self.ignore_regions:
+            cv2.fillPoly(mask, [np.round(p).astype(np.int32) for p in self.ignore_regions], 1)
+        return mask[y : y + h, x : x + w].astype(bool)
+
+    def ignore_masks(self) -> list[np.ndarray]:
+        """ignore_mask of every frame."""
+        return [self.ignore_mask(t) for t in range(len(self))]
 
     def frame(self, t: int) -> np.ndarray:
         """The RGB frame t: the window of `size` (w, h) at offsets[t] (top-left x, y)."""
@@ -269,7 +283,8 @@ def make_pan_sequence(
     middle down, up and back, so people at the sides leave the view and come back.
 
     Ground truth: people with >= 4 labelled keypoints in view, id = annotated track_id + 1, box = the
-    annotated box clipped to the view. Detections: as in make_sequence (jitter, scores, misses).
+    annotated box clipped to the view; the frame's ignore regions (the unannotated spectators) are kept
+    for the metrics (PanSequence.ignore_mask). Detections: as in make_sequence (jitter, scores, misses).
     """
     root = Path(posetrack_dir)
     data = json.loads((root / "annotations" / "val" / f"{POSETRACK_VIDEO}.json").read_text())
@@ -281,7 +296,13 @@ def make_pan_sequence(
     anns = sorted(data["annotations"], key=lambda a: a["track_id"])
     poses = {a["track_id"]: np.asarray(a["keypoints"], dtype=np.float64).reshape(-1, 3) for a in anns}
     labelled = {i: kps[:, 2] > 0 for i, kps in poses.items()}
-    seq = PanSequence(image=image, size=size)
+    first = data["images"][0]
+    regions = [
+        np.stack([xs, ys], axis=1).astype(np.float64)
+        for xs, ys in zip(first.get("ignore_regions_x", []), first.get("ignore_regions_y", []))
+        if len(xs) >= 3
+    ]
+    seq = PanSequence(image=image, size=size, ignore_regions=regions)
     for t in range(num_frames):
         phase = 2 * np.pi * t / num_frames
         x0 = round((big_w - w) * (0.5 - 0.5 * np.cos(phase)))

@@ -11,6 +11,8 @@ from posekit.geometry import box_iou
 from posekit.track.oks import oks_matrix
 from posekit.types import PoseResult
 
+# A hypothesis box at least this much inside an ignore region, matching nobody, is not counted.
+IGNORE_INSIDE = 0.5
 METRICS = ("mota", "idf1", "num_switches", "num_false_positives", "num_misses", "num_objects")
 
 
@@ -33,19 +35,52 @@ def distance_matrix(
     return np.where(sim >= threshold, 1.0 - sim, np.nan)
 
 
+def ignored(gt: PoseResult, hyp: PoseResult, mask: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """(H,) True for the hypotheses an ignore region takes out of the count: at least IGNORE_INSIDE of
+    the box inside the region mask (h, w) and no ground-truth box overlapping it by IoU >= threshold (as
+    PoseTrack21's box MOT evaluation, by intersection over the hypothesis box's own area)."""
+    boxes = np.asarray(hyp.boxes, dtype=np.float64).reshape(-1, 4)
+    h, w = mask.shape
+    out = np.zeros(len(boxes), dtype=bool)
+    overlap = box_iou(boxes, np.asarray(gt.boxes, float).reshape(-1, 4)) if len(gt) else None
+    for i, (x0, y0, x1, y1) in enumerate(np.round(boxes).astype(int)):
+        (x0, x1), (y0, y1) = np.clip([x0, x1], 0, w), np.clip([y0, y1], 0, h)
+        if x1 <= x0 or y1 <= y0 or (overlap is not None and overlap[i].max() >= threshold):
+            continue
+        out[i] = mask[y0:y1, x0:x1].mean() >= IGNORE_INSIDE
+    return out
+
+
+def _without(hyp: PoseResult, drop: np.ndarray) -> PoseResult:
+    """The hypotheses of one frame except the `drop` ones (what the metrics read: boxes, poses, ids)."""
+    keep = np.flatnonzero(~drop)
+    return PoseResult(
+        np.asarray(hyp.boxes).reshape(-1, 4)[keep],
+        np.asarray(hyp.box_scores)[keep],
+        np.asarray(hyp.keypoints)[keep],
+        np.asarray(hyp.keypoint_scores)[keep],
+        np.asarray(hyp.scores)[keep],
+        [hyp.ids[i] for i in keep],
+    )
+
+
 def tracking_metrics(
     ground_truth: Sequence[PoseResult],
     hypotheses: Sequence[PoseResult],
     match: str = "iou",
     threshold: float = 0.5,
+    ignore_masks: Sequence[np.ndarray] | None = None,
 ) -> dict[str, float]:
-    """MOTA, IDF1, ID switches, false positives, misses and gt count over a sequence (ids from `.ids`)."""
+    """MOTA, IDF1, ID switches, false positives, misses and gt count over a sequence (ids from `.ids`);
+    with ignore_masks (one (h, w) bool mask per frame) the hypotheses `ignored` there are not counted."""
     import motmetrics as mm
 
     if len(ground_truth) != len(hypotheses):
         raise PosekitError(f"{len(ground_truth)} ground-truth frames but {len(hypotheses)} tracked frames")
     acc = mm.MOTAccumulator(auto_id=True)
-    for gt, hyp in zip(ground_truth, hypotheses):
+    for t, (gt, hyp) in enumerate(zip(ground_truth, hypotheses)):
+        if ignore_masks is not None and len(hyp):
+            hyp = _without(hyp, ignored(gt, hyp, ignore_masks[t], threshold))
         acc.update(list(gt.ids), list(hyp.ids), distance_matrix(gt, hyp, match, threshold))
     summary = mm.metrics.create().compute(acc, metrics=list(METRICS), name="seq")
     return {name: float(summary[name].iloc[0]) for name in METRICS}

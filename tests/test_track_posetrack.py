@@ -8,6 +8,7 @@ import pytest
 from devkit.synth import make_pan_sequence
 from devkit.track_metrics import tracking_metrics
 from posekit.track import build_tracker
+from posekit.types import PoseResult
 
 SEEDS = (0, 1, 2)
 # Measured on the 60-frame pan (seed: MOTA, IDF1, ID switches), IoU >= 0.5 matching.
@@ -61,3 +62,36 @@ def test_tracking_metrics_on_the_posetrack_pan(pans, name) -> None:
         assert m["idf1"] == pytest.approx(idf1, abs=1e-4), seed
         assert m["num_switches"] == switches, seed
         assert (m["num_false_positives"], m["num_misses"], m["num_objects"]) == (0, MISSES[seed], 458)
+
+
+def test_ignore_regions_take_unmatched_spectators_out_of_the_count(pans) -> None:
+    """The pan keeps PoseTrack's ignore regions (the unannotated crowds): a made-up person standing in
+    the crowd is a false positive without them and not counted with them; one in the open, or a
+    ground-truth person's own box even where it touches the crowd, still counts."""
+    seq = pans[0]
+    masks = seq.ignore_masks()
+    assert len(seq.ignore_regions) == 4 and len(masks) == len(seq) and masks[0].shape == (720, 1280)
+    assert 0.2 < np.mean([m.mean() for m in masks]) < 0.6  # the crowds fill part of each view
+    gt = seq.ground_truth[:1]
+    ys, xs = np.nonzero(masks[0])
+    inside = np.flatnonzero(
+        [masks[0][y - 20 : y + 20, x - 20 : x + 20].all() for y, x in zip(ys[::997], xs[::997])]
+    )
+    y, x = ys[::997][inside[0]], xs[::997][inside[0]]
+    crowd = np.array([[x - 20, y - 20, x + 20, y + 20]], float)
+    free = np.argwhere(~masks[0][::40, ::40])[0] * 40
+    open_box = np.array([[free[1], free[0], free[1] + 40, free[0] + 40]], float)
+    assert not masks[0][
+        int(open_box[0, 1]) : int(open_box[0, 3]), int(open_box[0, 0]) : int(open_box[0, 2])
+    ].any()
+    truth = gt[0]
+    for extra, counted in ((crowd, 0), (open_box, 1)):
+        boxes = np.concatenate([truth.boxes, extra])
+        n = len(boxes)
+        hyp = PoseResult(
+            boxes, np.ones(n), np.zeros((n, 17, 2)), np.ones((n, 17)), np.ones(n), list(range(1, n + 1))
+        )
+        plain = tracking_metrics(gt, [hyp])
+        kept = tracking_metrics(gt, [hyp], ignore_masks=masks[:1])
+        assert plain["num_false_positives"] == 1 and kept["num_false_positives"] == counted
+        assert kept["num_misses"] == plain["num_misses"] == 0  # every ground-truth person still matched
