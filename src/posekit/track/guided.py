@@ -104,10 +104,11 @@ def merge_crops(
     zero-filled detector extras and their own `guided_extras` (rows aligned with guided_boxes; zero-filled
     for the detections), and every row the extra "guided": True for a tracked region, so a pose model
     declaring it can run a single pass there. (benchmarks/track_e2e.py, --det_interval 3 / 5 / 10, with
-    the default model's tracked alignment regions: keeping the track's crop instead of the overlapping
-    detection gave IDF1 0.481 / 0.459 / 0.452 against 0.420 / 0.429 / 0.407 on the PoseTrack pan and
-    0.610 / 0.635 / 0.574 against 0.662 / 0.643 / 0.578 on the synthetic one, and a still clip jitters
-    8.0 px a frame against 13.3 at interval 3.)"""
+    the default model's tracked alignment regions before their One-Euro filter, the pan's ignore regions
+    not applied: keeping the track's crop instead of the overlapping detection gave IDF1 0.481 / 0.459 /
+    0.452 against 0.420 / 0.429 / 0.407 on the PoseTrack pan and 0.610 / 0.635 / 0.574 against 0.662 /
+    0.643 / 0.578 on the synthetic one, and a still clip jitters 8.0 px a frame against 13.3 at
+    interval 3.)"""
     guided_boxes = np.asarray(guided_boxes, dtype=np.float64).reshape(-1, 4)
     found = detections if detections is not None else Detections.empty()
     if len(found) and len(guided_boxes):

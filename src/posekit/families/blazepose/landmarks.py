@@ -28,7 +28,8 @@ points, which the trackers keep (PoseResult.extras) for that next-frame region: 
 after MediaPipe's One-Euro filter of them (`alignment_filter`; its speed state is the extra
 "alignment_speed"). benchmarks/track_e2e.py, --det_interval 5: moving the region by the track's box
 velocity, as before, jittered 6.0 px a frame on the still clip against 3.7, and scored IDF1 0.636 / 0.463
-(synthetic / pan) against 0.673 / 0.461; without the filter 4.5 px and 0.587 / 0.467. A limb the model
+(synthetic / pan, the pan's ignore regions not applied) against 0.673 / 0.461; without the filter 4.5 px
+and 0.587 / 0.467. A limb the model
 sees two ways (a left/right ankle swap) flips the keypoint box, the velocity and so the next region.
 """
 
