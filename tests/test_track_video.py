@@ -160,16 +160,18 @@ def test_a_guided_crop_costs_one_landmark_pass_when_it_is_confident(posetrack_mi
     one landmark pass (MediaPipe's region of the track's alignment points, 1.25x, not moved) when that
     pass is confident (mean score >= doubtful), two when it is doubtful; the same boxes without the
     "guided" extra get the thorough search. The tracker's next state is the pass's alignment points after
-    MediaPipe's One-Euro filter (min_cutoff 0.01 Hz, beta 10, d_cutoff 1 Hz, one frame at 25 fps)."""
+    MediaPipe's One-Euro filter (min_cutoff 0.01 Hz, beta 10, d_cutoff 1 Hz) over the frame step given,
+    here one frame of a 50 fps video."""
     first, second = (read_image_rgb(posetrack_mini / CLIP / name) for name in FRAMES[:2])
     model = BlazePoseLandmarkModel()
     step = PoseStep(model, build_tracker("oks"), VideoOptions(det_interval=10))
     times: dict[str, float] = defaultdict(float)
     assert len(step(first, build_detector("blazepose").detect([first])[0], times)) >= 2
-    crops, guided = step.guide.plan((second.shape[1], second.shape[0]), None)
+    crops, guided = step.guide.plan((second.shape[1], second.shape[0]), None, frame_step=1 / 50)
     assert len(crops) >= 2 and guided.all() and crops.extras["guided"].tolist() == guided.tolist()
     live = {t.tid: t for t in step.tracker.live_tracks()}
-    assert sorted(crops.extras) == sorted(["guided", "alignment", "alignment_speed"])
+    assert sorted(crops.extras) == sorted(["guided", "alignment", "alignment_speed", "frame_step"])
+    assert crops.extras["frame_step"].tolist() == [1 / 50] * len(crops)
     assert not crops.extras["alignment_speed"].any()  # tracks born from detections: no speed yet
     single = []
     for alignment in crops.extras["alignment"]:
@@ -183,7 +185,7 @@ def test_a_guided_crop_costs_one_landmark_pass_when_it_is_confident(posetrack_mi
     model._interpreter.invoke = lambda: calls.append(1) or invoke()
     keypoints, scores, extras = estimate_poses(model, second, crops, tracked=True)
     assert len(calls) == len(crops) + int((~confident).sum())
-    te, moved = 1 / 25, 0
+    te, moved = 1 / 50, 0
     for i in np.flatnonzero(confident):
         np.testing.assert_allclose(keypoints[i], single[i][0])
         np.testing.assert_allclose(scores[i], single[i][1])
@@ -202,6 +204,28 @@ def test_a_guided_crop_costs_one_landmark_pass_when_it_is_confident(posetrack_mi
     calls.clear()
     model.estimate(second, crops.boxes)  # plain boxes: crop scales + the aligned pass, per person
     assert len(calls) >= (len(model.crop_scales) + 1) * len(crops)
+
+
+def test_the_frame_step_comes_from_the_timestamps_else_the_frame_rate():
+    step = PoseStep(FakePoseModel(), build_tracker("oks"), VideoOptions(det_interval=5), fps=30.0)
+    steps = [step.frame_step(t) for t in (0.0, 0.04, 0.1, 0.1, None, 0.2)]
+    np.testing.assert_allclose(steps, [1 / 30, 0.04, 0.06, 1 / 30, 1 / 30, 0.1])
+    default = PoseStep(FakePoseModel(), build_tracker("oks"), VideoOptions(det_interval=5))
+    assert default.frame_step(None) == 1 / 25
+
+
+def test_video_options_and_smoothing_reject_what_is_not_a_number():
+    from posekit.errors import PosekitError
+    from posekit.one_euro import OneEuroParams
+
+    for bad in (0, 1.9, "5", True):
+        with pytest.raises(PosekitError, match="det_interval must be a whole number >= 1"):
+            VideoOptions(det_interval=bad)
+    assert VideoOptions(det_interval=np.int64(3)).det_interval == 3
+    for bad in ({"min_cutoff": float("nan")}, {"beta": float("inf")}, {"d_cutoff": "fast"}, {"beta": -1}):
+        with pytest.raises(PosekitError, match="finite numbers > 0"):
+            OneEuroParams(**bad)
+    assert OneEuroParams(1, 2, 3) == OneEuroParams(1.0, 2.0, 3.0)
 
 
 def test_smooth_flag_is_the_one_euro_filter_over_the_tracked_results(posetrack_mini, tmp_path, fake_models):  # noqa: F811

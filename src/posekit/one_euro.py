@@ -15,6 +15,7 @@ default model's tracking region (posekit.families.blazepose.landmarks).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,11 +41,16 @@ class OneEuroParams:
     d_cutoff: float = DEFAULT_D_CUTOFF
 
     def __post_init__(self) -> None:
-        if self.min_cutoff <= 0 or self.d_cutoff <= 0 or self.beta < 0:
+        try:
+            values = [float(v) for v in (self.min_cutoff, self.beta, self.d_cutoff)]
+        except (TypeError, ValueError):
+            values = [math.nan] * 3
+        if not all(map(math.isfinite, values)) or values[0] <= 0 or values[2] <= 0 or values[1] < 0:
             raise PosekitError(
-                f"smoothing: min_cutoff and d_cutoff must be > 0 and beta >= 0, got min_cutoff="
-                f"{self.min_cutoff}, beta={self.beta}, d_cutoff={self.d_cutoff}"
+                f"smoothing: min_cutoff and d_cutoff must be finite numbers > 0 and beta one >= 0, got "
+                f"min_cutoff={self.min_cutoff}, beta={self.beta}, d_cutoff={self.d_cutoff}"
             )
+        self.min_cutoff, self.beta, self.d_cutoff = values
 
 
 def smoothing_factor(cutoff: np.ndarray | float, te: float) -> np.ndarray:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from posekit.errors import PosekitError
-from posekit.one_euro import OneEuroParams
+from posekit.one_euro import DEFAULT_FPS, OneEuroParams
 from posekit.pose.nms import detected_poses, pose_nms
 from posekit.pose.types import PoseModel
 from posekit.track.guided import GuidedCrops, GuideParams
@@ -35,9 +35,10 @@ class VideoOptions:
     guide: GuideParams = field(default_factory=GuideParams)
 
     def __post_init__(self) -> None:
-        if int(self.det_interval) < 1:
-            raise PosekitError(f"--det_interval must be >= 1, got {self.det_interval}")
-        self.det_interval = int(self.det_interval)
+        value = self.det_interval
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            raise PosekitError(f"--det_interval must be a whole number >= 1, got {value!r}")
+        self.det_interval = int(value)
 
 
 def video_options(
@@ -93,7 +94,18 @@ class PoseStep:
         if (guided or self.options.smoothing is not None) and tracker is None:
             raise PosekitError("--det_interval > 1 and --smooth need a tracker (--pose_track or --pose_flow)")
         self.guide = GuidedCrops(tracker, self.options.guide) if guided else None
+        self.fps = float(fps) if fps and fps > 0 else DEFAULT_FPS
+        self.last_time: float | None = None
         self.smoother = TrackSmoother(self.options.smoothing, fps) if self.options.smoothing else None
+
+    def frame_step(self, timestamp: float | None) -> float:
+        """Seconds since the last frame: from the timestamps if both are known and increase, else 1 / fps."""
+        step = 1.0 / self.fps
+        if timestamp is not None and self.last_time is not None and timestamp > self.last_time:
+            step = float(timestamp) - self.last_time
+        if timestamp is not None:
+            self.last_time = float(timestamp)
+        return step
 
     def schedule(self) -> DetectionSchedule:
         """A fresh detector schedule for this step's stream (used by the detect stage, in frame order)."""
@@ -109,7 +121,8 @@ class PoseStep:
         """The frame's people: poses, NMS, track ids and (with smoothing) smoothed keypoints."""
         guided = np.zeros(0, dtype=bool)
         if self.guide is not None:
-            detections, guided = self.guide.plan((image.shape[1], image.shape[0]), detections)
+            step = self.frame_step(timestamp)
+            detections, guided = self.guide.plan((image.shape[1], image.shape[0]), detections, step)
         if detections is not None and len(detections):
             start = time.perf_counter()
             keypoints, scores, extras = estimate_poses(

@@ -139,10 +139,16 @@ class GuidedCrops:
         self.tracker = tracker
         self.params = params or GuideParams()
 
-    def plan(self, size: tuple[int, int], detections: Detections | None) -> tuple[Detections, np.ndarray]:
-        """Crops for the next frame of size (w, h) and the mask of guided ones (see merge_crops)."""
+    def plan(
+        self, size: tuple[int, int], detections: Detections | None, frame_step: float | None = None
+    ) -> tuple[Detections, np.ndarray]:
+        """Crops for the next frame of size (w, h) and the mask of guided ones (see merge_crops); with
+        frame_step (seconds since the tracks' last frame) every row gets it as the extra "frame_step"."""
         _, boxes, scores, extras = next_boxes(self.tracker.live_tracks(), size, self.params)
-        return merge_crops(boxes, scores, detections, self.params.merge_iou, extras)
+        crops, guided = merge_crops(boxes, scores, detections, self.params.merge_iou, extras)
+        if frame_step is not None:
+            crops.extras["frame_step"] = np.full(len(crops), float(frame_step))
+        return crops, guided
 
     def boxes(self, boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, guided: np.ndarray):
         """The people's boxes in this frame: a detection's box, or for a guided pose the box of its own

@@ -36,16 +36,13 @@ class TrackSmoother:
     def __init__(self, params: OneEuroParams | None = None, fps: float | None = None) -> None:
         self.params = params or OneEuroParams()
         self.fps = float(fps) if fps and fps > 0 else DEFAULT_FPS
-        self.frame = -1
         self.time: float | None = None
         self.filters: dict[int, OneEuroFilter] = {}
 
     def __call__(self, result: PoseResult, timestamp: float | None = None) -> PoseResult:
         """The result with every person's keypoints smoothed along their track; a timestamp that does
         not increase (or None) is taken as the previous one plus 1 / fps."""
-        self.frame += 1
-        step = 1.0 / self.fps
-        t = self.frame * step if self.time is None else self.time + step
+        t = 0.0 if self.time is None else self.time + 1.0 / self.fps
         if timestamp is not None and (self.time is None or float(timestamp) > self.time):
             t = float(timestamp)
         self.time = t

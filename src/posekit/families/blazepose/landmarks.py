@@ -29,8 +29,7 @@ after MediaPipe's One-Euro filter of them (`alignment_filter`; its speed state i
 "alignment_speed"). benchmarks/track_e2e.py, --det_interval 5: moving the region by the track's box
 velocity, as before, jittered 6.0 px a frame on the still clip against 3.7, and scored IDF1 0.636 / 0.463
 (synthetic / pan, the pan's ignore regions not applied) against 0.673 / 0.461; without the filter 4.5 px
-and 0.587 / 0.467. A limb the model
-sees two ways (a left/right ankle swap) flips the keypoint box, the velocity and so the next region.
+and 0.587 / 0.467.
 """
 
 from __future__ import annotations
@@ -142,6 +141,7 @@ class BlazePoseLandmarkModel:
         "guided",
         "alignment",
         "alignment_speed",
+        "frame_step",
     )
     track_extras = ("alignment", "alignment_speed")
     pose_nms = True
@@ -283,6 +283,7 @@ class BlazePoseLandmarkModel:
         landmark_alignment: np.ndarray | None = None,
         alignment: np.ndarray | None = None,
         alignment_speed: np.ndarray | None = None,
+        frame_step: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """Keypoints (N, 17, 2) image pixels, scores (N, 17) and the extras a tracker keeps for the next
         frame's crop, {"alignment": (N, 2, 2), "alignment_speed": (N, 2, 2)}: the alignment points of the
@@ -292,7 +293,8 @@ class BlazePoseLandmarkModel:
         the BlazePose detector's extras: its rotation hints and the landmark pass it already ran per box;
         guided (N,) bool marks the tracked regions of posekit.track.guided, alignment (N, 2, 2) and
         alignment_speed (N, 2, 2) their tracks' last (filtered) alignment points and speed (their
-        zero-filled detector extras are ignored)."""
+        zero-filled detector extras are ignored), frame_step (N,) the seconds since that last frame (default
+        1 / DEFAULT_FPS)."""
         boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
         out_keypoints = np.zeros((len(boxes), self.num_joints, 2))
         out_scores = np.zeros((len(boxes), self.num_joints))
@@ -318,20 +320,21 @@ class BlazePoseLandmarkModel:
             )
             if last is not None:
                 speed = None if alignment_speed is None else alignment_speed[i]
-                out_alignment[i], out_speed[i] = self._filtered(out_alignment[i], last, speed)
+                step = 1.0 / DEFAULT_FPS if frame_step is None else float(frame_step[i])
+                out_alignment[i], out_speed[i] = self._filtered(out_alignment[i], last, speed, step)
         return out_keypoints, out_scores, {"alignment": out_alignment, "alignment_speed": out_speed}
 
     def _filtered(
-        self, raw: np.ndarray, last: np.ndarray, last_speed: np.ndarray | None
+        self, raw: np.ndarray, last: np.ndarray, last_speed: np.ndarray | None, step: float
     ) -> tuple[np.ndarray, np.ndarray]:
         """A tracked pose's alignment points (2, 2) and their speed (px/s) after MediaPipe's One-Euro
-        filter, one frame (1 / DEFAULT_FPS s) after the track's last filtered points and speed, the speed
-        per region side; unfiltered when alignment_filter is None or the last points are unknown (zero)."""
+        filter, `step` seconds after the track's last filtered points and speed, the speed per region
+        side; unfiltered when alignment_filter is None or the last points are unknown (zero)."""
         side = alignment_region(last)[1]
         if self.alignment_filter is None or side <= 1.0:
             return raw, np.zeros((2, 2))
         speed = np.zeros((2, 2)) if last_speed is None else last_speed
-        return one_euro_step(raw, last, speed, 1.0 / DEFAULT_FPS, self.alignment_filter, side)
+        return one_euro_step(raw, last, speed, step, self.alignment_filter, side)
 
 
 def _best(results: list[Pose]) -> Pose:
