@@ -214,6 +214,34 @@ def test_the_frame_step_comes_from_the_timestamps_else_the_frame_rate():
     assert default.frame_step(None) == 1 / 25
 
 
+def test_no_track_is_followed_into_a_new_scene(posetrack_mini):
+    """The detection schedule marks the first frame of each scene (a frame of another PoseTrack video
+    after the clip); on such a frame the pose step plans no guided crop, only the detections."""
+    from posekit.infer.stages import detect_stage
+
+    clip = [read_image_rgb(posetrack_mini / CLIP / name) for name in FRAMES[:3]]
+    other = read_image_rgb(sorted((posetrack_mini / "images" / "val").rglob("*.jpg"))[0])
+    images = [*clip, other]
+    frames = [Frame(i, f"{i}.jpg", im) for i, im in enumerate(images)]
+    step = PoseStep(FakePoseModel(), build_tracker("oks"), VideoOptions(det_interval=100))
+    seen = list(detect_stage(frames, FakeDetector(), 1, defaultdict(float), step.schedule()))
+    assert [f.new_scene for f in seen] == [True, False, False, True]
+    assert [f.detections is not None for f in seen] == [True, False, False, True]
+    times: dict[str, float] = defaultdict(float)
+    for f in seen[:3]:
+        assert len(step(f.image, f.detections, times, None, f.new_scene)) == 2
+    model = step.pose_model
+    assert len(model.calls[-1]) == 2  # frame 2: the two tracks' guided crops only
+    step(other, seen[3].detections, times, None, new_scene=False)  # taken for the same scene, the old
+    assert len(model.calls[-1]) == 4  # tracks' two crops run on it before its two detections
+    np.testing.assert_array_equal(model.calls[-1][2:], seen[3].detections.boxes)
+    fresh = PoseStep(FakePoseModel(), build_tracker("oks"), VideoOptions(det_interval=100))
+    for f in seen[:3]:
+        fresh(f.image, f.detections, times, None, f.new_scene)
+    fresh(other, seen[3].detections, times, None, new_scene=True)
+    np.testing.assert_array_equal(fresh.pose_model.calls[-1], seen[3].detections.boxes)
+
+
 def test_video_options_and_smoothing_reject_what_is_not_a_number():
     from posekit.errors import PosekitError
     from posekit.one_euro import OneEuroParams

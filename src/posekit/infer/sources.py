@@ -20,7 +20,8 @@ from posekit.types import Detections, PoseResult
 class Frame:
     """One image travelling through the pipeline; stages fill in detections and result.
 
-    image is RGB uint8, or None when it could not be read (then error says why).
+    image is RGB uint8, or None when it could not be read (then error says why); new_scene is set by
+    the detection schedule on the first frame of a scene (then no track is followed into it).
     """
 
     index: int
@@ -30,6 +31,7 @@ class Frame:
     timestamp: float | None = None
     detections: Detections | None = None
     result: PoseResult | None = None
+    new_scene: bool = False
 
 
 @dataclass

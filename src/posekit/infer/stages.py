@@ -55,7 +55,11 @@ def detect_stage(
     thorough = schedule is not None and schedule.interval > 1 and isinstance(detector, ThoroughDetector)
 
     def flush() -> list[Frame]:
-        readable = [f for f in batch if f.image is not None and (schedule is None or schedule(f.image))]
+        readable = []
+        for f in batch:
+            if f.image is not None and (schedule is None or schedule(f.image)):
+                readable.append(f)
+                f.new_scene = schedule is not None and schedule.cut
         start = time.perf_counter()
         if isinstance(detector, DetectionFile):
             found = [detector.lookup(f.name) for f in readable]
@@ -87,7 +91,7 @@ def pose_stage(
     """Fill frame.result: keypoints for each crop, pose NMS, then the tracker's ids (see PoseStep)."""
     for frame in frames:
         if frame.image is not None:
-            frame.result = step(frame.image, frame.detections, times, frame.timestamp)
+            frame.result = step(frame.image, frame.detections, times, frame.timestamp, frame.new_scene)
         yield frame
     if on_done is not None:
         on_done()

@@ -117,12 +117,15 @@ class PoseStep:
         detections: Detections | None,
         times: dict[str, float],
         timestamp: float | None = None,
+        new_scene: bool = False,
     ) -> PoseResult:
-        """The frame's people: poses, NMS, track ids and (with smoothing) smoothed keypoints."""
+        """The frame's people: poses, NMS, track ids and (with smoothing) smoothed keypoints; on a
+        new_scene frame no track is followed in (its people come from its detections only)."""
         guided = np.zeros(0, dtype=bool)
         if self.guide is not None:
             step = self.frame_step(timestamp)
-            detections, guided = self.guide.plan((image.shape[1], image.shape[0]), detections, step)
+            size = (image.shape[1], image.shape[0])
+            detections, guided = self.guide.plan(size, detections, step, follow=not new_scene)
         if detections is not None and len(detections):
             start = time.perf_counter()
             keypoints, scores, extras = estimate_poses(

@@ -140,11 +140,17 @@ class GuidedCrops:
         self.params = params or GuideParams()
 
     def plan(
-        self, size: tuple[int, int], detections: Detections | None, frame_step: float | None = None
+        self,
+        size: tuple[int, int],
+        detections: Detections | None,
+        frame_step: float | None = None,
+        follow: bool = True,
     ) -> tuple[Detections, np.ndarray]:
         """Crops for the next frame of size (w, h) and the mask of guided ones (see merge_crops); with
-        frame_step (seconds since the tracks' last frame) every row gets it as the extra "frame_step"."""
-        _, boxes, scores, extras = next_boxes(self.tracker.live_tracks(), size, self.params)
+        frame_step (seconds since the tracks' last frame) every row gets it as the extra "frame_step";
+        follow=False (a new scene) plans the detections only."""
+        tracks = self.tracker.live_tracks() if follow else []
+        _, boxes, scores, extras = next_boxes(tracks, size, self.params)
         crops, guided = merge_crops(boxes, scores, detections, self.params.merge_iou, extras)
         if frame_step is not None:
             crops.extras["frame_step"] = np.full(len(crops), float(frame_step))

@@ -32,15 +32,16 @@ class DetectionSchedule:
         self.interval = max(1, int(interval))
         self.scene_cut = float(scene_cut)
         self.since = 0  # frames since the detector last ran
+        self.cut = False  # whether the last frame judged began a new scene (the first frame does)
         self._previous: np.ndarray | None = None
 
     def __call__(self, image_rgb: np.ndarray) -> bool:
-        """True when the detector should run on this frame."""
+        """True when the detector should run on this frame (and `cut` says whether it is a new scene)."""
         if self.interval == 1:
             return True
         hist = grey_histogram(image_rgb)
-        cut = self._previous is None or histogram_distance(self._previous, hist) > self.scene_cut
+        self.cut = self._previous is None or histogram_distance(self._previous, hist) > self.scene_cut
         self._previous = hist
-        run = cut or self.since + 1 >= self.interval
+        run = self.cut or self.since + 1 >= self.interval
         self.since = 0 if run else self.since + 1
         return run
