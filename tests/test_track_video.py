@@ -84,10 +84,13 @@ def _find(people: list[dict], box: np.ndarray) -> dict | None:
     return best if best is not None and box_iou(_xyxy(best), box)[0, 0] >= 0.3 else None
 
 
-def test_a_person_the_detector_misses_keeps_id_and_pose(posetrack_mini, tmp_path, clip_detections):
+@pytest.mark.parametrize("tracker_flag", ["--pose_track", "--pose_flow"])
+def test_a_person_the_detector_misses_keeps_id_and_pose(
+    posetrack_mini, tmp_path, clip_detections, tracker_flag
+):
     """The person left in frame 0 is removed from the detections of frames 1-3: with --det_interval 2
     (detector on frames 0, 2, 4) their crop follows their pose through the gap, same id, same pose as
-    when detected; with --det_interval 1 they are simply gone in those frames."""
+    when detected; with --det_interval 1 they are simply gone in those frames. With either tracker."""
     first = clip_detections[FRAMES[0]]
     person = first[np.argmin(first[:, 0])][None]  # the leftmost person of frame 0
     missing = {
@@ -101,7 +104,7 @@ def test_a_person_the_detector_misses_keeps_id_and_pose(posetrack_mini, tmp_path
     for label, detfile, interval in (("all", "all", 1), ("gap", "missing", 2), ("per-frame", "missing", 1)):
         out = tmp_path / label
         argv = ["infer", "--indir", str(posetrack_mini / CLIP), "--outdir", str(out), "--no_save_img"]
-        argv += ["--detfile", str(tmp_path / f"{detfile}.json"), "--pose_track"]
+        argv += ["--detfile", str(tmp_path / f"{detfile}.json"), tracker_flag]
         assert main([*argv, "--det_interval", str(interval)]) == 0
         runs[label] = _people(out)
     reference = [_find(runs["all"][n], person) for n in FRAMES]
@@ -118,7 +121,8 @@ def test_a_person_the_detector_misses_keeps_id_and_pose(posetrack_mini, tmp_path
     assert [_find(runs["per-frame"][n], person) is None for n in FRAMES] == [False, True, True, True, False]
 
 
-def test_a_person_who_leaves_the_frame_ends_their_track(posetrack_mini):
+@pytest.mark.parametrize("tracker", ["oks", "poseflow"])
+def test_a_person_who_leaves_the_frame_ends_their_track(posetrack_mini, tracker):
     """A 700 px wide camera window slides right over clip frame 0, 40 px per frame, so the leftmost
     person leaves the view on the left; the detector runs on the first frame only (--det_interval 100):
     their track follows them while they are in view and ends once they are out, the others (whole
@@ -131,7 +135,7 @@ def test_a_person_who_leaves_the_frame_ends_their_track(posetrack_mini):
         source,
         build_detector("blazepose"),
         BlazePoseLandmarkModel(),
-        tracker=build_tracker("oks"),
+        tracker=build_tracker(tracker),
         single_thread=True,
         video=VideoOptions(det_interval=100),
     )
