@@ -312,9 +312,9 @@ def test_ui_track_tab_smooths_as_the_cli_does(posetrack_mini, tmp_path, fake_mod
     request.addfinalizer(common._ROOT.clear)
     video = tmp_path / "clip.mp4"
     video.write_bytes((posetrack_mini / MP4).read_bytes())
-    tab_track.run_track_video(str(video), "oks", "blazepose", str(tmp_path / "ui"), True, 0.5, 2.0)
+    tab_track.run_track_video(str(video), "oks", "blazepose", str(tmp_path / "ui"), True, 0.5, 2.0, 0.7)
     argv = ["infer", "--video", str(video), "--outdir", str(tmp_path / "cli"), "--pose_track", "--smooth"]
-    assert main([*argv, "--smooth_min_cutoff", "0.5", "--smooth_beta", "2"]) == 0
+    assert main([*argv, "--smooth_min_cutoff", "0.5", "--smooth_beta", "2", "--smooth_d_cutoff", "0.7"]) == 0
     ui = json.loads((tmp_path / "ui" / "alphapose-results.json").read_text())
     cli = json.loads((tmp_path / "cli" / "alphapose-results.json").read_text())
     assert ui == cli and len(ui) >= 10

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from posekit.one_euro import DEFAULT_BETA, DEFAULT_MIN_CUTOFF
+from posekit.one_euro import DEFAULT_BETA, DEFAULT_D_CUTOFF, DEFAULT_MIN_CUTOFF
 from posekit.track import TRACKERS
 from posekit.ui import tab_infer
 from posekit.ui.common import friendly_errors, inside, output_folder, required_path
@@ -22,9 +22,10 @@ def run_track_video(
     smooth: bool = False,
     min_cutoff: float = DEFAULT_MIN_CUTOFF,
     beta: float = DEFAULT_BETA,
+    d_cutoff: float = DEFAULT_D_CUTOFF,
 ):
     """Detect, estimate and track a video, optionally One-Euro smoothed (as `posekit infer --smooth
-    --smooth_min_cutoff --smooth_beta`); (summary, tracked video, downloads)."""
+    --smooth_min_cutoff --smooth_beta --smooth_d_cutoff`); (summary, tracked video, downloads)."""
     from posekit.one_euro import OneEuroParams
 
     if not video:
@@ -32,7 +33,7 @@ def run_track_video(
     outdir = output_folder(output_dir)
     copy = tab_infer.copy_uploads([video], outdir)[0]
     source = tab_infer.open_source([], copy, "")
-    smoothing = OneEuroParams(float(min_cutoff), float(beta)) if smooth else None
+    smoothing = OneEuroParams(min_cutoff, beta, d_cutoff) if smooth else None
     summary = tab_infer.infer(source, outdir, tab_infer.AUTO_MODEL, "", "", detector, tracker, smoothing)
     downloads = [str(p) for p in (summary.results_path, summary.video_path) if p]
     video_out = str(summary.video_path) if summary.video_path else None
@@ -85,6 +86,11 @@ def build() -> None:
                 label="Smoothing beta: higher = less lag when moving",
                 elem_id="track-smooth-beta",
             )
+            d_cutoff = gr.Number(
+                value=DEFAULT_D_CUTOFF,
+                label="Smoothing d cutoff (Hz): smoothing of the speed",
+                elem_id="track-smooth-d-cutoff",
+            )
         video_button = gr.Button("Track video", variant="primary", elem_id="track-video-run")
         video_summary = gr.Markdown(elem_id="track-video-result")
         video_out = gr.Video(label="Tracked video", height=360, elem_id="track-video-out")
@@ -103,7 +109,7 @@ def build() -> None:
         )
     video_button.click(
         run_track_video,
-        [video, tracker, detector, outdir, smooth, min_cutoff, beta],
+        [video, tracker, detector, outdir, smooth, min_cutoff, beta, d_cutoff],
         [video_summary, video_out, video_files],
     )
     files_button.click(
