@@ -5,6 +5,7 @@ of posetrack18-mini, the default model)."""
 from __future__ import annotations
 
 import json
+import warnings
 from collections import defaultdict
 
 import numpy as np
@@ -244,6 +245,27 @@ def test_no_track_is_followed_into_a_new_scene(posetrack_mini):
         fresh(f.image, f.detections, times, None, f.new_scene)
     fresh(other, seen[3].detections, times, None, new_scene=True)
     np.testing.assert_array_equal(fresh.pose_model.calls[-1], seen[3].detections.boxes)
+
+
+def test_an_explicit_det_interval_is_ignored_with_a_warning_for_a_one_stage_model():
+    from posekit.infer.options import InferOptions
+    from posekit.infer.pipeline import Pipeline
+    from posekit.pose.onestage import DetectorKeypoints
+
+    source = Source(iter(()), 0, 25.0, "clip", is_video=True)
+    one_stage = Pipeline(
+        InferOptions(det_interval=5), detector=FakeDetector(), pose_model=DetectorKeypoints(17)
+    )
+    with pytest.warns(
+        UserWarning, match="--det_interval 5 ignored: the keypoints of fake come from the detector"
+    ):
+        one_stage.video_plan(source)
+    two_stage = Pipeline(InferOptions(det_interval=5), detector=FakeDetector(), pose_model=FakePoseModel())
+    assert two_stage.video_plan(source)[0].det_interval == 5
+    default = Pipeline(InferOptions(), detector=FakeDetector(), pose_model=DetectorKeypoints(17))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        default.video_plan(source)  # the default interval says nothing
 
 
 def test_video_options_and_smoothing_reject_what_is_not_a_number():

@@ -107,10 +107,18 @@ class Pipeline:
     def video_plan(self, source: Source) -> tuple[VideoOptions, str | None]:
         """How `source` is followed (posekit.infer.tracked.video_options): options.det_interval, or
         the default for video, webcam and tracked runs; smoothing; and the tracker that needs
-        (options.tracker, or the default one when pose-guided crops or smoothing need one)."""
+        (options.tracker, or the default one when pose-guided crops or smoothing need one). A one-stage
+        model's people come from the detector on every frame: an explicit det_interval > 1 is ignored,
+        with a warning."""
         from posekit.infer.tracked import video_options
 
         o = self.options
+        if o.det_interval is not None and o.det_interval > 1 and not self.pose_model.pose_nms:
+            warnings.warn(
+                f"--det_interval {o.det_interval} ignored: the keypoints of {self.detector.name} come from "
+                "the detector itself, which runs on every frame",
+                stacklevel=2,
+            )
         return video_options(source.is_video, o.tracker if o.tracking else None, o.det_interval, o.smoothing)
 
     def frames(
