@@ -51,19 +51,6 @@ def ignored(gt: PoseResult, hyp: PoseResult, mask: np.ndarray, threshold: float 
     return out
 
 
-def _without(hyp: PoseResult, drop: np.ndarray) -> PoseResult:
-    """The hypotheses of one frame except the `drop` ones (what the metrics read: boxes, poses, ids)."""
-    keep = np.flatnonzero(~drop)
-    return PoseResult(
-        np.asarray(hyp.boxes).reshape(-1, 4)[keep],
-        np.asarray(hyp.box_scores)[keep],
-        np.asarray(hyp.keypoints)[keep],
-        np.asarray(hyp.keypoint_scores)[keep],
-        np.asarray(hyp.scores)[keep],
-        [hyp.ids[i] for i in keep],
-    )
-
-
 def tracking_metrics(
     ground_truth: Sequence[PoseResult],
     hypotheses: Sequence[PoseResult],
@@ -80,7 +67,7 @@ def tracking_metrics(
     acc = mm.MOTAccumulator(auto_id=True)
     for t, (gt, hyp) in enumerate(zip(ground_truth, hypotheses)):
         if ignore_masks is not None and len(hyp):
-            hyp = _without(hyp, ignored(gt, hyp, ignore_masks[t], threshold))
+            hyp = hyp.select(~ignored(gt, hyp, ignore_masks[t], threshold))
         acc.update(list(gt.ids), list(hyp.ids), distance_matrix(gt, hyp, match, threshold))
     summary = mm.metrics.create().compute(acc, metrics=list(METRICS), name="seq")
     return {name: float(summary[name].iloc[0]) for name in METRICS}

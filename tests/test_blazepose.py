@@ -122,6 +122,27 @@ def test_detection_extras_travel_with_selected_detections():
     assert kept.extras["rotations"].tolist() == [-45.0]
 
 
+def test_selected_people_keep_their_ids_and_extras():
+    from posekit.types import PoseResult
+
+    people = PoseResult(
+        np.arange(12.0).reshape(3, 4),
+        np.array([0.9, 0.8, 0.7]),
+        np.arange(3 * 17 * 2.0).reshape(3, 17, 2),
+        np.full((3, 17), 0.5),
+        np.array([3.0, 2.0, 1.0]),
+        [7, 8, 9],
+        {"alignment": np.arange(12.0).reshape(3, 2, 2)},
+    )
+    kept = people.select(np.array([True, False, True]))
+    assert kept.ids == [7, 9] and kept.boxes.tolist() == [[0, 1, 2, 3], [8, 9, 10, 11]]
+    assert kept.scores.tolist() == [3.0, 1.0] and kept.box_scores.tolist() == [0.9, 0.7]
+    np.testing.assert_array_equal(kept.keypoints, people.keypoints[[0, 2]])
+    np.testing.assert_array_equal(kept.extras["alignment"], people.extras["alignment"][[0, 2]])
+    assert len(people.select(np.array([], dtype=int))) == 0
+    assert people.select(np.array([1])).ids == [8]
+
+
 def test_heatmap_refinement_moves_only_confident_points_inside_their_window():
     from posekit.families.blazepose.landmarks import refine_from_heatmap
 

@@ -73,5 +73,18 @@ class PoseResult:
             ids=[],
         )
 
+    def select(self, index: np.ndarray) -> PoseResult:
+        """The people at `index` (indices or a boolean mask), ids and extras included."""
+        rows = np.arange(len(self))[index]
+        return PoseResult(
+            np.asarray(self.boxes).reshape(-1, 4)[rows],
+            np.asarray(self.box_scores)[rows],
+            np.asarray(self.keypoints)[rows],
+            np.asarray(self.keypoint_scores)[rows],
+            np.asarray(self.scores)[rows],
+            [self.ids[i] for i in rows] if self.ids else [],
+            extras_rows(self.extras, rows),
+        )
+
     def __len__(self) -> int:
         return len(self.boxes)
