@@ -20,6 +20,7 @@ from posekit.infer.stages import process
 from posekit.infer.tracked import PoseStep, VideoOptions, estimate_poses
 from posekit.io.images import read_image_rgb
 from posekit.io.results import result_entries
+from posekit.one_euro import FrameClock, OneEuroParams
 from posekit.pose.nms import pose_nms
 from posekit.track import build_tracker
 from tests.pipeline_fakes import FakeDetector, FakePoseModel
@@ -211,12 +212,32 @@ def test_a_guided_crop_costs_one_landmark_pass_when_it_is_confident(posetrack_mi
     assert len(calls) >= (len(model.crop_scales) + 1) * len(crops)
 
 
-def test_the_frame_step_comes_from_the_timestamps_else_the_frame_rate():
-    step = PoseStep(FakePoseModel(), build_tracker("oks"), VideoOptions(det_interval=5), fps=30.0)
-    steps = [step.frame_step(t) for t in (0.0, 0.04, 0.1, 0.1, None, 0.2)]
-    np.testing.assert_allclose(steps, [1 / 30, 0.04, 0.06, 1 / 30, 1 / 30, 0.1])
-    default = PoseStep(FakePoseModel(), build_tracker("oks"), VideoOptions(det_interval=5))
-    assert default.frame_step(None) == 1 / 25
+def test_one_clock_times_the_tracking_region_and_the_smoother():
+    """The frame time: the timestamp when it increases, else the last time + 1 / fps; its steps add up to
+    the time between real timestamps. The pose step's one clock hands the step to the guided crops (the
+    tracking region's filter) and the time to the keypoint smoother."""
+    clock = FrameClock(30.0)
+    times, steps = zip(*[clock.tick(t) for t in (0.0, 0.04, 0.1, 0.1, None, 0.2)])
+    np.testing.assert_allclose(times, [0.0, 0.04, 0.1, 0.1 + 1 / 30, 0.1 + 2 / 30, 0.2])
+    np.testing.assert_allclose(steps, [1 / 30, 0.04, 0.06, 1 / 30, 1 / 30, 0.1 - 2 / 30])
+    assert FrameClock().tick(None) == (0.0, 1 / 25)
+    options = VideoOptions(det_interval=5, smoothing=OneEuroParams())
+    step = PoseStep(FakePoseModel(), build_tracker("oks"), options, fps=30.0)
+    seen_steps, seen_times = [], []
+    plan, smoother = step.guide.plan, step.smoother
+
+    def spy_plan(size, detections, frame_step=None, follow=True):
+        seen_steps.append(frame_step)
+        return plan(size, detections, frame_step, follow)
+
+    step.guide.plan = spy_plan
+    step.smoother = lambda result, t: seen_times.append(t) or smoother(result, t)
+    image = np.full((120, 160, 3), 100, np.uint8)
+    found = FakeDetector().detect([image])[0]
+    for n, t in enumerate((0.0, 0.04, 0.1, 0.1, None, 0.2)):
+        step(image, found if n == 0 else None, defaultdict(float), t)
+    np.testing.assert_allclose(seen_steps, steps)
+    np.testing.assert_allclose(seen_times, times)
 
 
 def test_no_track_is_followed_into_a_new_scene(posetrack_mini):
@@ -270,7 +291,6 @@ def test_an_explicit_det_interval_is_ignored_with_a_warning_for_a_one_stage_mode
 
 def test_video_options_and_smoothing_reject_what_is_not_a_number():
     from posekit.errors import PosekitError
-    from posekit.one_euro import OneEuroParams
 
     for bad in (0, 1.9, "5", True):
         with pytest.raises(PosekitError, match="det_interval must be a whole number >= 1"):
@@ -285,7 +305,6 @@ def test_video_options_and_smoothing_reject_what_is_not_a_number():
 def test_smooth_flag_is_the_one_euro_filter_over_the_tracked_results(posetrack_mini, tmp_path, fake_models):  # noqa: F811
     """`--smooth` with its three parameters gives exactly TrackSmoother over the unsmoothed tracked run
     (video timestamps), and never changes a person's first frame (no delay, no warm-up)."""
-    from posekit.one_euro import OneEuroParams
     from posekit.track.smoothing import TrackSmoother
     from posekit.types import PoseResult
 
@@ -342,6 +361,28 @@ def test_ui_track_tab_smooths_as_the_cli_does(posetrack_mini, tmp_path, fake_mod
     assert ui == cli and len(ui) >= 10
     assert main([*argv[:-1], "--outdir", str(tmp_path / "raw")]) == 0
     assert json.loads((tmp_path / "raw" / "alphapose-results.json").read_text()) != ui  # it did smooth
+
+
+def test_ui_track_tab_det_interval_is_the_cli_flag(posetrack_mini, tmp_path, fake_models, request):  # noqa: F811
+    """The Track tab's detector interval is `--det_interval` (empty: the CLI's default)."""
+    pytest.importorskip("gradio")
+    from posekit.ui import common, tab_track
+
+    common.set_root(tmp_path)
+    request.addfinalizer(common._ROOT.clear)
+    video = tmp_path / "clip.mp4"
+    video.write_bytes((posetrack_mini / MP4).read_bytes())
+    runs = {}
+    for interval in (1, 3, None):
+        out = tmp_path / f"ui-{interval}"
+        tab_track.run_track_video(str(video), "oks", "blazepose", str(out), det_interval=interval)
+        runs[interval] = json.loads((out / "alphapose-results.json").read_text())
+        flag = [] if interval is None else ["--det_interval", str(interval)]
+        cli = tmp_path / f"cli-{interval}"
+        assert main(["infer", "--video", str(video), "--outdir", str(cli), "--pose_track", *flag]) == 0
+        assert runs[interval] == json.loads((cli / "alphapose-results.json").read_text())
+        assert len(runs[interval]) >= 10
+    assert runs[1] != runs[3]  # the interval reached the pipeline
 
 
 def test_stream_follows_people_as_the_cli_does(posetrack_mini, tmp_path, fake_models):  # noqa: F811

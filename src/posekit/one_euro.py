@@ -53,6 +53,26 @@ class OneEuroParams:
         self.min_cutoff, self.beta, self.d_cutoff = values
 
 
+class FrameClock:
+    """The filters' time of each frame of a stream: its timestamp (seconds) when it has one later than
+    the last frame's time, else the last time plus 1 / fps (the first frame without one is at 0), so the
+    steps between frames are > 0 and add up to the time between real timestamps."""
+
+    def __init__(self, fps: float | None = None) -> None:
+        self.fps = float(fps) if fps and fps > 0 else DEFAULT_FPS
+        self.time: float | None = None
+
+    def tick(self, timestamp: float | None = None) -> tuple[float, float]:
+        """This frame's time and its step from the last frame (1 / fps for the first)."""
+        step = 1.0 / self.fps
+        t = 0.0 if self.time is None else self.time + step
+        if timestamp is not None and (self.time is None or float(timestamp) > self.time):
+            t = float(timestamp)
+            step = step if self.time is None else t - self.time
+        self.time = t
+        return t, step
+
+
 def smoothing_factor(cutoff: np.ndarray | float, te: float) -> np.ndarray:
     """The exponential smoothing factor alpha of a first-order low-pass at `cutoff` Hz, step te seconds."""
     return 1.0 / (1.0 + 1.0 / (2.0 * np.pi * np.asarray(cutoff, dtype=np.float64) * te))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from posekit.errors import PosekitError
-from posekit.one_euro import DEFAULT_FPS, OneEuroParams
+from posekit.one_euro import FrameClock, OneEuroParams
 from posekit.pose.nms import detected_poses, pose_nms
 from posekit.pose.types import PoseModel
 from posekit.track.guided import GuidedCrops, GuideParams
@@ -94,18 +94,8 @@ class PoseStep:
         if (guided or self.options.smoothing is not None) and tracker is None:
             raise PosekitError("--det_interval > 1 and --smooth need a tracker (--pose_track or --pose_flow)")
         self.guide = GuidedCrops(tracker, self.options.guide) if guided else None
-        self.fps = float(fps) if fps and fps > 0 else DEFAULT_FPS
-        self.last_time: float | None = None
+        self.clock = FrameClock(fps)  # the one time of the stream: the tracking region's and the smoother's
         self.smoother = TrackSmoother(self.options.smoothing, fps) if self.options.smoothing else None
-
-    def frame_step(self, timestamp: float | None) -> float:
-        """Seconds since the last frame: from the timestamps if both are known and increase, else 1 / fps."""
-        step = 1.0 / self.fps
-        if timestamp is not None and self.last_time is not None and timestamp > self.last_time:
-            step = float(timestamp) - self.last_time
-        if timestamp is not None:
-            self.last_time = float(timestamp)
-        return step
 
     def schedule(self) -> DetectionSchedule:
         """A fresh detector schedule for this step's stream (used by the detect stage, in frame order)."""
@@ -121,9 +111,9 @@ class PoseStep:
     ) -> PoseResult:
         """The frame's people: poses, NMS, track ids and (with smoothing) smoothed keypoints; on a
         new_scene frame no track is followed in (its people come from its detections only)."""
+        now, step = self.clock.tick(timestamp)
         guided = np.zeros(0, dtype=bool)
         if self.guide is not None:
-            step = self.frame_step(timestamp)
             size = (image.shape[1], image.shape[0])
             detections, guided = self.guide.plan(size, detections, step, follow=not new_scene)
         if detections is not None and len(detections):
@@ -151,6 +141,6 @@ class PoseStep:
             start = time.perf_counter()
             result = self.tracker.update(image, result)
             if self.smoother is not None:
-                result = self.smoother(result, timestamp)
+                result = self.smoother(result, now)
             times["track"] += time.perf_counter() - start
         return result

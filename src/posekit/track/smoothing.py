@@ -13,7 +13,7 @@ import dataclasses
 import numpy as np
 
 from posekit.errors import PosekitError
-from posekit.one_euro import DEFAULT_FPS, OneEuroFilter, OneEuroParams
+from posekit.one_euro import FrameClock, OneEuroFilter, OneEuroParams
 from posekit.types import PoseResult
 
 
@@ -29,23 +29,19 @@ class TrackSmoother:
     """One-Euro smoothing of each track's keypoints in tracked PoseResults (ids are track ids).
 
     State lives per track id and is dropped as soon as a frame comes without that id (the track ended or
-    was lost), so an id that comes back later starts afresh. Timestamps are seconds; without them frame n
-    is at n / fps.
+    was lost), so an id that comes back later starts afresh. Timestamps are seconds, read by a FrameClock
+    (without them frame n is at n / fps).
     """
 
     def __init__(self, params: OneEuroParams | None = None, fps: float | None = None) -> None:
         self.params = params or OneEuroParams()
-        self.fps = float(fps) if fps and fps > 0 else DEFAULT_FPS
-        self.time: float | None = None
+        self.clock = FrameClock(fps)
         self.filters: dict[int, OneEuroFilter] = {}
 
     def __call__(self, result: PoseResult, timestamp: float | None = None) -> PoseResult:
         """The result with every person's keypoints smoothed along their track; a timestamp that does
         not increase (or None) is taken as the previous one plus 1 / fps."""
-        t = 0.0 if self.time is None else self.time + 1.0 / self.fps
-        if timestamp is not None and (self.time is None or float(timestamp) > self.time):
-            t = float(timestamp)
-        self.time = t
+        t, _ = self.clock.tick(timestamp)
         ids = [int(i) for i in result.ids]
         if len(ids) != len(result):
             raise PosekitError("smoothing needs tracked results (one track id per person)")

@@ -60,9 +60,11 @@ def infer(
     detector: str,
     tracker: str = NO_TRACKING,
     smoothing=None,
+    det_interval: int | None = None,
 ):
     """Run the `posekit infer` pipeline (the same Pipeline as the CLI) and return its RunSummary;
-    smoothing: OneEuroParams for `--smooth`, None for none."""
+    smoothing: OneEuroParams for `--smooth`, None for none; det_interval: `--det_interval` (None: its
+    default)."""
     from posekit.infer.options import InferOptions
     from posekit.infer.pipeline import Pipeline
     from posekit.one_euro import OneEuroParams
@@ -84,6 +86,7 @@ def infer(
         smooth_min_cutoff=(smoothing or OneEuroParams()).min_cutoff,
         smooth_beta=(smoothing or OneEuroParams()).beta,
         smooth_d_cutoff=(smoothing or OneEuroParams()).d_cutoff,
+        det_interval=det_interval,
     )
     return Pipeline(options, log=print).run(source, progress=False)
 

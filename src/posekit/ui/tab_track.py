@@ -7,6 +7,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from posekit.infer.tracked import DEFAULT_DET_INTERVAL
 from posekit.one_euro import DEFAULT_BETA, DEFAULT_D_CUTOFF, DEFAULT_MIN_CUTOFF
 from posekit.track import TRACKERS
 from posekit.ui import tab_infer
@@ -23,9 +24,12 @@ def run_track_video(
     min_cutoff: float = DEFAULT_MIN_CUTOFF,
     beta: float = DEFAULT_BETA,
     d_cutoff: float = DEFAULT_D_CUTOFF,
+    det_interval: float | None = None,
 ):
-    """Detect, estimate and track a video, optionally One-Euro smoothed (as `posekit infer --smooth
-    --smooth_min_cutoff --smooth_beta --smooth_d_cutoff`); (summary, tracked video, downloads)."""
+    """Detect, estimate and track a video with the detector on every det_interval frames (people are
+    followed by their poses between; None: the CLI's default), optionally One-Euro smoothed; as `posekit
+    infer --det_interval --smooth --smooth_min_cutoff --smooth_beta --smooth_d_cutoff`. Returns (summary,
+    tracked video, downloads)."""
     from posekit.one_euro import OneEuroParams
 
     if not video:
@@ -34,7 +38,10 @@ def run_track_video(
     copy = tab_infer.copy_uploads([video], outdir)[0]
     source = tab_infer.open_source([], copy, "")
     smoothing = OneEuroParams(min_cutoff, beta, d_cutoff) if smooth else None
-    summary = tab_infer.infer(source, outdir, tab_infer.AUTO_MODEL, "", "", detector, tracker, smoothing)
+    interval = None if det_interval is None else int(det_interval)  # empty field: the default
+    summary = tab_infer.infer(
+        source, outdir, tab_infer.AUTO_MODEL, "", "", detector, tracker, smoothing, interval
+    )
     downloads = [str(p) for p in (summary.results_path, summary.video_path) if p]
     video_out = str(summary.video_path) if summary.video_path else None
     return tab_infer.describe(summary, outdir), video_out, downloads
@@ -74,6 +81,14 @@ def build() -> None:
             detector = gr.Dropdown(
                 detector_names(), value=DEFAULT_DETECTOR, label="Person detector", elem_id="track-detector"
             )
+            det_interval = gr.Number(
+                value=None,
+                precision=0,
+                minimum=1,
+                label=f"Detector every N frames (empty: {DEFAULT_DET_INTERVAL}; 1: every frame; between, "
+                "people are followed by their poses)",
+                elem_id="track-det-interval",
+            )
         with gr.Row():
             smooth = gr.Checkbox(label="Smooth keypoints (One-Euro)", value=False, elem_id="track-smooth")
             min_cutoff = gr.Number(
@@ -109,7 +124,7 @@ def build() -> None:
         )
     video_button.click(
         run_track_video,
-        [video, tracker, detector, outdir, smooth, min_cutoff, beta, d_cutoff],
+        [video, tracker, detector, outdir, smooth, min_cutoff, beta, d_cutoff, det_interval],
         [video_summary, video_out, video_files],
     )
     files_button.click(
