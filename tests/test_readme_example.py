@@ -17,11 +17,11 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def readme_python_example() -> str:
-    """The first ```python block after the README's "### From Python" heading."""
+    """The first ```python block after the README's "## From Python" heading."""
     text = README.read_text(encoding="utf-8")
-    section = text[text.index("### From Python") :]
+    section = text[text.index("## From Python") :]
     found = re.search(r"```python\n(.*?)```", section, flags=re.S)
-    assert found, "README.md: no python block under '### From Python'"
+    assert found, "README.md: no python block under '## From Python'"
     return found.group(1)
 
 
