@@ -240,7 +240,8 @@ class BlazePoseDetector:
     def _refine(self, image: np.ndarray, scores: np.ndarray, alignment: np.ndarray) -> Detections:
         """MediaPipe's detection -> landmarks -> box step: one landmark pass on each detection's aligned
         region; people whose pose flag is below presence_threshold are dropped, the box becomes the hull of
-        the landmarks present (plus box_margin), and overlapping boxes (IoU > box_nms_threshold) keep the
+        the pass's body extent (LandmarkPass.body_extent, plus box_margin, clipped to the image), and
+        overlapping boxes (IoU > box_nms_threshold) keep the
         higher score. The same NMS on the rough alignment boxes first saves passes on duplicates. The
         pass's COCO keypoints and scores are the extras "landmarks" and "landmark_scores" (named apart from a
         one-stage detector's "keypoints", which a pose model must not take for this pass), its own
