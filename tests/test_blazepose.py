@@ -87,6 +87,52 @@ def test_letterbox_and_tiles():
     assert covered.all()
 
 
+def test_mediapipe_letterbox_samples_the_corner_aligned_square_bilinearly():
+    # MediaPipe's ImageToTensor: the 100 x 100 square around a 50 x 100 image maps corner to corner onto
+    # 224 x 224 (scale 2.24, the image's top edge at input row 25 * 2.24 = 56), black outside the image.
+    image = np.full((50, 100, 3), 255, np.uint8)
+    tensor, scale, pad_x, pad_y = detector.letterbox(image, "mediapipe")
+    assert tensor.shape == (1, 224, 224, 3) and scale == pytest.approx(2.24)
+    assert (pad_x, pad_y) == (0.0, pytest.approx(56.0))
+    column = tensor[0, :, 112, 0]
+    # Input row r samples image row (r - 56) / 2.24: rows 56..165 fall on the image (row 165 on 48.7),
+    # rows 54, 55 and 166, 167 blend its edge with the black border, the rest are border only.
+    assert (column[:54] == -1.0).all() and (column[56:166] == 1.0).all() and (column[168:] == -1.0).all()
+    assert (np.abs(column[[54, 55, 166, 167]]) < 1.0).all()
+    # The area letterbox of the same image: whole-pixel padding, the image block exact.
+    area = detector.letterbox(image, "area")
+    assert area[1:] == (pytest.approx(2.24), 0.0, 56.0) and (area[0][0, 56:168] == 1.0).all()
+
+
+def test_detector_sampling_option_is_checked(models):
+    with pytest.raises(PosekitError, match="sampling must be one of area, mediapipe"):
+        detector.BlazePoseDetector(sampling="nearest")
+
+
+def test_keypoints_outside_the_image_score_zero_and_widen_the_box():
+    from posekit.families.blazepose.landmarks import NUM_LANDMARKS, LandmarkPass, outside_image
+
+    points = np.array([[0.0, 0.0], [99.9, 49.9], [-0.1, 10.0], [100.0, 10.0], [10.0, 50.0], [10.0, -3.0]])
+    assert outside_image(points, 100, 50).tolist() == [False, False, True, True, True, True]
+    landmarks = np.tile([[50.0, 20.0]], (NUM_LANDMARKS, 1))
+    raw = np.zeros((NUM_LANDMARKS, 5))
+    raw[:, 3:] = 10.0  # visibility and presence logits: sigmoid(10) = 0.9999546
+    raw[25:, 4] = -10.0  # knees, ankles and feet absent
+    landmarks[23] = [40.0, 49.0]  # left hip on the last row
+    landmarks[24] = [60.0, 50.0]  # right hip one row below the image
+    landmarks[27] = [40.0, 120.0]  # left ankle far below
+    landmark_pass = LandmarkPass(landmarks, raw, 0.5, (100, 50))
+    scores = landmark_pass.coco()[1]
+    assert scores[11] == pytest.approx(0.5 * 0.9999546**2) and scores[12] == 0.0
+    assert scores[15] == 0.0 and scores[5] == pytest.approx(scores[11])
+    # The box of a person the frame cuts off spans all 33 landmarks (clipped to the image later) ...
+    assert landmark_pass.body_extent()[:, 1].max() == 120.0
+    # ... of a person inside the image only the landmarks present.
+    landmarks[24], landmarks[27] = [60.0, 49.0], [40.0, 49.0]
+    inside = LandmarkPass(landmarks, raw, 0.5, (100, 50))
+    assert (inside.coco()[1] > 0).all() and len(inside.body_extent()) == 25
+
+
 def test_detector_on_images_without_people_and_bad_input(models):
     from posekit.detectors import build_detector
 

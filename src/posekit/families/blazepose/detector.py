@@ -2,10 +2,12 @@
 
 Letterboxed 224x224 input in [-1, 1] decoded as MediaPipe does (`ssd`). Unlike MediaPipe's single-pose
 graph every person above the threshold is kept, and the image is also scanned in overlapping tiles so
-that small people are found. The person box comes from the alignment keypoints: by default from one
-landmark pass on MediaPipe's region of them (the hull of the landmarks present), whose COCO keypoints and
-scores travel on in the detections' extras so the pose model need not run it again; else (refine=False)
-from `alignment_to_box`.
+that small people are found; a person the whole-image pass finds keeps that pass's detection, as
+MediaPipe's. The person box comes from the alignment keypoints: by default from one landmark pass on
+MediaPipe's region of them (which may reach past the image's edges; the hull of the landmarks present,
+or of all landmarks when the pass puts the person partly outside the image), whose COCO keypoints and
+scores travel on in the detections' extras so the pose model need not run it again; else
+(refine=False) from `alignment_to_box`.
 """
 
 from __future__ import annotations
@@ -31,12 +33,26 @@ NUM_ANCHORS = 2254
 # people the default tiles miss (benchmarks/track_e2e.py: recall 0.21 -> 0.36 on the PoseTrack pan, each
 # such frame about 2.5x the passes).
 THOROUGH_TILES = (1.0, 0.6, 0.4, 0.25)
+SAMPLINGS = ("area", "mediapipe")
 
 
-def letterbox(image: np.ndarray) -> tuple[np.ndarray, float, float, float]:
-    """RGB uint8 -> (1, 224, 224, 3) float32 in [-1, 1], aspect kept, centred, zero border; plus the
-    scale and x/y padding that map input pixels back to the image: image = (input - pad) / scale."""
+def letterbox(image: np.ndarray, sampling: str = "area") -> tuple[np.ndarray, float, float, float]:
+    """RGB uint8 -> (1, 224, 224, 3) float32 in [-1, 1], aspect kept, centred, black border; plus the
+    scale and x/y padding that map input pixels back to the image: image = (input - pad) / scale.
+
+    sampling "area": resized with area averaging (cv2.INTER_AREA when shrinking), whole-pixel padding;
+    "mediapipe": as MediaPipe's ImageToTensorCalculator (keep_aspect_ratio, BORDER_ZERO) makes it, the
+    image centred in a square of its long side whose corners map to the input's corners, sampled
+    bilinearly without averaging."""
     height, width = image.shape[:2]
+    if sampling == "mediapipe":
+        side = max(height, width)
+        scale = INPUT_SIZE / side
+        pad_x, pad_y = (side - width) / 2 * scale, (side - height) / 2 * scale
+        matrix = np.array([[scale, 0.0, pad_x], [0.0, scale, pad_y]])
+        size = (INPUT_SIZE, INPUT_SIZE)
+        warped = cv2.warpAffine(image, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        return (warped.astype(np.float32) / 127.5 - 1.0)[None], scale, pad_x, pad_y
     scale = INPUT_SIZE / max(height, width)
     new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
@@ -94,7 +110,9 @@ class BlazePoseDetector:
     dropped), region_scale (that pass's region in MediaPipe region sides; 1.25 is MediaPipe's),
     box_nms_threshold (plain NMS of the final boxes), box_margin (padding of the landmark hull),
     box_extent ((up, down, half_width) of the rough body box in alignment sizes, an anatomical guess used
-    for refine=False and the pre-NMS), num_threads (LiteRT threads). `device` and `tracking` are
+    for refine=False, the pre-NMS and matching tile detections to whole-image ones), sampling (how the
+    224x224 input is resampled, see letterbox: "area", or "mediapipe" for MediaPipe's own bilinear
+    sampling), num_threads (LiteRT threads). `device` and `tracking` are
     accepted for the common constructor and ignored (LiteRT runs on the CPU; the score threshold stays
     the same while tracking).
     """
@@ -116,6 +134,7 @@ class BlazePoseDetector:
         box_nms_threshold: float = 0.5,
         box_margin: float = 0.1,
         region_scale: float = 1.25,
+        sampling: str = "area",
         num_threads: int | None = DEFAULT_THREADS,
         tracking: bool = False,
         backend: str = "auto",
@@ -144,6 +163,11 @@ class BlazePoseDetector:
         self.presence_threshold = float(presence_threshold)
         self.box_nms_threshold = float(box_nms_threshold)
         self.box_margin = float(box_margin)
+        if sampling not in SAMPLINGS:
+            raise PosekitError(
+                f"blazepose detector: sampling must be one of {', '.join(SAMPLINGS)}, not {sampling!r}"
+            )
+        self.sampling = sampling
         self._landmarks = None
         if refine:
             scales = (float(region_scale),)
@@ -155,7 +179,7 @@ class BlazePoseDetector:
 
     def _run(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One letterboxed pass: scores, boxes and keypoints in this image's pixels."""
-        tensor, scale, pad_x, pad_y = letterbox(image)
+        tensor, scale, pad_x, pad_y = letterbox(image, self.sampling)
         self._interpreter.set_tensor(self._input, tensor)
         self._interpreter.invoke()
         raw_boxes = self._interpreter.get_tensor(self._boxes_out)[0]
@@ -167,20 +191,33 @@ class BlazePoseDetector:
         return scores, boxes, keypoints
 
     def detect_one(self, image: np.ndarray, tiles: Sequence[float] | None = None) -> Detections:
-        """All people in one RGB uint8 image, scanned in `tiles` (default: the detector's tiles)."""
+        """All people in one RGB uint8 image, scanned in `tiles` (default: the detector's tiles).
+
+        The whole-image pass's detections (weighted NMS, as MediaPipe's) are kept as they are; the
+        smaller tiles' detections (weighted NMS among themselves) only add people whose rough body box
+        overlaps none of those by IoU > box_nms_threshold: a tile that cuts a person off shows the
+        detector part of them, and its alignment points would move the person's region."""
         checked_rgb_uint8(image, "blazepose detector")
         height, width = image.shape[:2]
-        parts = []
         tiles = self.tiles if tiles is None else tiles
-        windows = tile_windows(width, height, tiles, self.tile_overlap, self.tile_slack)
-        for x0, y0, win_w, win_h in windows:
+        whole, parts = [], []
+        for x0, y0, win_w, win_h in tile_windows(width, height, tiles, self.tile_overlap, self.tile_slack):
             scores, boxes, keypoints = self._run(image[y0 : y0 + win_h, x0 : x0 + win_w])
             offset = np.array([x0, y0], dtype=np.float64)
-            parts.append((scores, boxes + np.tile(offset, 2), keypoints + offset))
-        scores = np.concatenate([p[0] for p in parts])
-        boxes = np.concatenate([p[1] for p in parts])
-        keypoints = np.concatenate([p[2] for p in parts])
-        scores, _, keypoints = weighted_nms(scores, boxes, keypoints, self.nms_threshold)
+            part = (scores, boxes + np.tile(offset, 2), keypoints + offset)
+            (whole if (win_w, win_h) == (width, height) else parts).append(part)
+        scores, keypoints = self._merged(whole)
+        tile_scores, tile_keypoints = self._merged(parts)
+        if len(tile_scores):
+            body = clip_boxes(alignment_to_box(keypoints[:, :2], self.box_extent), width, height)
+            tile_body = clip_boxes(alignment_to_box(tile_keypoints[:, :2], self.box_extent), width, height)
+            new = [
+                i
+                for i in range(len(tile_scores))
+                if not len(body) or box_iou(tile_body[i], body).max() <= self.box_nms_threshold
+            ]
+            scores = np.concatenate([scores, tile_scores[new]])
+            keypoints = np.concatenate([keypoints, tile_keypoints[new]])
         alignment = keypoints[:, :2]
         if self._landmarks is not None:
             return self._refine(image, scores, alignment)
@@ -189,10 +226,22 @@ class BlazePoseDetector:
             body.astype(np.float32), scores.astype(np.float32), {"rotations": alignment_rotation(alignment)}
         )
 
+    def _merged(
+        self, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Scores (M,) and keypoints (M, 4, 2) of the passes' detections after weighted NMS."""
+        if not parts:
+            return np.zeros((0,)), np.zeros((0, 4, 2))
+        scores, _, keypoints = weighted_nms(
+            *(np.concatenate([p[i] for p in parts]) for i in range(3)), self.nms_threshold
+        )
+        return scores, keypoints.reshape(-1, 4, 2)
+
     def _refine(self, image: np.ndarray, scores: np.ndarray, alignment: np.ndarray) -> Detections:
         """MediaPipe's detection -> landmarks -> box step: one landmark pass on each detection's aligned
         region; people whose pose flag is below presence_threshold are dropped, the box becomes the hull of
-        the landmarks present (plus box_margin), and overlapping boxes (IoU > box_nms_threshold) keep the
+        the pass's body extent (LandmarkPass.body_extent, plus box_margin, clipped to the image), and
+        overlapping boxes (IoU > box_nms_threshold) keep the
         higher score. The same NMS on the rough alignment boxes first saves passes on duplicates. The
         pass's COCO keypoints and scores are the extras "landmarks" and "landmark_scores" (named apart from a
         one-stage detector's "keypoints", which a pose model must not take for this pass), its own
@@ -203,7 +252,7 @@ class BlazePoseDetector:
         kept_index, kept_boxes, kept_keypoints, kept_scores, kept_alignment = [], [], [], [], []
         for index in first:
             landmark_pass = self._landmarks.run_alignment_region(image, alignment[index])
-            body = landmark_pass.body_present()
+            body = landmark_pass.body_extent()
             if landmark_pass.flag < self.presence_threshold or len(body) < 2:
                 continue
             low, high = body.min(axis=0), body.max(axis=0)

@@ -6,12 +6,15 @@ body landmarks + 2 alignment points + 4 auxiliary), a pose-presence flag and 64x
 the points as MediaPipe's RefineLandmarksFromHeatmapCalculator does (7x7 window, sigmoid weights, refine
 only when the window's peak is >= 0.5). The 17 COCO joints are the shared landmarks (COCO_FROM_BLAZEPOSE);
 a joint's score is sigmoid(visibility) x sigmoid(presence) x the pose flag, a pass's confidence the mean
-of its 17 joint scores.
+of its 17 joint scores; a joint the pass puts outside the image scores 0.
 
 With the BlazePose detector's extras ("landmarks", "landmark_scores": the pass it already ran on
-MediaPipe's region of each person) that pass is the answer unless its confidence is below `doubtful`; then
-one upright square crop of the box (side = the first crop scale x the box's long side; at the detector's
-rotation when that is at least min_rotation) runs too and the more confident of the two is kept.
+MediaPipe's region of each person) that pass is the answer unless its confidence is below `doubtful`
+and it keeps every joint inside the image; then one upright square crop of the box (side = the first
+crop scale x the box's long side; at the detector's rotation when that is at least min_rotation) runs
+too and the more confident of the two is kept. A pass that puts joints outside the image (half-body
+framing: a portrait, a webcam) is kept as it is, as MediaPipe keeps it: a crop of the box, which ends
+at the image's edge, would squeeze the whole body into the frame.
 Otherwise (plain boxes, or doubtful=None: the thorough search) one upright pass runs per crop scale, one
 more at the detector's rotation when it is at least min_rotation, then (align=True) one on MediaPipe's
 region from the alignment points of the best pass (mid-hip and full-body scale point, landmarks 33 and
@@ -23,7 +26,8 @@ the previous frame) gets one pass on MediaPipe's region of the track's alignment
 "alignment", where they were, not moved by a velocity; side x the first crop scale, 1.25 as MediaPipe's
 tracking) or, when they are not known, one upright pass on the planned box at the first crop scale; only
 when its confidence is below `doubtful` one more (the upright box, or the first pass's own alignment
-region), and the more confident of the two is kept. `estimate_tracked` also returns each pose's alignment
+region), and the more confident of the two is kept; a pass on MediaPipe's region that puts joints
+outside the image is kept without the upright box's. `estimate_tracked` also returns each pose's alignment
 points, which the trackers keep (PoseResult.extras) for that next-frame region: for a tracked region
 after MediaPipe's One-Euro filter of them (`alignment_filter`; its speed state is the extra
 "alignment_speed"). benchmarks/track_e2e.py, --det_interval 5: moving the region by the track's box
@@ -95,22 +99,39 @@ def refine_from_heatmap(points: np.ndarray, heatmap: np.ndarray) -> np.ndarray:
     return refined
 
 
+def outside_image(points: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Which points (..., 2) lie outside the image's pixels [0, width) x [0, height)."""
+    return (
+        (points[..., 0] < 0) | (points[..., 0] >= width) | (points[..., 1] < 0) | (points[..., 1] >= height)
+    )
+
+
 @dataclass
 class LandmarkPass:
-    """One landmark pass: points (39, 2) in image pixels, raw outputs (39, 5), the pose flag."""
+    """One landmark pass: points (39, 2) in image pixels, raw outputs (39, 5), the pose flag and the
+    image's (width, height)."""
 
     points: np.ndarray
     raw: np.ndarray
     flag: float
+    image_size: tuple[int, int]
 
     def coco(self) -> tuple[np.ndarray, np.ndarray]:
-        """COCO-17 keypoints (17, 2) and scores (17,)."""
-        scores = _sigmoid(self.raw[:, 3]) * _sigmoid(self.raw[:, 4]) * self.flag
-        return self.points[COCO_FROM_BLAZEPOSE], scores[COCO_FROM_BLAZEPOSE]
+        """COCO-17 keypoints (17, 2) and scores (17,); a keypoint outside the image scores 0."""
+        points = self.points[COCO_FROM_BLAZEPOSE]
+        scores = (_sigmoid(self.raw[:, 3]) * _sigmoid(self.raw[:, 4]) * self.flag)[COCO_FROM_BLAZEPOSE]
+        return points, np.where(outside_image(points, *self.image_size), 0.0, scores)
 
     def body_present(self) -> np.ndarray:
         """The 33 body landmarks (33, 2) whose presence is >= 0.5."""
         return self.points[:NUM_BODY][_sigmoid(self.raw[:NUM_BODY, 4]) >= 0.5]
+
+    def body_extent(self) -> np.ndarray:
+        """The body landmarks a person box spans: those present, or all 33 when the pass puts a COCO
+        keypoint outside the image (the frame cuts the person off, so the box reaches its edge)."""
+        if outside_image(self.points[COCO_FROM_BLAZEPOSE], *self.image_size).any():
+            return self.points[:NUM_BODY]
+        return self.body_present()
 
     def alignment(self) -> np.ndarray:
         """The pass's own alignment points (2, 2): mid-hip and full-body scale point."""
@@ -195,7 +216,8 @@ class BlazePoseLandmarkModel:
         if self.refine:
             points = refine_from_heatmap(points, self._interpreter.get_tensor(self._heatmap_out)[0])
         inverse = get_affine_transform(centre, size, rotation, (INPUT_SIZE, INPUT_SIZE), inv=True)
-        return LandmarkPass(affine_points(points, inverse), raw, flag)
+        height, width = image.shape[:2]
+        return LandmarkPass(affine_points(points, inverse), raw, flag, (width, height))
 
     def run_alignment_region(
         self, image: np.ndarray, alignment: np.ndarray, scale: float | None = None
@@ -227,7 +249,7 @@ class BlazePoseLandmarkModel:
         if guided and self.doubtful is not None:
             return self._tracked(image, centre, long_side * self.crop_scales[0], alignment)
         if prior is not None and self.doubtful is not None:
-            if prior[1].mean() >= self.doubtful:
+            if prior[1].mean() >= self.doubtful or _leaves_image(prior, image):
                 return prior
             angle = float(rotation) if tilted else 0.0
             second = self.run_region(image, centre, long_side * self.crop_scales[0], angle)
@@ -254,15 +276,17 @@ class BlazePoseLandmarkModel:
         else:
             first = self.run_region(image, centre, side, 0.0)
         result = first.pose()
-        if result[1].mean() >= self.doubtful:
+        if result[1].mean() >= self.doubtful or (known and _leaves_image(result, image)):
             return result
         if known:
-            second = self.run_region(image, centre, side, 0.0)
+            second = self.run_region(image, centre, side, 0.0).pose()
         elif alignment_region(first.alignment())[1] > 1.0:
-            second = self.run_alignment_region(image, first.alignment())
+            second = self.run_alignment_region(image, first.alignment()).pose()
+            if _leaves_image(second, image):
+                return second
         else:
             return result
-        return _best([result, second.pose()])
+        return _best([result, second])
 
     def estimate(
         self, image: np.ndarray, boxes: np.ndarray, **extras: np.ndarray
@@ -335,6 +359,12 @@ class BlazePoseLandmarkModel:
             return raw, np.zeros((2, 2))
         speed = np.zeros((2, 2)) if last_speed is None else last_speed
         return one_euro_step(raw, last, speed, step, self.alignment_filter, side)
+
+
+def _leaves_image(pose: Pose, image: np.ndarray) -> bool:
+    """Whether a pose puts any keypoint outside the image (a person the frame cuts off)."""
+    height, width = image.shape[:2]
+    return bool(outside_image(pose[0], width, height).any())
 
 
 def _best(results: list[Pose]) -> Pose:
