@@ -12,6 +12,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from posekit.infer.annotate_job import AnnotateSummary
     from posekit.infer.pipeline import Pipeline
 
 
@@ -59,3 +62,22 @@ def load(
     from posekit.infer.pipeline import Pipeline
 
     return Pipeline(InferOptions(**options))
+
+
+def annotate(
+    indir: str | Path,
+    output: str | Path | None = None,
+    *,
+    kpt_thr: float = 0.4,
+    mode: str = "new",
+    embed_images: bool = False,
+    progress: bool = False,
+    **options,
+) -> AnnotateSummary:
+    """Pre-label the photos of `indir` into Labelme files in `output` (default: beside them), as
+    `posekit annotate` does: options are `posekit.load`'s (the model), mode one of "new" (stop if a
+    Labelme file exists), "only-missing", "merge", "overwrite". Returns the AnnotateSummary."""
+    from posekit.infer.annotate_job import AnnotateOptions, annotate_folder
+
+    settings = AnnotateOptions(kpt_thr=kpt_thr, mode=mode, embed_images=embed_images)
+    return annotate_folder(load(**options), indir, output, settings, progress=progress)
