@@ -247,3 +247,22 @@ def test_coco_to_labelme_and_back_gives_the_annotations(coco_mini, tmp_path):
     again = coco_to_labelme(ann_path, coco_mini / "val2017", out)  # a re-run keeps what is there
     assert again.written == [] and len(again.kept) == 4
     assert len(coco_to_labelme(ann_path, coco_mini / "val2017", out, overwrite=True).written) == 4
+
+
+def test_ui_pre_labels_as_the_cli_does(coco_mini, tmp_path, fake_models, request):  # noqa: F811
+    """The Convert tab's pre-labelling writes the files `posekit annotate` writes (its output folder
+    inside the UI's root)."""
+    pytest.importorskip("gradio")
+    from posekit.ui import common, tab_convert
+
+    common.set_root(tmp_path)
+    request.addfinalizer(common._ROOT.clear)
+    images = coco_mini / "val2017"
+    report = tab_convert.run_prelabel(
+        str(images), "ui", "blazepose", "Replace existing files", 0.5, lambda *a, **k: None
+    )
+    assert "8 people" in report and "4 file(s) written" in report
+    cli = tmp_path / "cli"
+    assert main(["annotate", "--indir", str(images), "--output", str(cli), "--kpt_thr", "0.5"]) == 0
+    for path in sorted(cli.glob("*.json")):
+        assert json.loads((tmp_path / "ui" / path.name).read_text()) == json.loads(path.read_text())

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,8 +88,10 @@ def annotate_folder(
     options: AnnotateOptions | None = None,
     progress: bool = True,
     names: Sequence[str] = KEYPOINT_NAMES,
+    on_image: Callable[[int, int], None] | None = None,
 ) -> AnnotateSummary:
-    """Pre-label every photo of indir into output (default: beside the photos) with pipe's models."""
+    """Pre-label every photo of indir into output (default: beside the photos) with pipe's models;
+    on_image(done, total) is called after each photo."""
     options = options or AnnotateOptions()
     indir = Path(indir)
     output = Path(output) if output is not None else indir
@@ -118,6 +120,8 @@ def annotate_folder(
             else:
                 _annotate_one(task, frame.image.shape, frame.result, options, names, summary, bar)
             bar.update()
+            if on_image is not None:
+                on_image(frame.index + 1, len(tasks))
     finally:
         frames.close()
         bar.close()
