@@ -8,11 +8,11 @@ import warnings
 from collections.abc import Sequence
 
 from posekit import __version__
-from posekit.cli import annotate, convert, evaluate, export, infer, models, track, train, ui, validate
+from posekit.cli import annotate, batch, convert, evaluate, export, infer, models, track, train, ui, validate
 from posekit.errors import PosekitError
 
 # Each module defines register(subparsers) (flags only, no heavy imports) and run(args) -> int.
-SUBCOMMANDS: list = [convert, annotate, train, evaluate, validate, export, models, infer, track, ui]
+SUBCOMMANDS: list = [convert, annotate, train, evaluate, validate, export, models, infer, batch, track, ui]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="posekit",
         description="Multi-person 2D pose estimation: convert, annotate, train, validate, eval, infer, "
-        "track, export.",
+        "batch, track, export.",
     )
     parser.add_argument("--version", action="version", version=f"posekit {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
