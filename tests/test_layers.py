@@ -42,6 +42,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("train", {"train"}),
     ("export", {"export"}),
     ("infer", {"infer"}),
+    ("batch", {"batching"}),
     ("api", {"posekit", "api"}),
     ("ui", {"ui"}),
     ("cli", {"cli", "__main__"}),

@@ -13,15 +13,17 @@ from typing import TYPE_CHECKING, Any
 from posekit.types import PoseResult
 
 if TYPE_CHECKING:
-    from posekit.api import load
+    from posekit.api import annotate, batch, load
     from posekit.infer.options import InferOptions
     from posekit.infer.pipeline import Pipeline
 
 __version__ = "0.1.0"
-__all__ = ["InferOptions", "Pipeline", "PoseResult", "__version__", "load"]
+__all__ = ["InferOptions", "Pipeline", "PoseResult", "__version__", "annotate", "batch", "load"]
 
 _LAZY = {
     "load": ("posekit.api", "load"),
+    "annotate": ("posekit.api", "annotate"),
+    "batch": ("posekit.api", "batch"),
     "Pipeline": ("posekit.infer.pipeline", "Pipeline"),
     "InferOptions": ("posekit.infer.options", "InferOptions"),
 }

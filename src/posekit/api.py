@@ -12,6 +12,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from posekit.batching import BatchSummary
+    from posekit.infer.annotate_job import AnnotateSummary
     from posekit.infer.pipeline import Pipeline
 
 
@@ -59,3 +63,47 @@ def load(
     from posekit.infer.pipeline import Pipeline
 
     return Pipeline(InferOptions(**options))
+
+
+def annotate(
+    indir: str | Path,
+    output: str | Path | None = None,
+    *,
+    kpt_thr: float = 0.4,
+    mode: str = "new",
+    embed_images: bool = False,
+    progress: bool = False,
+    **options,
+) -> AnnotateSummary:
+    """Pre-label the photos of `indir` into Labelme files in `output` (default: beside them), as
+    `posekit annotate` does: options are `posekit.load`'s (the model), mode one of "new" (stop if a
+    Labelme file exists), "only-missing", "merge", "overwrite". Returns the AnnotateSummary."""
+    from posekit.infer.annotate_job import AnnotateOptions, annotate_folder
+
+    settings = AnnotateOptions(kpt_thr=kpt_thr, mode=mode, embed_images=embed_images)
+    return annotate_folder(load(**options), indir, output, settings, progress=progress)
+
+
+def batch(
+    inputs: list[str | Path] | str | Path,
+    outdir: str | Path,
+    *,
+    workers: int | None = None,
+    threads: int | None = None,
+    ray_address: str | None = None,
+    gpus_per_worker: float = 0.0,
+    retries: int = 2,
+    progress: bool = False,
+    **options,
+) -> BatchSummary:
+    """Run `posekit batch` over inputs (folders, videos, images, globs, list files) into outdir on Ray:
+    options are `posekit.load`'s (models, tracker, det_interval, smoothing, format, save_video, ...).
+    Returns the BatchSummary (done, failed, skipped units; frames; seconds)."""
+    from pathlib import Path
+
+    from posekit.batching import BatchOptions, run_batch
+    from posekit.infer.options import InferOptions
+
+    names = [inputs] if isinstance(inputs, str | Path) else list(inputs)
+    where = BatchOptions(workers, threads, ray_address, gpus_per_worker, retries)
+    return run_batch(names, outdir, InferOptions(**options), where, progress=progress)

@@ -31,7 +31,7 @@ def add_convert_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add `convert labelme` and `convert sample`."""
+    """Add `convert labelme`, `convert sample` and `convert coco2labelme`."""
     convert = subparsers.add_parser("convert", help="convert annotations to COCO keypoints")
     kinds = convert.add_subparsers(dest="convert_format", metavar="FORMAT", required=True)
     labelme = kinds.add_parser(
@@ -52,6 +52,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sample.add_argument("--count", type=int, default=20, help="number of files (default: %(default)s)")
     sample.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     sample.set_defaults(run=run_sample)
+    back = kinds.add_parser(
+        "coco2labelme",
+        help="COCO person keypoints -> Labelme files (to review or fix a data set in Labelme)",
+        description="Write one Labelme file per image of a COCO keypoints json into --output, beside a "
+        "hard link (else a copy) of the image: person polygons from the segmentation (the bbox where "
+        "there is none), labelled keypoints as points (v=1 flagged occluded), one group_id per person.",
+    )
+    back.add_argument("annotations", help="COCO keypoints json (e.g. person_keypoints_val2017.json)")
+    back.add_argument("--images", required=True, help="folder of the json's images")
+    back.add_argument("--output", required=True, help="folder to write the Labelme files into")
+    back.add_argument("--overwrite", action="store_true", help="replace existing Labelme files")
+    back.set_defaults(run=run_coco2labelme)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -104,3 +116,22 @@ def run_sample(args: argparse.Namespace) -> int:
     print(f"wrote {len(paths)} Labelme files with images into {args.output}")
     print(f"convert them: posekit convert labelme --input {args.output} --output <folder>")
     return 0
+
+
+def run_coco2labelme(args: argparse.Namespace) -> int:
+    """COCO -> Labelme; 0 when every image got its file, 1 when some were skipped (listed)."""
+    from tqdm import tqdm
+
+    from posekit.convert.coco_labelme import coco_to_labelme
+
+    with tqdm(desc="writing Labelme files", unit="img", disable=None) as bar:
+        summary = coco_to_labelme(
+            args.annotations, args.images, args.output, args.overwrite, on_image=lambda _: bar.update()
+        )
+    crowd = f"; left out {summary.crowd_regions} crowd region(s)" if summary.crowd_regions else ""
+    kept = f", kept {len(summary.kept)} existing (--overwrite replaces them)" if summary.kept else ""
+    written = f"wrote {len(summary.written)} Labelme file(s) ({summary.people} people)"
+    print(f"{written} into {args.output}{kept}{crowd}")
+    for name, reason in summary.skipped:
+        print(f"warning: skipped {name}: {reason}", file=sys.stderr)
+    return 1 if summary.skipped else 0

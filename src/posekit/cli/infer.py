@@ -27,8 +27,9 @@ from posekit.infer.options import InferOptions as Defaults  # the flags' default
 
 def add_infer_flags(parser: argparse.ArgumentParser) -> None:
     """Every AlphaPose demo flag plus --detector, --device and --sample."""
-    add_cfg_checkpoint(parser, required=False)
-    add_device(parser)
+    run = add_model_flags(parser)
+    run.add_argument("--profile", action="store_true", help="print the time spent in each stage")
+    run.add_argument("--debug", action="store_true", help="same as --profile")
     src = parser.add_argument_group("input (priority: webcam, video, list, indir, image, sample)")
     src.add_argument("--image", dest="inputimg", default="", help="one image file")
     src.add_argument(
@@ -57,6 +58,17 @@ def add_infer_flags(parser: argparse.ArgumentParser) -> None:
     out.add_argument(
         "--eval", action="store_true", help="integer image ids in the json (for COCO evaluation)"
     )
+    track = parser.add_argument_group("tracking")
+    flag(track, "pose_flow", action="store_true", help="track people with PoseFlow")
+    flag(track, "pose_track", action="store_true", help="track people with the online OKS tracker")
+    add_video_flags(track)
+
+
+def add_model_flags(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """The flags that choose and run the models (shared by `posekit infer` and `posekit annotate`);
+    returns their group."""
+    add_cfg_checkpoint(parser, required=False)
+    add_device(parser)
     run = parser.add_argument_group("models and speed")
     run.add_argument(
         "--detector",
@@ -94,12 +106,7 @@ def add_infer_flags(parser: argparse.ArgumentParser) -> None:
         help=f"frames waiting between stages (default {Defaults.qsize})",
     )
     run.add_argument("--sp", action="store_true", help="run every stage in one thread (same results)")
-    run.add_argument("--profile", action="store_true", help="print the time spent in each stage")
-    run.add_argument("--debug", action="store_true", help="same as --profile")
-    track = parser.add_argument_group("tracking")
-    flag(track, "pose_flow", action="store_true", help="track people with PoseFlow")
-    flag(track, "pose_track", action="store_true", help="track people with the online OKS tracker")
-    add_video_flags(track)
+    return run
 
 
 def add_video_flags(group) -> None:
@@ -154,15 +161,36 @@ def register(subparsers) -> None:
 
 def infer_options_from_args(args: argparse.Namespace):
     """The InferOptions the flags say (validated: a bad value is one PosekitError line)."""
-    from posekit.cli.common import resolve_device
     from posekit.infer.options import InferOptions
 
     tracker = "poseflow" if args.pose_flow else "oks" if args.pose_track else "none"
     save_img = True if args.save_img else False if args.no_save_img else None
     return InferOptions(
+        **model_options_from_args(args),
+        detfile=args.detfile or None,
+        tracker=tracker,
+        outdir=args.outputpath,
+        format=args.format or "coco",
+        for_eval=args.eval,
+        save_img=save_img,
+        save_video=args.save_video,
+        vis_fast=args.vis_fast,
+        showbox=args.showbox,
+        det_interval=args.det_interval,
+        smooth=args.smooth,
+        smooth_min_cutoff=args.smooth_min_cutoff,
+        smooth_beta=args.smooth_beta,
+        smooth_d_cutoff=args.smooth_d_cutoff,
+    )
+
+
+def model_options_from_args(args: argparse.Namespace) -> dict:
+    """The InferOptions fields that add_model_flags' flags set."""
+    from posekit.cli.common import resolve_device
+
+    return dict(
         detector=args.detector,
         detector_weights=args.detector_weights,
-        detfile=args.detfile or None,
         cfg=args.cfg,
         checkpoint=args.checkpoint,
         backend=args.backend,
@@ -176,22 +204,9 @@ def infer_options_from_args(args: argparse.Namespace):
         detbatch=args.detbatch,
         posebatch=args.posebatch,
         min_box_area=args.min_box_area,
-        tracker=tracker,
         qsize=args.qsize,
         single_thread=args.sp,
         max_pixels=args.max_pixels,
-        outdir=args.outputpath,
-        format=args.format or "coco",
-        for_eval=args.eval,
-        save_img=save_img,
-        save_video=args.save_video,
-        vis_fast=args.vis_fast,
-        showbox=args.showbox,
-        det_interval=args.det_interval,
-        smooth=args.smooth,
-        smooth_min_cutoff=args.smooth_min_cutoff,
-        smooth_beta=args.smooth_beta,
-        smooth_d_cutoff=args.smooth_d_cutoff,
     )
 
 

@@ -8,18 +8,19 @@ import warnings
 from collections.abc import Sequence
 
 from posekit import __version__
-from posekit.cli import convert, evaluate, export, infer, models, track, train, ui, validate
+from posekit.cli import annotate, batch, convert, evaluate, export, infer, models, track, train, ui, validate
 from posekit.errors import PosekitError
 
 # Each module defines register(subparsers) (flags only, no heavy imports) and run(args) -> int.
-SUBCOMMANDS: list = [convert, train, evaluate, validate, export, models, infer, track, ui]
+SUBCOMMANDS: list = [convert, annotate, train, evaluate, validate, export, models, infer, batch, track, ui]
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The full `posekit` parser with every subcommand."""
     parser = argparse.ArgumentParser(
         prog="posekit",
-        description="Multi-person 2D pose estimation: convert, train, validate, eval, infer, track, export.",
+        description="Multi-person 2D pose estimation: convert, annotate, train, validate, eval, infer, "
+        "batch, track, export.",
     )
     parser.add_argument("--version", action="version", version=f"posekit {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
