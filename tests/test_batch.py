@@ -19,7 +19,6 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from posekit.batching import find_units  # noqa: E402
 from posekit.cli.main import main  # noqa: E402
 from posekit.errors import PosekitError  # noqa: E402
 
@@ -106,26 +105,6 @@ def _batch(
     return subprocess.run([*command, *extra], env=_env(), capture_output=True, text=True, timeout=600)
 
 
-def test_units_mirror_the_inputs(collection, tmp_path):
-    listed = tmp_path / "list.txt"
-    listed.write_text(f"# two clips\n{collection / 'a.mp4'}\n{collection / 'b.mp4'}\nmissing.mp4\n")
-    units, problems = find_units([collection])
-    assert [(u.kind, u.rel) for u in units] == [
-        ("video", "clips/a.mp4"),
-        ("video", "clips/b.mp4"),
-        ("video", "clips/broken.mp4"),
-        ("video", "clips/long.mp4"),
-        ("images", "clips/photos"),
-    ]
-    assert problems == []
-    units, problems = find_units([listed, str(collection / "*.jpg")])
-    assert [u.rel for u in units] == ["a.mp4", "b.mp4"]
-    assert problems == [
-        (str(tmp_path / "missing.mp4"), "not found"),
-        (str(collection / "*.jpg"), "the pattern matches nothing"),
-    ]
-
-
 def test_batch_equals_infer_and_a_bad_unit_fails_alone(collection, tmp_path, cluster):
     out = tmp_path / "out"
     done = _batch(out, cluster, collection)
@@ -153,6 +132,19 @@ def test_batch_equals_infer_and_a_bad_unit_fails_alone(collection, tmp_path, clu
     assert "1 unit(s) done, 1 failed, 3 skipped" in third.stdout
     alone = _infer_alone(collection / "b.mp4", tmp_path / "alone" / "b")
     assert json.loads((out / "clips/b.mp4/alphapose-results.json").read_text()) == alone
+
+
+def test_a_missing_model_file_is_one_line_before_any_unit(collection, tmp_path, cluster):
+    out = tmp_path / "out"
+    cfg = REPO / "configs/coco/resnet/256x192_res50_lr1e-3_1x.yaml"
+    done = _batch(
+        out, cluster, collection / "a.mp4", extra=("--cfg", str(cfg), "--checkpoint", "missing.pth")
+    )
+    assert done.returncode == 1
+    assert (
+        done.stderr.strip()
+        == "error: the batch workers could not load the models: checkpoint not found: missing.pth"
+    )
 
 
 def _wait_for(condition, seconds: float = 120.0) -> None:

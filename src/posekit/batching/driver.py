@@ -53,7 +53,8 @@ class BatchOptions:
 @dataclass
 class BatchSummary:
     """What a batch did: units done, failed (input, error) and skipped (complete already), frames,
-    seconds, frames per worker, the manifest; interrupted when stopped by Ctrl-C."""
+    seconds (startup_seconds of them until Ray and every worker's models were ready), frames per worker;
+    interrupted when stopped by Ctrl-C."""
 
     outdir: Path
     done: list[str] = field(default_factory=list)
@@ -62,6 +63,7 @@ class BatchSummary:
     frames: int = 0
     people: int = 0
     seconds: float = 0.0
+    startup_seconds: float = 0.0
     worker_frames: dict[str, tuple[int, float]] = field(default_factory=dict)
     interrupted: bool = False
 
@@ -130,6 +132,7 @@ def _run_on_ray(
         # `ray start` clusters use token auth, which Ray's driver sends for "auto" only; it reads the
         # mode when it is imported
         os.environ.setdefault("RAY_AUTH_MODE", "token")
+    started = time.perf_counter()
     ray = _import_ray()
     started_here = not ray.is_initialized()
     if started_here:
@@ -145,6 +148,10 @@ def _run_on_ray(
             max_task_retries=WORKER_RESTARTS,
         )
         pool = [actor.remote(options, threads) for _ in range(workers)]
+        problems = [problem for problem in ray.get([worker.ready.remote() for worker in pool]) if problem]
+        if problems:  # e.g. a model file missing: every unit would fail the same way
+            raise PosekitError(f"the batch workers could not load the models: {problems[0]}")
+        summary.startup_seconds = time.perf_counter() - started
         _schedule(
             ray, pool, actor, options, threads, units, outdir, batch.retries, summary, manifest, progress
         )

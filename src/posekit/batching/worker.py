@@ -34,6 +34,12 @@ class UnitResult:
         return asdict(self)
 
 
+def _one_line(exc: Exception) -> str:
+    """A PosekitError's message; another exception's type and first line."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return first if isinstance(exc, PosekitError) else f"{type(exc).__name__}: {first}"
+
+
 def _quiet(message: str) -> None:
     """The pipeline's AlphaPose messages are not printed by workers (the driver reports per unit)."""
 
@@ -55,12 +61,23 @@ class UnitWorker:
 
         torch.set_num_threads(max(1, int(threads)))
         self.options = options
-        self.pipe = Pipeline(options)
         self.name = f"{os.uname().nodename}:{os.getpid()}"
+        self.pipe: Pipeline | None = None
+        self.error = ""
+        try:
+            self.pipe = Pipeline(options)
+        except Exception as exc:  # reported by ready() as one line, not as Ray's traceback
+            self.error = _one_line(exc)
+
+    def ready(self) -> str:
+        """Once the models are loaded: "" when the worker can run units, else why not."""
+        return self.error
 
     def run(self, unit: Unit, outdir: str) -> UnitResult:
         """Run one unit into OUT/<rel>/ (staged, then committed); failures come back as a result."""
         started = time.perf_counter()
+        if self.pipe is None:
+            return self._result("failed", started, error=self.error)
         staging = staging_folder(Path(outdir))
         try:
             pipe = self.pipe.with_options(outdir=str(staging))
@@ -74,8 +91,7 @@ class UnitWorker:
         except PosekitError as exc:
             return self._result("failed", started, error=str(exc).removeprefix(f"{unit.path}: "))
         except Exception as exc:  # an unexpected error in one unit must not end the batch
-            first = (str(exc).strip().splitlines() or [""])[0]
-            return self._result("failed", started, error=f"{type(exc).__name__}: {first}")
+            return self._result("failed", started, error=_one_line(exc))
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 

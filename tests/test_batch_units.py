@@ -1,0 +1,67 @@
+"""What a batch's units are (no Ray needed): each video, each folder of images and each image named by
+folders, files, globs and list files, with output paths that mirror the inputs; and the one line a
+machine without Ray gets."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+
+import pytest
+
+from posekit.batching import find_units
+from posekit.errors import PosekitError
+
+CLIP = "videos/000001_mpiinew_test"
+
+
+@pytest.fixture
+def collection(posetrack_mini, coco_mini, tmp_path):
+    root = tmp_path / "clips"
+    root.mkdir()
+    video = posetrack_mini / CLIP / "000001_mpiinew_test.mp4"
+    for name in ("a.mp4", "b.mp4", "broken.mp4", "long.mp4"):
+        shutil.copy(video, root / name)
+    shutil.copytree(coco_mini / "val2017", root / "photos")
+    return root
+
+
+def test_units_mirror_the_inputs(collection, tmp_path):
+    listed = tmp_path / "list.txt"
+    listed.write_text(f"# two clips\n{collection / 'a.mp4'}\n{collection / 'b.mp4'}\nmissing.mp4\n")
+    units, problems = find_units([collection])
+    assert [(u.kind, u.rel) for u in units] == [
+        ("video", "clips/a.mp4"),
+        ("video", "clips/b.mp4"),
+        ("video", "clips/broken.mp4"),
+        ("video", "clips/long.mp4"),
+        ("images", "clips/photos"),
+    ]
+    assert problems == []
+    units, problems = find_units([listed, str(collection / "*.jpg")])
+    assert [u.rel for u in units] == ["a.mp4", "b.mp4"]
+    assert problems == [
+        (str(tmp_path / "missing.mp4"), "not found"),
+        (str(collection / "*.jpg"), "the pattern matches nothing"),
+    ]
+
+
+def test_the_output_folder_inside_an_input_folder_is_not_an_input(collection):
+    (collection / "out" / "photos" / "vis").mkdir(parents=True)
+    shutil.copy(collection / "photos" / "000000000785.jpg", collection / "out" / "photos" / "vis")
+    units, _ = find_units([collection], exclude=collection / "out")
+    assert [u.rel for u in units] == [
+        "clips/a.mp4",
+        "clips/b.mp4",
+        "clips/broken.mp4",
+        "clips/long.mp4",
+        "clips/photos",
+    ]
+
+
+def test_without_ray_batch_says_how_to_get_it(collection, tmp_path, monkeypatch):
+    from posekit.batching import run_batch
+
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(PosekitError, match=r"pip install 'posekit\[ray\]'"):
+        run_batch([collection / "a.mp4"], tmp_path / "out")
