@@ -1,11 +1,15 @@
-"""Where user-provided and cached model files live, and finding them with a helpful error."""
+"""Where user-provided and cached model files live (found with a helpful error), and the two guards of
+every output folder: inputs and outputs kept apart, and one run at a time per folder."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from posekit.errors import MissingFileError
+from posekit.errors import MissingFileError, PosekitError
+from posekit.io.atomic import process_alive
 
 
 def user_cache_dir() -> Path:
@@ -39,3 +43,75 @@ def find_user_file(seed_path: str, explicit: str | None = None, what: str = "wei
         if candidate.is_file():
             return candidate
     raise MissingFileError(f"{what} missing: {where}")
+
+
+def check_apart(
+    inputs: Iterable[str | Path],
+    output: str | Path,
+    *,
+    output_is_file: bool = False,
+    recursive: bool = False,
+    what: str = "output folder",
+) -> None:
+    """Refuse a run whose output could overwrite what it reads, before anything is written.
+
+    An output folder must not hold any input (an input file or folder inside it, or the folder itself);
+    an output file must not be an input. With `recursive` (a reader that walks whole trees and replaces
+    its output), an output inside an input folder is refused too. Paths are compared resolved, so
+    symlinks and `..` do not hide an overlap. Raises PosekitError naming both paths.
+    """
+    target = Path(output).expanduser().resolve()
+    for item in inputs:
+        source = Path(item).expanduser()
+        places = {source.resolve()}  # what a write would replace: the file, and a symlink itself
+        if source.is_symlink():
+            places.add(source.absolute().parent.resolve() / source.name)
+        for place in places:
+            if output_is_file and place == target:
+                raise PosekitError(f"{output}: the output file is the input {item}; write it elsewhere")
+            if not output_is_file and (
+                place.is_relative_to(target) or (recursive and target.is_relative_to(place))
+            ):
+                kind = "folder" if place.is_dir() else "file"
+                raise PosekitError(
+                    f"{item}: the input {kind} and the {what} {output} lie inside one another, so the "
+                    f"output would overwrite the input; nothing written: choose an {what} that neither "
+                    "holds the input nor lies inside it"
+                )
+
+
+@contextmanager
+def folder_lock(folder: str | Path, lock_name: str, busy: str) -> Iterator[Path]:
+    """Hold `folder/lock_name` (a file holding this pid) while the block runs: a second run into the same
+    folder fails with PosekitError '<folder>: <busy>' ({pid} in `busy` names the holder); a lock left by
+    a dead process is taken over. Creates the folder."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = folder / lock_name
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            owner = _lock_owner(lock)
+            if owner is not None and process_alive(owner):
+                raise PosekitError(f"{folder}: {busy.format(pid=owner)}") from None
+            lock.unlink(missing_ok=True)  # left by a process that died
+            continue
+        except OSError as exc:
+            raise PosekitError(f"{lock}: cannot take the folder's lock ({exc.strerror or exc})") from None
+        with os.fdopen(fd, "w") as handle:
+            handle.write(str(os.getpid()))
+        break
+    else:
+        raise PosekitError(f"{lock}: cannot take the folder's lock")
+    try:
+        yield lock
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _lock_owner(lock: Path) -> int | None:
+    try:
+        return int(lock.read_text().strip())
+    except (OSError, ValueError):
+        return None

@@ -13,6 +13,7 @@ from tqdm import tqdm
 from posekit.errors import PosekitError
 from posekit.io.atomic import atomic_write_json
 from posekit.io.images import read_image_rgb, write_image_bgr
+from posekit.paths import check_apart
 from posekit.render.draw import draw_poses
 from posekit.track import build_tracker
 from posekit.track.files import FORVIS_NAME, forvis, frame_order, read_pose_json, to_result, tracked_entries
@@ -34,6 +35,9 @@ def track_folder(
     forvis_dir (None: beside in_json, as tracker-general.py does).
     """
     imgdir, in_json, out_json = Path(imgdir), Path(in_json), Path(out_json)
+    check_apart([in_json], out_json, output_is_file=True)
+    if visdir:
+        check_apart([imgdir, in_json], visdir, what="--visdir folder")
     people, is_list = read_pose_json(in_json)
     if is_list and "forvis" not in in_json.name:
         atomic_write_json(Path(forvis_dir or in_json.parent) / FORVIS_NAME, forvis(people))
