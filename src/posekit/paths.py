@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from posekit.errors import MissingFileError, PosekitError
-from posekit.io.atomic import process_alive
+from posekit.io.atomic import check_confined, process_alive
 
 
 def user_cache_dir() -> Path:
@@ -47,37 +47,40 @@ def find_user_file(seed_path: str, explicit: str | None = None, what: str = "wei
 
 def check_apart(
     inputs: Iterable[str | Path],
-    output: str | Path,
     *,
-    output_is_file: bool = False,
+    trees: Iterable[str | Path] = (),
+    files: Iterable[str | Path] = (),
     recursive: bool = False,
-    what: str = "output folder",
 ) -> None:
-    """Refuse a run whose output could overwrite what it reads, before anything is written.
+    """Refuse a run that could write over what it reads, before anything is written.
 
-    An output folder must not hold any input (an input file or folder inside it, or the folder itself);
-    an output file must not be an input. With `recursive` (a reader that walks whole trees and replaces
-    its output), an output inside an input folder is refused too. Paths are compared resolved, so
-    symlinks and `..` do not hide an overlap. Raises PosekitError naming both paths.
+    `trees` are the folders a run writes into (anything below them may be replaced), `files` the single
+    files it writes. An input inside a tree, or equal to a written file, is refused; with `recursive`
+    (a reader that walks whole input folders) a tree inside an input folder is refused too. Paths are
+    compared resolved (a symlinked input also by where the link itself lies), so symlinks and `..` do
+    not hide an overlap. Raises PosekitError naming both paths.
     """
-    target = Path(output).expanduser().resolve()
+    trees = [Path(tree) for tree in trees]
+    resolved_trees = [tree.expanduser().resolve() for tree in trees]
+    written = {Path(file).expanduser().resolve(): Path(file) for file in files}
     for item in inputs:
         source = Path(item).expanduser()
-        places = {source.resolve()}  # what a write would replace: the file, and a symlink itself
+        places = {source.resolve()}
         if source.is_symlink():
             places.add(source.absolute().parent.resolve() / source.name)
         for place in places:
-            if output_is_file and place == target:
-                raise PosekitError(f"{output}: the output file is the input {item}; write it elsewhere")
-            if not output_is_file and (
-                place.is_relative_to(target) or (recursive and target.is_relative_to(place))
-            ):
-                kind = "folder" if place.is_dir() else "file"
+            if place in written:
                 raise PosekitError(
-                    f"{item}: the input {kind} and the {what} {output} lie inside one another, so the "
-                    f"output would overwrite the input; nothing written: choose an {what} that neither "
-                    "holds the input nor lies inside it"
+                    f"{written[place]}: the output file is the input {item}; write it elsewhere"
                 )
+            for tree, target in zip(trees, resolved_trees):
+                if place.is_relative_to(target) or (recursive and target.is_relative_to(place)):
+                    kind = "folder" if place.is_dir() else "file"
+                    raise PosekitError(
+                        f"{item}: the input {kind} and the output {tree} lie inside one another, so the "
+                        "run would overwrite its input; nothing written: choose an output apart from the "
+                        "input"
+                    )
 
 
 @contextmanager
@@ -86,6 +89,7 @@ def folder_lock(folder: str | Path, lock_name: str, busy: str) -> Iterator[Path]
     folder fails with PosekitError '<folder>: <busy>' ({pid} in `busy` names the holder); a lock left by
     a dead process is taken over. Creates the folder."""
     folder = Path(folder)
+    check_confined(folder, folder=True)
     folder.mkdir(parents=True, exist_ok=True)
     lock = folder / lock_name
     for _ in range(2):

@@ -134,7 +134,7 @@ def run_detector(args: argparse.Namespace) -> int:
 
     name = canonical_detector_name(args.detector)
     inputs = [p for p in (args.detector_weights, args.check_image) if p]
-    check_apart(inputs, args.output, output_is_file=True)
+    check_apart(inputs, files=[args.output])
     size = {"inp_dim": args.inp_dim} if args.inp_dim else {}
     print(f"Loading {name} detector..")
     detector = build_detector(name, weights=args.detector_weights, device="cpu", **size)

@@ -153,7 +153,7 @@ def write_conversion(
 
 def check_not_nested(input_dir: Path, coco_root: Path) -> None:
     """Refuse an input folder inside the output tree (the swap would delete it) or holding it."""
-    check_apart([input_dir], coco_root, recursive=True, what="output")
+    check_apart([input_dir], trees=[coco_root], recursive=True)
 
 
 def _build_documents(

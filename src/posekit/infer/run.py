@@ -23,7 +23,7 @@ from posekit.infer.sources import Source
 from posekit.infer.stages import STAGES, process
 from posekit.infer.tracked import VideoOptions
 from posekit.io.atomic import check_writable_folder
-from posekit.io.results import ResultsWriter
+from posekit.io.results import RESULTS_FILE, ResultsWriter
 from posekit.paths import check_apart, folder_lock
 from posekit.pose.types import PoseModel
 
@@ -79,19 +79,23 @@ def run_inference(
 ) -> RunSummary:
     """Run the whole pipeline on `source`, render, and stream `outdir/alphapose-results.json`.
 
-    `outdir` is checked for writing before the first frame, must not hold the source's input files,
-    and is locked for the run (a second run into it fails with one line). Each finished frame is
-    rendered and its people appended to the results file (a temp file, renamed into place at the
-    end). Unreadable images are skipped with a warning and listed in the summary. Ctrl-C stops the run
-    and an error in a later frame ends it; either way the results of the frames done are written (the
-    error is then raised as one PosekitError line). Raises PosekitError when no frame could be
-    processed at all.
+    `outdir` is checked for writing before the first frame; nothing the run writes may hold or be one
+    of the source's input files (posekit.paths.check_apart), and the folder is locked for the run (a
+    second run into it fails with one line). Each finished frame is rendered and its people appended
+    to the results file (a temp file, renamed into place at the end). Unreadable images are skipped
+    with a warning and listed in the summary. Ctrl-C stops the run and an error in a later frame ends
+    it; either way the results of the frames done are written (the error is then raised as one
+    PosekitError line). Raises PosekitError when no frame could be processed at all.
     """
     check_writable_folder(outdir)
-    check_apart(source.inputs, outdir)
+    outputs = outputs or RenderedOutputs(outdir, save_img=False, save_video=False)
+    check_apart(
+        source.inputs,
+        trees=[Path(outdir) / name for name in ("vis", "sep-json", "poseflow")],
+        files=[Path(outdir) / RESULTS_FILE, outputs.video_path],
+    )
     with folder_lock(outdir, OUTPUT_LOCK, OUTPUT_BUSY):
         say = log or (lambda message: tqdm.write(message, file=sys.stdout))
-        outputs = outputs or RenderedOutputs(outdir, save_img=False, save_video=False)
         times: dict[str, float] = defaultdict(float)
         summary = RunSummary()
 

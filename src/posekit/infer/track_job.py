@@ -35,12 +35,11 @@ def track_folder(
     forvis_dir (None: beside in_json, as tracker-general.py does).
     """
     imgdir, in_json, out_json = Path(imgdir), Path(in_json), Path(out_json)
-    check_apart([in_json], out_json, output_is_file=True)
-    if visdir:
-        check_apart([imgdir, in_json], visdir, what="--visdir folder")
+    forvis_path = Path(forvis_dir or in_json.parent) / FORVIS_NAME
+    check_apart([imgdir, in_json], trees=[visdir] if visdir else [], files=[out_json, forvis_path])
     people, is_list = read_pose_json(in_json)
     if is_list and "forvis" not in in_json.name:
-        atomic_write_json(Path(forvis_dir or in_json.parent) / FORVIS_NAME, forvis(people))
+        atomic_write_json(forvis_path, forvis(people))
     sizes = {p["keypoints"].shape[0] for persons in people.values() for p in persons}
     if len(sizes) > 1:
         raise PosekitError(f"{in_json}: people have different keypoint counts {sorted(sizes)}")

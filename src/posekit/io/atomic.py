@@ -5,6 +5,10 @@ mid-write (kill -9, power loss) is recognised and removed by the next write into
 target name too long to carry that suffix within the 255-byte limit is shortened (with a hash) in the
 temp name, so any name that can be created can be written atomically.
 
+Writes can be confined to one folder (`confined_writes`, used by the web UI for each action): every
+write through this module, and every folder checked or locked for writing, is resolved (symlinks in
+any part of the path followed) and refused when it lands outside that folder.
+
 A whole folder is replaced the same way (`atomic_dir`): the new tree is built in a temp folder beside it,
 then swapped in with one renameat2(RENAME_EXCHANGE) call, so at every instant the folder's path holds
 either the complete old tree or the complete new one. Where the kernel or file system cannot exchange,
@@ -24,16 +28,46 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 from posekit.errors import PosekitError
 from posekit.io.outnames import NAME_MAX, fit_name
 
+_WRITE_ROOT: ContextVar[Path | None] = ContextVar("posekit_write_root", default=None)
+
+
+@contextmanager
+def confined_writes(root: str | Path) -> Iterator[Path]:
+    """Inside the block (this thread's context, and threads started with a copy of it), every write
+    checked by `check_confined` must land below `root`."""
+    resolved = Path(root).resolve()
+    token = _WRITE_ROOT.set(resolved)
+    try:
+        yield resolved
+    finally:
+        _WRITE_ROOT.reset(token)
+
+
+def check_confined(path: str | Path, folder: bool = False) -> Path:
+    """Where a write to `path` lands (its folder resolved; all of it when `folder`, i.e. files are
+    written inside it); PosekitError when writes are confined and that is outside the confinement."""
+    path = Path(path).expanduser()
+    where = path.resolve() if folder else path.absolute().parent.resolve() / path.name
+    root = _WRITE_ROOT.get()
+    if root is not None and not where.is_relative_to(root):
+        raise PosekitError(
+            f"{path}: resolves to {where}, outside {root}, the only folder writes may go to (a symlink "
+            "out of it?); nothing written there"
+        )
+    return where
+
 
 def _temp_beside(path: Path) -> tuple[int, Path]:
     """A new temp file (fd, path) in the folder of `path`, named .<name>.posekit-<pid>-XXXX.tmp; stale
     temps of dead processes in that folder are removed first."""
+    check_confined(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent)
@@ -131,6 +165,7 @@ def check_writable_folder(folder: str | Path, what: str = "output folder") -> Pa
     """Create `folder` if missing and check that a file can be written in it, before any work is done;
     PosekitError '<folder>: <what> cannot be written (<reason>)' otherwise."""
     folder = Path(folder)
+    check_confined(folder, folder=True)
     try:
         if folder.exists() and not folder.is_dir():
             raise NotADirectoryError(20, "it is a file, not a folder")
@@ -170,6 +205,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     """Yield an empty temp folder beside `path`; on success it replaces `path` as a whole, in one step
     (the old tree is deleted afterwards), else it is removed and `path` is untouched."""
     path = Path(path)
+    check_confined(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _restore_previous(path)
     remove_stale_temps(path.parent)

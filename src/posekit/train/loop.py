@@ -94,7 +94,7 @@ def train(opts: TrainOptions) -> TrainSummary:
         if not info.is_main:  # rank 0 holds the lock; every rank refuses the same existing run
             check_not_overwriting(opts.work_dir, opts.exp_id, _weight_sources(opts)[0])
             return _train(opts, info)
-        check_apart(_dataset_folders(opts.cfg), opts.work_dir, what="work folder")
+        check_apart(_dataset_folders(opts.cfg), trees=[opts.work_dir])
         with claim(opts.work_dir):  # checked under the lock: a queued second run sees the first's files
             check_not_overwriting(opts.work_dir, opts.exp_id, _weight_sources(opts)[0])
             return _train(opts, info)
