@@ -128,10 +128,10 @@ class ResultsWriter:
             atomic_write_json(self.out_dir / "sep-json" / self._sep_names.take(name, ".json"), document)
             self._append(f"{json.dumps(name)}: {json.dumps(document)}")
         else:
-            for entry in result_entries(image_name, result, self.for_eval):
-                self._append(json.dumps(entry))
+            self._append(", ".join(json.dumps(e) for e in result_entries(image_name, result, self.for_eval)))
 
     def _append(self, text: str) -> None:
+        """Add one image's entries in one write: a full disk leaves whole images only."""
         self._file.write(", " + text if self._items else text)
         self._items += 1
 
