@@ -90,24 +90,22 @@ def test_infer_beside_its_inputs_is_allowed_when_nothing_is_overwritten(tmp_path
     assert sorted(p.name for p in (tmp_path / "vis").iterdir()) == ["a.jpg", "b.png"]
 
 
-def test_track_refuses_writing_over_its_input_json(tmp_path):
+def test_track_refuses_writing_over_its_input_json_or_frames(tmp_path, capsys):
     _photos(tmp_path / "frames", ["0.jpg"])
+    person = {"image_id": "0.jpg", "keypoints": [10.0, 20.0, 0.9] * 17, "score": 0.9, "box": [5, 5, 30, 40]}
     results = tmp_path / "r.json"
-    results.write_text("[]")
-    argv = [
-        "track",
-        "--imgdir",
-        str(tmp_path / "frames"),
-        "--in_json",
-        str(results),
-        "--out_json",
-        str(results),
-    ]
-    assert main(argv) == 1
-    assert results.read_text() == "[]"
-    visdir = ["--visdir", str(tmp_path)]  # the frames folder lies inside the drawn frames' folder
-    argv = ["track", "--imgdir", str(tmp_path / "frames"), "--in_json", str(results), "--out_json", "t.json"]
-    assert main(argv + visdir) == 1
+    results.write_text(json.dumps([person]))
+    original = results.read_text()
+    base = ["track", "--imgdir", str(tmp_path / "frames"), "--in_json", str(results)]
+    assert main([*base, "--out_json", str(results)]) == 1
+    assert (
+        capsys.readouterr().err
+        == f"error: {results}: the output file is the input {results}; write it elsewhere\n"
+    )
+    assert main([*base, "--out_json", str(tmp_path / "t.json"), "--visdir", str(tmp_path)]) == 1
+    assert "lie inside one another" in capsys.readouterr().err  # the frames folder lies inside --visdir
+    assert results.read_text() == original and not (tmp_path / "t.json").exists()
+    assert main([*base, "--out_json", str(tmp_path / "t.json"), "--visdir", str(tmp_path / "drawn")]) == 0
 
 
 def test_export_refuses_an_output_that_is_its_checkpoint(tmp_path, capsys):

@@ -35,10 +35,12 @@ def track_folder(
     forvis_dir (None: beside in_json, as tracker-general.py does).
     """
     imgdir, in_json, out_json = Path(imgdir), Path(in_json), Path(out_json)
-    forvis_path = Path(forvis_dir or in_json.parent) / FORVIS_NAME
-    check_apart([imgdir, in_json], trees=[visdir] if visdir else [], files=[out_json, forvis_path])
     people, is_list = read_pose_json(in_json)
-    if is_list and "forvis" not in in_json.name:
+    forvis_path = Path(forvis_dir or in_json.parent) / FORVIS_NAME
+    writes_forvis = is_list and "forvis" not in in_json.name
+    written = [out_json, forvis_path] if writes_forvis else [out_json]
+    check_apart([imgdir, in_json], trees=[visdir] if visdir else [], files=written)
+    if writes_forvis:
         atomic_write_json(forvis_path, forvis(people))
     sizes = {p["keypoints"].shape[0] for persons in people.values() for p in persons}
     if len(sizes) > 1:

@@ -104,14 +104,19 @@ def read_frames(path: str | Path) -> Iterator[VideoFrame]:
                 stacklevel=2,
             )
             return
-        if skipped:
+        if expected and count + skipped < expected:
+            reason = f"{skipped} damaged packet(s) skipped" if skipped else "the file ends early"
+            warnings.warn(
+                f"{path}: video is truncated or damaged: read {count} of {expected} frames, stopped there "
+                f"({reason})",
+                stacklevel=2,
+            )
+        elif skipped:
             warnings.warn(
                 f"{path}: video is damaged: skipped {skipped} packet(s) that could not be decoded, read "
                 f"{count}{f' of {expected}' if expected else ''} frames",
                 stacklevel=2,
             )
-        elif expected and count < expected:
-            warnings.warn(f"{path}: video is truncated: read {count} of {expected} frames", stacklevel=2)
     finally:
         container.close()
 
