@@ -61,26 +61,35 @@ def check_apart(
     not hide an overlap. Raises PosekitError naming both paths.
     """
     trees = [Path(tree) for tree in trees]
-    resolved_trees = [tree.expanduser().resolve() for tree in trees]
-    written = {Path(file).expanduser().resolve(): Path(file) for file in files}
+    resolved_trees = [os.path.realpath(tree.expanduser()) for tree in trees]
+    written = {os.path.realpath(Path(file).expanduser()): Path(file) for file in files}
+    parents: dict[str, str] = {}  # folder -> resolved folder: one realpath per input folder, not per file
     for item in inputs:
-        source = Path(item).expanduser()
-        places = {source.resolve()}
-        if source.is_symlink():
-            places.add(source.absolute().parent.resolve() / source.name)
+        text = os.path.abspath(os.path.expanduser(os.fspath(item)))
+        parent, name = os.path.split(text)
+        if parent not in parents:
+            parents[parent] = os.path.realpath(parent)
+        places = {os.path.join(parents[parent], name)}  # where the entry itself lies
+        if os.path.islink(text):
+            places.add(os.path.realpath(text))  # and what it points to
         for place in places:
             if place in written:
                 raise PosekitError(
                     f"{written[place]}: the output file is the input {item}; write it elsewhere"
                 )
             for tree, target in zip(trees, resolved_trees):
-                if place.is_relative_to(target) or (recursive and target.is_relative_to(place)):
-                    kind = "folder" if place.is_dir() else "file"
+                if _within(place, target) or (recursive and _within(target, place)):
+                    kind = "folder" if os.path.isdir(place) else "file"
                     raise PosekitError(
                         f"{item}: the input {kind} and the output {tree} lie inside one another, so the "
                         "run would overwrite its input; nothing written: choose an output apart from the "
                         "input"
                     )
+
+
+def _within(path: str, folder: str) -> bool:
+    """Whether resolved `path` is `folder` or lies below it."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 @contextmanager
