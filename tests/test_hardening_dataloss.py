@@ -280,6 +280,21 @@ def test_a_file_size_limit_keeps_the_finished_frames(tmp_path):
     assert results.stat().st_size <= limit
 
 
+def test_a_results_file_that_cannot_be_finished_is_kept_as_partial(tmp_path):
+    target = tmp_path / "alphapose-results.json"
+    target.mkdir()  # the rename into place fails (a folder is in the way)
+    (target / "x").write_text("")
+    text = AtomicTextFile(target)
+    text.write('[{"image_id": "a.jpg"}')
+    with pytest.raises(PosekitError) as caught:
+        text.commit()
+    kept = tmp_path / "alphapose-results.json.partial"
+    assert str(caught.value).startswith(f"{target}: could not finish writing (")
+    assert str(caught.value).endswith(f"); the 22 bytes written so far are kept in {kept}")
+    text.discard()  # as the run's cleanup does: the kept file stays
+    assert kept.read_text() == '[{"image_id": "a.jpg"}'
+
+
 # ---------------------------------------------------------------- damaged video packets
 
 
