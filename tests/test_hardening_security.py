@@ -198,3 +198,13 @@ def test_writes_inside_the_root_and_outside_a_ui_action_are_unchanged(root, tmp_
     ]
     atomic_write_text(elsewhere / "cli.txt", "the command line is not confined")
     assert (elsewhere / "cli.txt").is_file()
+
+
+def test_the_allowed_host_flag_reaches_the_server(monkeypatch):
+    from posekit.cli.main import main
+    from posekit.ui import app
+
+    calls: list[dict] = []
+    monkeypatch.setattr(app, "launch", lambda *args, **kwargs: calls.append({"args": args, **kwargs}))
+    assert main(["ui", "--allowed-host", "pose.lan", "--allowed-host", "box.local"]) == 0
+    assert calls[0]["allowed_host"] == ["pose.lan", "box.local"]
