@@ -206,6 +206,20 @@ def test_same_stem_different_extension_keeps_both_renderings_and_sep_json(tmp_pa
     assert runs[1] == runs[0]  # the same names on every run
 
 
+def test_track_draws_same_stem_frames_to_distinct_files(tmp_path):
+    _photos(tmp_path / "frames", ["x.jpg", "x.webp"])
+    people = [
+        {"image_id": name, "keypoints": [20.0 + k, 20.0, 0.9] * 17, "score": 0.9, "box": [5, 5, 30, 30]}
+        for k, name in enumerate(["x.jpg", "x.webp"])
+    ]
+    (tmp_path / "r.json").write_text(json.dumps(people))
+    argv = ["track", "--imgdir", str(tmp_path / "frames"), "--in_json", str(tmp_path / "r.json")]
+    assert main([*argv, "--out_json", str(tmp_path / "t.json"), "--visdir", str(tmp_path / "drawn")]) == 0
+    drawn = {p.name: cv2.imread(str(p)) for p in (tmp_path / "drawn").iterdir()}
+    assert sorted(drawn) == ["x.png", "x.webp.png"]
+    assert not np.array_equal(drawn["x.png"], drawn["x.webp.png"])
+
+
 def test_output_names_are_unique_case_insensitively_and_fit():
     names = OutputNames()
     taken = [names.take(n, ".json") for n in ("a.jpg", "A.png", "a.json", "a.jpg.json", "a.jpg")]

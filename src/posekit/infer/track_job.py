@@ -13,6 +13,7 @@ from tqdm import tqdm
 from posekit.errors import PosekitError
 from posekit.io.atomic import atomic_write_json
 from posekit.io.images import read_image_rgb, write_image_bgr
+from posekit.io.outnames import OutputNames
 from posekit.paths import check_apart
 from posekit.render.draw import draw_poses
 from posekit.track import build_tracker
@@ -51,6 +52,7 @@ def track_folder(
     frames, paths = frame_order(imgdir, people, in_json)
     model = build_tracker(tracker, **(options or {}))
     output: dict[str, list[dict]] = {}
+    drawn_names = OutputNames()  # x.jpg and x.webp -> x.png and x.webp.png
     last_size: tuple[str, tuple[int, int]] | None = None
     for name in tqdm(frames, desc=f"tracking ({tracker})", unit="frame"):
         image = _read(paths.get(name))
@@ -66,7 +68,7 @@ def track_folder(
         result = model.update(image, to_result(people.get(name, []), num_joints))
         output[name] = tracked_entries(result)
         if visdir and image is not None:
-            _draw(Path(visdir) / f"{Path(name).stem}.png", image, result)
+            _draw(Path(visdir) / drawn_names.take(name, ".png"), image, result)
     atomic_write_json(out_json, output)
     count = len({e["idx"] for entries in output.values() for e in entries})
     print(f"This video contains {count} people.")
