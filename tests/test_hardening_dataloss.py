@@ -309,6 +309,20 @@ def test_a_results_file_that_cannot_be_finished_is_kept_as_partial(tmp_path):
     assert kept.read_text() == '[{"image_id": "a.jpg"}'
 
 
+def test_a_file_size_limit_before_the_first_frame_is_one_line(tmp_path):
+    _photos(tmp_path / "in", ["a.png"])
+    env = {**os.environ, "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{REPO}"}
+    done = subprocess.run(
+        [sys.executable, "-c", FSIZE_SCRIPT, str(tmp_path / "in"), str(tmp_path / "out"), "20"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.stdout == "stopped before any frame was finished: File too large\n", done.stderr
+    assert not (tmp_path / "out" / "alphapose-results.json").exists()
+
+
 # ---------------------------------------------------------------- damaged video packets
 
 

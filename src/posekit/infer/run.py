@@ -134,6 +134,11 @@ def run_inference(
             summary.seconds = time.perf_counter() - started
             summary.stage_seconds = {name: times.get(name, 0.0) for name in STAGES}
             if not summary.frames and not summary.interrupted:
+                if isinstance(failure, OSError):  # e.g. the disk is full: one line, not a traceback
+                    where = f"{failure.filename}: " if failure.filename else ""
+                    raise PosekitError(
+                        f"{where}stopped before any frame was finished: {failure.strerror or failure}"
+                    ) from failure
                 if failure is not None:
                     raise failure
                 listed = "; ".join(error for _, error in summary.failed[:5])
