@@ -190,6 +190,16 @@ def test_a_work_folder_symlink_out_of_the_root_is_refused(root, elsewhere):
     assert list(elsewhere.iterdir()) == []
 
 
+def test_a_training_log_symlink_out_of_the_root_is_refused(root, elsewhere):
+    from posekit.train.loop import _logger
+
+    work_dir = common.output_folder("exp/default-tiny.yaml")
+    (work_dir / "training.log").symlink_to(elsewhere / "stolen.log")
+    with confined_writes(root), pytest.raises(PosekitError, match="outside"):
+        _logger(work_dir / "training.log", True)
+    assert list(elsewhere.iterdir()) == []
+
+
 def test_writes_inside_the_root_and_outside_a_ui_action_are_unchanged(root, tmp_path, elsewhere):
     summary = _ui_infer(_images(tmp_path / "in"), common.output_folder("out"))
     assert summary.frames == 2 and sorted(p.name for p in (root / "out" / "vis").iterdir()) == [

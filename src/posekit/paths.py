@@ -98,7 +98,7 @@ def folder_lock(folder: str | Path, lock_name: str, busy: str) -> Iterator[Path]
     folder fails with PosekitError '<folder>: <busy>' ({pid} in `busy` names the holder); a lock left by
     a dead process is taken over. Creates the folder."""
     folder = Path(folder)
-    check_confined(folder, folder=True)
+    check_confined(folder, follow=True)
     folder.mkdir(parents=True, exist_ok=True)
     lock = folder / lock_name
     for _ in range(2):

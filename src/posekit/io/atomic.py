@@ -50,11 +50,12 @@ def confined_writes(root: str | Path) -> Iterator[Path]:
         _WRITE_ROOT.reset(token)
 
 
-def check_confined(path: str | Path, folder: bool = False) -> Path:
-    """Where a write to `path` lands (its folder resolved; all of it when `folder`, i.e. files are
-    written inside it); PosekitError when writes are confined and that is outside the confinement."""
+def check_confined(path: str | Path, follow: bool = False) -> Path:
+    """Where a write to `path` lands: its folder resolved (a file replaced by rename), or all of it when
+    `follow` (a folder written into, a file opened for appending); PosekitError when writes are
+    confined and that is outside the confinement."""
     path = Path(path).expanduser()
-    where = path.resolve() if folder else path.absolute().parent.resolve() / path.name
+    where = path.resolve() if follow else path.absolute().parent.resolve() / path.name
     root = _WRITE_ROOT.get()
     if root is not None and not where.is_relative_to(root):
         raise PosekitError(
@@ -165,7 +166,7 @@ def check_writable_folder(folder: str | Path, what: str = "output folder") -> Pa
     """Create `folder` if missing and check that a file can be written in it, before any work is done;
     PosekitError '<folder>: <what> cannot be written (<reason>)' otherwise."""
     folder = Path(folder)
-    check_confined(folder, folder=True)
+    check_confined(folder, follow=True)
     try:
         if folder.exists() and not folder.is_dir():
             raise NotADirectoryError(20, "it is a file, not a folder")

@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from posekit.config import Config, config_to_dict
 from posekit.errors import PosekitError
-from posekit.io.atomic import atomic_write_with
+from posekit.io.atomic import atomic_write_with, check_confined
 from posekit.models.builder import build_pose_model
 from posekit.models.checkpoint import (
     load_checkpoint,
@@ -378,6 +378,7 @@ def _logger(path: Path, is_main: bool) -> logging.Logger:
     log.propagate = False
     log.setLevel(logging.INFO if is_main else logging.WARNING)
     if is_main:
+        check_confined(path, follow=True)  # appended to, so a symlink out of a confined folder is refused
         for handler in (logging.StreamHandler(sys.stdout), logging.FileHandler(path, encoding="utf-8")):
             handler.setFormatter(logging.Formatter("%(message)s"))
             log.addHandler(handler)
