@@ -49,9 +49,10 @@ def test_odd_size_is_padded_and_bgr_is_converted(tmp_path):
     image[..., 0] = 200  # blue in BGR
     with VideoWriter(out, 24, 101, 75) as writer:
         writer.write(image, bgr=True)
-        with pytest.raises(PosekitError, match="frame size"):
-            writer.write(np.zeros((10, 10, 3), np.uint8))
-    (frame,) = list(read_frames(out))
+        with pytest.warns(UserWarning, match="frame 1 is 10x10 but the video is 101x75"):
+            writer.write(np.zeros((10, 10, 3), np.uint8))  # another size: scaled to fit, not an error
+    frame, fitted = list(read_frames(out))
+    assert fitted.image.max() < 10
     assert frame.image.shape == (76, 102, 3)
     r, g, b = frame.image[30, 50].astype(int)
     assert b > 180 and r < 30 and g < 30

@@ -130,8 +130,11 @@ def run_detector(args: argparse.Namespace) -> int:
     from posekit.export.detector import export_detector_onnx, yolo_pose_atc_plan
     from posekit.export.onnx import ExportOptions
     from posekit.families.yolo_pose.detector import YoloPoseDetector
+    from posekit.paths import check_apart
 
     name = canonical_detector_name(args.detector)
+    inputs = [p for p in (args.detector_weights, args.check_image) if p]
+    check_apart(inputs, files=[args.output])
     size = {"inp_dim": args.inp_dim} if args.inp_dim else {}
     print(f"Loading {name} detector..")
     detector = build_detector(name, weights=args.detector_weights, device="cpu", **size)

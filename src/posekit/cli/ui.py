@@ -16,6 +16,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--root", default=".", help="folder every output of the UI must lie in (default: the current folder)"
     )
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests for this host name (repeatable; default: localhost, 127.0.0.1, ::1 and "
+        "--host); requests naming any other host are refused (DNS rebinding)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -25,5 +33,5 @@ def run(args: argparse.Namespace) -> int:
         from posekit.ui.app import launch
     except ImportError as exc:
         raise PosekitError(f"the UI needs the optional extra: pip install 'posekit[ui]' ({exc})") from None
-    launch(args.host, args.port, args.max_upload, block=True, root=args.root)
+    launch(args.host, args.port, args.max_upload, block=True, root=args.root, allowed_host=args.allowed_host)
     return 0

@@ -27,6 +27,7 @@ from posekit.io.coco import (
 )
 from posekit.io.images import natural_key
 from posekit.io.labelme import LabelmeDocument, LabelmeError, read_image_bytes, read_labelme
+from posekit.paths import check_apart
 
 
 @dataclass(frozen=True)
@@ -152,13 +153,7 @@ def write_conversion(
 
 def check_not_nested(input_dir: Path, coco_root: Path) -> None:
     """Refuse an input folder inside the output tree (the swap would delete it) or holding it."""
-    source, target = input_dir.resolve(), coco_root.resolve()
-    if source.is_relative_to(target) or target.is_relative_to(source):
-        raise PosekitError(
-            f"{input_dir}: the input folder and the output {coco_root} lie inside one another; a re-run "
-            "replaces the whole output tree, so pick an --output outside the input (and the input outside "
-            "the output)"
-        )
+    check_apart([input_dir], trees=[coco_root], recursive=True)
 
 
 def _build_documents(

@@ -8,6 +8,7 @@ from posekit.errors import PosekitError
 from posekit.export import DEFAULT_SOC_VERSION
 from posekit.export.ascend import AtcPlan, write_atc_files
 from posekit.export.onnx import ExportOptions, ExportReport
+from posekit.paths import check_apart
 
 
 def export_checkpoint(
@@ -18,11 +19,13 @@ def export_checkpoint(
     check_image: str | Path | None = None,
 ) -> ExportReport:
     """Load the config and the checkpoint (a mismatch fails here, before any file is written), then
-    export the pose model to ONNX and check it against PyTorch."""
+    export the pose model to ONNX and check it against PyTorch. An output that is one of the inputs is
+    refused first."""
     from posekit.config import load_config
     from posekit.export.onnx import export_onnx
     from posekit.models.checkpoint import load_fastpose_network
 
+    check_apart([p for p in (cfg_path, checkpoint, check_image) if p], files=[output])
     cfg = load_config(cfg_path)
     model = load_fastpose_network(cfg, checkpoint, device="cpu")
     return export_onnx(model, output, cfg.data_preset.image_size, options, check_image)

@@ -7,12 +7,16 @@ from pathlib import Path
 import cv2
 
 from posekit.infer.sources import Frame
-from posekit.io.images import write_image_bgr
+from posekit.io.images import encoded_suffix, write_image_bgr
+from posekit.io.outnames import OutputNames
 from posekit.render.draw import draw_poses
 
 
 class RenderedOutputs:
     """Draws each finished frame and saves it to `outdir/vis/<name>` and/or a video.
+
+    Rendered image names are unique in the run (posekit.io.outnames): 'x.jpg' and 'x.webp' become
+    vis/x.jpg and vis/x.webp.jpg.
 
     The video (`outdir/AlphaPose_<stem>.mp4`, H.264) opens on the first frame with that frame's size.
     """
@@ -34,6 +38,7 @@ class RenderedOutputs:
         self.fps = fps or 25.0
         self.fast, self.show_box, self.tracking = fast, show_box, tracking
         self._video = None
+        self._names = OutputNames()
 
     @property
     def active(self) -> bool:
@@ -56,7 +61,7 @@ class RenderedOutputs:
             self._video.write(drawn, bgr=True)
 
     def _save_image(self, bgr, name: str) -> None:
-        write_image_bgr(self.outdir / "vis" / name, bgr)
+        write_image_bgr(self.outdir / "vis" / self._names.take(name, encoded_suffix(name)), bgr)
 
     def close(self) -> Path | None:
         """Finish the video file (if any) and return its path."""

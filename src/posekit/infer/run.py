@@ -23,7 +23,8 @@ from posekit.infer.sources import Source
 from posekit.infer.stages import STAGES, process
 from posekit.infer.tracked import VideoOptions
 from posekit.io.atomic import check_writable_folder
-from posekit.io.results import ResultsWriter
+from posekit.io.results import RESULTS_FILE, ResultsWriter
+from posekit.paths import check_apart, folder_lock
 from posekit.pose.types import PoseModel
 
 FINISH_MESSAGE = "===========================> Finish Model Running."
@@ -32,6 +33,10 @@ VIS_FAST_HINT = (
     "If this step takes too long, you can enable the --vis_fast flag to use fast rendering (real-time)."
 )
 JSON_MESSAGE = "Results have been written to json."
+OUTPUT_LOCK = ".posekit-output.lock"
+OUTPUT_BUSY = (
+    "another posekit run (pid {pid}) is writing into this output folder; wait for it or choose another"
+)
 
 
 @dataclass
@@ -74,69 +79,84 @@ def run_inference(
 ) -> RunSummary:
     """Run the whole pipeline on `source`, render, and stream `outdir/alphapose-results.json`.
 
-    `outdir` is checked for writing before the first frame. Each finished frame is rendered and its
-    people appended to the results file (a temp file, renamed into place at the end). Unreadable
-    images are skipped with a warning and listed in the summary. Ctrl-C stops the run and an error in
-    a later frame ends it; either way the results of the frames done are written (the error is then
-    raised as one PosekitError line). Raises PosekitError when no frame could be processed at all.
+    `outdir` is checked for writing before the first frame; nothing the run writes may hold or be one
+    of the source's input files (posekit.paths.check_apart), and the folder is locked for the run (a
+    second run into it fails with one line). Each finished frame is rendered and its people appended
+    to the results file (a temp file, renamed into place at the end). Unreadable images are skipped
+    with a warning and listed in the summary. Ctrl-C stops the run and an error in a later frame ends
+    it; either way the results of the frames done are written (the error is then raised as one
+    PosekitError line). Raises PosekitError when no frame could be processed at all.
     """
-    say = log or (lambda message: tqdm.write(message, file=sys.stdout))
     check_writable_folder(outdir)
     outputs = outputs or RenderedOutputs(outdir, save_img=False, save_video=False)
-    times: dict[str, float] = defaultdict(float)
-    summary = RunSummary()
+    check_apart(
+        source.inputs,
+        trees=[Path(outdir) / name for name in ("vis", "sep-json", "poseflow")],
+        files=[Path(outdir) / RESULTS_FILE, outputs.video_path],
+    )
+    with folder_lock(outdir, OUTPUT_LOCK, OUTPUT_BUSY):
+        say = log or (lambda message: tqdm.write(message, file=sys.stdout))
+        times: dict[str, float] = defaultdict(float)
+        summary = RunSummary()
 
-    def model_done() -> None:
-        say(FINISH_MESSAGE)
-        if outputs.active and not outputs.fast:
-            say(RENDER_MESSAGE)
-            say(VIS_FAST_HINT)
+        def model_done() -> None:
+            say(FINISH_MESSAGE)
+            if outputs.active and not outputs.fast:
+                say(RENDER_MESSAGE)
+                say(VIS_FAST_HINT)
 
-    started = time.perf_counter()
-    writer = ResultsWriter(outdir, fmt=fmt, for_eval=for_eval)
-    try:
-        failure = _consume(
-            process(
-                source,
-                detector,
-                pose_model,
-                tracker=tracker,
-                detbatch=detbatch,
-                qsize=qsize,
-                single_thread=single_thread,
-                min_box_area=min_box_area,
-                times=times,
-                on_model_done=model_done,
-                video=video,
-            ),
-            outputs,
-            writer,
-            summary,
-            times,
-            tqdm(total=source.total, unit="frame", desc="posekit", disable=not progress, dynamic_ncols=True),
-        )
-        summary.video_path = _finish_video(outputs, failure)
-        summary.seconds = time.perf_counter() - started
-        summary.stage_seconds = {name: times.get(name, 0.0) for name in STAGES}
-        if not summary.frames and not summary.interrupted:
-            if failure is not None:
-                raise failure
-            listed = "; ".join(error for _, error in summary.failed[:5])
-            raise PosekitError(f"no input could be processed: {listed or 'the source gave no frames'}")
-        summary.results_path = writer.close()
-    except BaseException:
-        outputs.abort()  # e.g. a second Ctrl-C while finishing: no partial video is left behind
-        raise
-    finally:
-        writer.abort()  # only does something when the file was not closed
-    say(JSON_MESSAGE)
-    if failure is not None:
-        first_line = (str(failure).strip().splitlines() or [type(failure).__name__])[0]
-        raise PosekitError(
-            f"stopped by an error after {summary.frames} frame(s): {first_line} "
-            f"(the results of those frames are in {summary.results_path})"
-        ) from failure
-    return summary
+        started = time.perf_counter()
+        writer = ResultsWriter(outdir, fmt=fmt, for_eval=for_eval)
+        try:
+            failure = _consume(
+                process(
+                    source,
+                    detector,
+                    pose_model,
+                    tracker=tracker,
+                    detbatch=detbatch,
+                    qsize=qsize,
+                    single_thread=single_thread,
+                    min_box_area=min_box_area,
+                    times=times,
+                    on_model_done=model_done,
+                    video=video,
+                ),
+                outputs,
+                writer,
+                summary,
+                times,
+                tqdm(
+                    total=source.total, unit="frame", desc="posekit", disable=not progress, dynamic_ncols=True
+                ),
+            )
+            summary.video_path = _finish_video(outputs, failure)
+            summary.seconds = time.perf_counter() - started
+            summary.stage_seconds = {name: times.get(name, 0.0) for name in STAGES}
+            if not summary.frames and not summary.interrupted:
+                if isinstance(failure, OSError):  # e.g. the disk is full: one line, not a traceback
+                    where = f"{failure.filename}: " if failure.filename else ""
+                    raise PosekitError(
+                        f"{where}stopped before any frame was finished: {failure.strerror or failure}"
+                    ) from failure
+                if failure is not None:
+                    raise failure
+                listed = "; ".join(error for _, error in summary.failed[:5])
+                raise PosekitError(f"no input could be processed: {listed or 'the source gave no frames'}")
+            summary.results_path = writer.close()
+        except BaseException:
+            outputs.abort()  # e.g. a second Ctrl-C while finishing: no partial video is left behind
+            raise
+        finally:
+            writer.abort()  # only does something when the file was not closed
+        say(JSON_MESSAGE)
+        if failure is not None:
+            first_line = (str(failure).strip().splitlines() or [type(failure).__name__])[0]
+            raise PosekitError(
+                f"stopped by an error after {summary.frames} frame(s): {first_line} "
+                f"(the results of those frames are in {summary.results_path})"
+            ) from failure
+        return summary
 
 
 def _consume(stream, outputs: RenderedOutputs, writer: ResultsWriter, summary: RunSummary, times, bar):

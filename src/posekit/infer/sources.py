@@ -37,7 +37,8 @@ class Frame:
 @dataclass
 class Source:
     """Frames to process plus what outputs need: count (None if unknown), fps and a name for video;
-    live: a camera (frames are detected one at a time, not batched)."""
+    live: a camera (frames are detected one at a time, not batched); inputs: the files it reads (an
+    output folder must not hold them)."""
 
     frames: Iterable[Frame]
     total: int | None
@@ -45,6 +46,7 @@ class Source:
     stem: str
     is_video: bool
     live: bool = False
+    inputs: tuple[Path, ...] = ()
 
 
 def collect_image_paths(indir: str | None, list_file: str | None, image: str | None) -> list[Path]:
@@ -114,7 +116,9 @@ def video_frames(path: str | Path) -> Iterator[Frame]:
 
 def open_images(paths: list[Path], max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Source:
     """A source over image files (each checked against `max_pixels` before it is decoded)."""
-    return Source(image_frames(paths, max_pixels), len(paths), None, "images", is_video=False)
+    return Source(
+        image_frames(paths, max_pixels), len(paths), None, "images", is_video=False, inputs=tuple(paths)
+    )
 
 
 def open_video(path: str | Path) -> Source:
@@ -122,7 +126,14 @@ def open_video(path: str | Path) -> Source:
     from posekit.io.video import probe_video
 
     info = probe_video(path)
-    return Source(video_frames(path), info.frames or None, float(info.fps), Path(path).stem, is_video=True)
+    return Source(
+        video_frames(path),
+        info.frames or None,
+        float(info.fps),
+        Path(path).stem,
+        is_video=True,
+        inputs=(Path(path),),
+    )
 
 
 def open_webcam(device: int) -> Source:

@@ -13,6 +13,8 @@ from tqdm import tqdm
 from posekit.errors import PosekitError
 from posekit.io.atomic import atomic_write_json
 from posekit.io.images import read_image_rgb, write_image_bgr
+from posekit.io.outnames import OutputNames
+from posekit.paths import check_apart
 from posekit.render.draw import draw_poses
 from posekit.track import build_tracker
 from posekit.track.files import FORVIS_NAME, forvis, frame_order, read_pose_json, to_result, tracked_entries
@@ -35,8 +37,12 @@ def track_folder(
     """
     imgdir, in_json, out_json = Path(imgdir), Path(in_json), Path(out_json)
     people, is_list = read_pose_json(in_json)
-    if is_list and "forvis" not in in_json.name:
-        atomic_write_json(Path(forvis_dir or in_json.parent) / FORVIS_NAME, forvis(people))
+    forvis_path = Path(forvis_dir or in_json.parent) / FORVIS_NAME
+    writes_forvis = is_list and "forvis" not in in_json.name
+    written = [out_json, forvis_path] if writes_forvis else [out_json]
+    check_apart([imgdir, in_json], trees=[visdir] if visdir else [], files=written)
+    if writes_forvis:
+        atomic_write_json(forvis_path, forvis(people))
     sizes = {p["keypoints"].shape[0] for persons in people.values() for p in persons}
     if len(sizes) > 1:
         raise PosekitError(f"{in_json}: people have different keypoint counts {sorted(sizes)}")
@@ -46,6 +52,7 @@ def track_folder(
     frames, paths = frame_order(imgdir, people, in_json)
     model = build_tracker(tracker, **(options or {}))
     output: dict[str, list[dict]] = {}
+    drawn_names = OutputNames()  # x.jpg and x.webp -> x.png and x.webp.png
     last_size: tuple[str, tuple[int, int]] | None = None
     for name in tqdm(frames, desc=f"tracking ({tracker})", unit="frame"):
         image = _read(paths.get(name))
@@ -61,7 +68,7 @@ def track_folder(
         result = model.update(image, to_result(people.get(name, []), num_joints))
         output[name] = tracked_entries(result)
         if visdir and image is not None:
-            _draw(Path(visdir) / f"{Path(name).stem}.png", image, result)
+            _draw(Path(visdir) / drawn_names.take(name, ".png"), image, result)
     atomic_write_json(out_json, output)
     count = len({e["idx"] for entries in output.values() for e in entries})
     print(f"This video contains {count} people.")

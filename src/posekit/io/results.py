@@ -17,6 +17,7 @@ import numpy as np
 from posekit.errors import PosekitError
 from posekit.io.atomic import AtomicTextFile, atomic_write_json
 from posekit.io.jsonio import read_json
+from posekit.io.outnames import OutputNames
 from posekit.types import PoseResult
 
 RESULTS_FILE = "alphapose-results.json"
@@ -89,7 +90,8 @@ class ResultsWriter:
 
     The JSON goes to a temp file beside `out_dir/file_name` (the final name never holds a partial file);
     close() ends the list (or, for cmu/open, the object keyed by image name) and renames it into place,
-    abort() drops it. cmu/open also write `sep-json/<stem>.json` per image as it comes. As a context
+    abort() drops it. cmu/open also write `sep-json/<stem>.json` per image as it comes (a
+    name another image took first gets `<name>.json`, posekit.io.outnames). As a context
     manager it closes on success and aborts on an exception.
     """
 
@@ -107,6 +109,7 @@ class ResultsWriter:
         self.for_eval = for_eval
         self.images = 0
         self._items = 0
+        self._sep_names = OutputNames()
         self._file = AtomicTextFile(self.path)
         self._file.write("{" if self.openpose else "[")
 
@@ -122,13 +125,13 @@ class ResultsWriter:
                 "version": OPENPOSE_VERSION,
                 key: [{joint_key: person} for person in openpose_people(result)],
             }
-            atomic_write_json(self.out_dir / "sep-json" / f"{Path(name).stem}.json", document)
+            atomic_write_json(self.out_dir / "sep-json" / self._sep_names.take(name, ".json"), document)
             self._append(f"{json.dumps(name)}: {json.dumps(document)}")
         else:
-            for entry in result_entries(image_name, result, self.for_eval):
-                self._append(json.dumps(entry))
+            self._append(", ".join(json.dumps(e) for e in result_entries(image_name, result, self.for_eval)))
 
     def _append(self, text: str) -> None:
+        """Add one image's entries in one write: a full disk leaves whole images only."""
         self._file.write(", " + text if self._items else text)
         self._items += 1
 

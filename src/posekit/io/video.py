@@ -73,32 +73,71 @@ def _stream_fps(stream) -> Fraction:
 def read_frames(path: str | Path) -> Iterator[VideoFrame]:
     """Decode a video frame by frame as RGB arrays.
 
-    A truncated or corrupt file ends the iteration normally with what could be decoded, plus a warning.
+    A damaged packet the decoder refuses is skipped and the frames after it are still read; the count
+    of skipped packets is given in one warning at the end. A file whose container cannot be read on
+    (truncated, garbage where the demuxer expects data) ends the iteration normally with what could be
+    decoded, plus a warning.
     """
     container = _open(path)
     try:
         stream = container.streams.video[0]
         expected = stream.frames or 0
-        count = 0
+        count = skipped = 0
         try:
-            for frame in container.decode(stream):
-                timestamp = (
-                    float(frame.time) if frame.time is not None else count / float(_stream_fps(stream))
-                )
-                yield VideoFrame(count, timestamp, frame.to_ndarray(format="rgb24"))
-                count += 1
+            for packet in container.demux(stream):
+                try:
+                    decoded = packet.decode()
+                except (av.error.FFmpegError, OSError, EOFError):
+                    skipped += 1
+                    continue
+                for frame in decoded:
+                    timestamp = (
+                        float(frame.time) if frame.time is not None else count / float(_stream_fps(stream))
+                    )
+                    yield VideoFrame(count, timestamp, frame.to_ndarray(format="rgb24"))
+                    count += 1
         except (av.error.FFmpegError, OSError, EOFError) as exc:
             total = expected or "an unknown number of"
             warnings.warn(
                 f"{path}: video is truncated or damaged: read {count} of {total} frames, stopped there "
-                f"({' '.join(str(exc).split())})",
+                f"({' '.join(str(exc).split())}){_skipped_note(skipped)}",
                 stacklevel=2,
             )
             return
-        if expected and count < expected:
-            warnings.warn(f"{path}: video is truncated: read {count} of {expected} frames", stacklevel=2)
+        if expected and count + skipped < expected:
+            reason = f"{skipped} damaged packet(s) skipped" if skipped else "the file ends early"
+            warnings.warn(
+                f"{path}: video is truncated or damaged: read {count} of {expected} frames, stopped there "
+                f"({reason})",
+                stacklevel=2,
+            )
+        elif skipped:
+            warnings.warn(
+                f"{path}: video is damaged: skipped {skipped} packet(s) that could not be decoded, read "
+                f"{count}{f' of {expected}' if expected else ''} frames",
+                stacklevel=2,
+            )
     finally:
         container.close()
+
+
+def _skipped_note(skipped: int) -> str:
+    return f"; skipped {skipped} damaged packet(s) before that" if skipped else ""
+
+
+def letterbox(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """`image` scaled to fit inside width x height (aspect ratio kept) and centred on black."""
+    import cv2
+
+    h, w = image.shape[:2]
+    scale = min(width / w, height / h)
+    new_w, new_h = max(1, min(width, round(w * scale))), max(1, min(height, round(h * scale)))
+    canvas = np.zeros((height, width, 3), dtype=np.uint8)
+    top, left = (height - new_h) // 2, (width - new_w) // 2
+    canvas[top : top + new_h, left : left + new_w] = cv2.resize(
+        image, (new_w, new_h), interpolation=cv2.INTER_AREA
+    )
+    return canvas
 
 
 def h264_codec() -> str:
@@ -111,6 +150,8 @@ class VideoWriter:
 
     The file is written beside the target under a temporary name and renamed on close(); abort() (or an
     exception inside a `with` block) removes it. Odd sizes are padded by repeating the last row/column.
+    A frame of another size than the first (a stream whose resolution changes) is scaled to fit the
+    video's size, keeping its aspect ratio, and padded with black; one warning says so.
     """
 
     def __init__(self, path: str | Path, fps: float | Fraction, width: int, height: int, crf: int = 20):
@@ -129,14 +170,19 @@ class VideoWriter:
             self._stream.options = {"crf": str(crf), "preset": "veryfast"}
         self._stream.codec_context.time_base = Fraction(1) / rate
         self.frames = 0
+        self.resized = 0  # frames scaled to the video's size
 
     def write(self, image: np.ndarray, bgr: bool = False) -> None:
         """Append one uint8 frame (H, W, 3) of the size given at construction."""
         if image.shape[:2] != (self.height, self.width):
-            raise PosekitError(
-                f"{self.path}: frame size {image.shape[1]}x{image.shape[0]} differs from the video's "
-                f"{self.width}x{self.height}"
-            )
+            if not self.resized:
+                warnings.warn(
+                    f"{self.path}: frame {self.frames} is {image.shape[1]}x{image.shape[0]} but the video "
+                    f"is {self.width}x{self.height}: frames of another size are scaled to fit and padded",
+                    stacklevel=2,
+                )
+            self.resized += 1
+            image = letterbox(image, self.width, self.height)
         pad_h, pad_w = self._stream.height - self.height, self._stream.width - self.width
         if pad_h or pad_w:
             image = np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")

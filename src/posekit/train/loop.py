@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from posekit.config import Config, config_to_dict
 from posekit.errors import PosekitError
-from posekit.io.atomic import atomic_write_with
+from posekit.io.atomic import atomic_write_with, check_confined
 from posekit.models.builder import build_pose_model
 from posekit.models.checkpoint import (
     load_checkpoint,
@@ -33,6 +33,7 @@ from posekit.models.checkpoint import (
     read_torch_file,
     state_dict_of,
 )
+from posekit.paths import check_apart
 from posekit.runtime.precision import cpu_has_native_bf16
 from posekit.train.curves import plot_curves
 from posekit.train.dataset import KeypointDataset
@@ -93,11 +94,18 @@ def train(opts: TrainOptions) -> TrainSummary:
         if not info.is_main:  # rank 0 holds the lock; every rank refuses the same existing run
             check_not_overwriting(opts.work_dir, opts.exp_id, _weight_sources(opts)[0])
             return _train(opts, info)
+        check_apart(_dataset_folders(opts.cfg), trees=[opts.work_dir])
         with claim(opts.work_dir):  # checked under the lock: a queued second run sees the first's files
             check_not_overwriting(opts.work_dir, opts.exp_id, _weight_sources(opts)[0])
             return _train(opts, info)
     finally:
         cleanup(info)
+
+
+def _dataset_folders(cfg: Config) -> list[Path]:
+    """The image folders and annotation files training reads (a work folder must not hold them)."""
+    splits = [cfg.dataset.train, cfg.dataset.val, cfg.dataset.test]
+    return [path for split in splits if split for path in (split.image_dir, split.ann_path)]
 
 
 def _train(opts: TrainOptions, info: DistInfo) -> TrainSummary:
@@ -370,6 +378,7 @@ def _logger(path: Path, is_main: bool) -> logging.Logger:
     log.propagate = False
     log.setLevel(logging.INFO if is_main else logging.WARNING)
     if is_main:
+        check_confined(path, follow=True)  # appended to, so a symlink out of a confined folder is refused
         for handler in (logging.StreamHandler(sys.stdout), logging.FileHandler(path, encoding="utf-8")):
             handler.setFormatter(logging.Formatter("%(message)s"))
             log.addHandler(handler)

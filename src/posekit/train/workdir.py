@@ -8,14 +8,14 @@ second run out; a lock left by a dead process is taken over.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from posekit.errors import PosekitError
-from posekit.io.atomic import process_alive, remove_stale_temps
+from posekit.io.atomic import remove_stale_temps
+from posekit.paths import folder_lock
 
 RESUME_FILE = "checkpoint.pth"
 LOCK_FILE = ".posekit-train.lock"
@@ -61,35 +61,12 @@ def check_not_overwriting(work_dir: Path, exp_id: str, pretrained: str) -> None:
 
 @contextmanager
 def claim(work_dir: Path) -> Iterator[None]:
-    """Hold `work_dir`'s lock for the run; PosekitError if a live process holds it."""
-    work_dir.mkdir(parents=True, exist_ok=True)
-    lock = work_dir / LOCK_FILE
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            owner = _owner(lock)
-            if owner is not None and process_alive(owner):
-                raise PosekitError(
-                    f"{work_dir}: another training (pid {owner}) is running in this folder; wait for it, "
-                    "stop it, or use another experiment id"
-                ) from None
-            lock.unlink(missing_ok=True)  # left by a process that died
-            continue
-        with os.fdopen(fd, "w") as handle:
-            handle.write(str(os.getpid()))
-        remove_stale_temps(work_dir)  # e.g. a checkpoint save cut by kill -9 in an earlier run
-        break
-    else:
-        raise PosekitError(f"{lock}: cannot take the work folder's lock")
-    try:
+    """Hold `work_dir`'s lock for the run (posekit.paths.folder_lock); PosekitError if a live process
+    holds it. Temp files an earlier run left (a checkpoint save cut by kill -9) are removed."""
+    busy = (
+        "another training (pid {pid}) is running in this folder; wait for it, stop it, or use another "
+        "experiment id"
+    )
+    with folder_lock(work_dir, LOCK_FILE, busy):
+        remove_stale_temps(work_dir)
         yield
-    finally:
-        lock.unlink(missing_ok=True)
-
-
-def _owner(lock: Path) -> int | None:
-    try:
-        return int(lock.read_text().strip())
-    except (OSError, ValueError):
-        return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -12,6 +13,7 @@ import gradio as gr
 
 from posekit.ui import tab_convert, tab_export, tab_infer, tab_track, tab_train, tab_validate
 from posekit.ui.common import set_root
+from posekit.ui.hostguard import allowed_hosts, guard_lifespan
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 TABS = [
@@ -40,9 +42,11 @@ def launch(
     max_upload: str = "500mb",
     block: bool = True,
     root: str | Path | None = None,
+    allowed_host: Iterable[str] = (),
 ):
     """Serve the UI, writing only below `root` (default: the working folder); warn when it is reachable
-    from other machines. Returns (app, url)."""
+    from other machines. Requests are answered only for the loopback names, `host` and the names in
+    `allowed_host` (posekit.ui.hostguard). Returns (app, url)."""
     set_root(root if root is not None else Path.cwd())
     if host not in LOCAL_HOSTS:
         warnings.warn(
@@ -60,5 +64,6 @@ def launch(
         quiet=not block,
         show_error=True,
         footer_links=[],
+        app_kwargs={"lifespan": guard_lifespan(allowed_hosts(host, allowed_host))},
     )
     return app, url

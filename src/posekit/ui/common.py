@@ -2,7 +2,9 @@
 
 Everything the UI writes goes below one root folder, chosen when it starts (`posekit ui --root`, default
 the folder it was started in): an output folder typed as a relative path is taken inside it, and one that
-resolves outside it (/etc, ../../x, a symlink out) is refused with a message.
+resolves outside it (/etc, ../../x, a symlink out) is refused with a message. Every action also runs
+with writes confined to the root (posekit.io.atomic.confined_writes), so a file written deeper down
+(vis/, sep-json/, a training work folder) through a symlink that leads out of the root is refused too.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import gradio as gr
 
 from posekit.errors import PosekitError
+from posekit.io.atomic import confined_writes
 
 
 def _as_message(exc: Exception) -> gr.Error:
@@ -30,24 +33,33 @@ def _as_message(exc: Exception) -> gr.Error:
 
 
 def friendly_errors(action: Callable[..., Any]) -> Callable[..., Any]:
-    """Show errors of an action as a message in the page, never as a traceback.
+    """Show errors of an action as a message in the page, never as a traceback, and run it with writes
+    confined to the UI's root folder.
 
-    A generator action (live updates) stays a generator function, so Gradio still streams it."""
+    A generator action (live updates) stays a generator function, so Gradio still streams it; each of
+    its steps runs confined (Gradio may run the steps in different threads)."""
     if inspect.isgeneratorfunction(action):
 
         @functools.wraps(action)
         def streaming(*args: Any, **kwargs: Any) -> Iterator[Any]:
-            try:
-                yield from action(*args, **kwargs)
-            except Exception as exc:
-                raise _as_message(exc) from None
+            steps = action(*args, **kwargs)
+            while True:
+                try:
+                    with confined_writes(ui_root()):
+                        item = next(steps)
+                except StopIteration:
+                    return
+                except Exception as exc:
+                    raise _as_message(exc) from None
+                yield item
 
         return streaming
 
     @functools.wraps(action)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return action(*args, **kwargs)
+            with confined_writes(ui_root()):
+                return action(*args, **kwargs)
         except Exception as exc:
             raise _as_message(exc) from None
 

@@ -8,6 +8,7 @@ never overwrites the first one's checkpoint.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,7 +96,10 @@ def run_train(
         except Exception as exc:  # shown in the page below
             outcome["error"] = exc
 
-    thread = threading.Thread(target=work, name="posekit-ui-train", daemon=True)
+    # the thread runs in a copy of this context: its writes stay confined to the UI's root
+    thread = threading.Thread(
+        target=contextvars.copy_context().run, args=(work,), name="posekit-ui-train", daemon=True
+    )
     thread.start()
     log, curves = opts.work_dir / "training.log", opts.work_dir / "curves.png"
     while thread.is_alive():
