@@ -16,10 +16,12 @@ from posekit.convert.coco_labelme import place_image
 from posekit.convert.prelabel import DEFAULT_KPT_THR, new_people, next_group_id, predicted_shapes
 from posekit.errors import PosekitError
 from posekit.infer.pipeline import Pipeline
+from posekit.infer.run import OUTPUT_BUSY, OUTPUT_LOCK
 from posekit.infer.sources import open_images
 from posekit.io.images import list_images
 from posekit.io.jsonio import read_json
 from posekit.io.labelme_write import labelme_document, write_labelme
+from posekit.paths import folder_lock
 from posekit.skeleton import KEYPOINT_NAMES
 
 # What to do with an image that already has a Labelme file.
@@ -108,7 +110,13 @@ def annotate_folder(
     if options.mode == "only-missing":
         summary.kept.extend(task.json_path for task in existing)
         tasks = [task for task in tasks if not task.json_path.exists()]
-    output.mkdir(parents=True, exist_ok=True)
+    with folder_lock(output, OUTPUT_LOCK, OUTPUT_BUSY):
+        _annotate_all(pipe, tasks, options, names, summary, progress, on_image)
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _annotate_all(pipe, tasks, options, names, summary, progress, on_image) -> None:
     frames = pipe.frames(open_images([task.image for task in tasks], pipe.options.max_pixels))
     bar = tqdm(total=len(tasks), desc="pre-labelling", unit="img", disable=not progress or None)
     try:
@@ -125,8 +133,6 @@ def annotate_folder(
     finally:
         frames.close()
         bar.close()
-    summary.seconds = time.perf_counter() - start
-    return summary
 
 
 def _annotate_one(task, shape, result, options, names, summary, bar) -> None:
