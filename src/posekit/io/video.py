@@ -14,6 +14,7 @@ import numpy as np
 
 from posekit.errors import PosekitError
 from posekit.io.atomic import atomic_path
+from posekit.io.images import DEFAULT_MAX_PIXELS, check_pixels
 
 DEFAULT_FPS = Fraction(25)
 
@@ -70,18 +71,30 @@ def _stream_fps(stream) -> Fraction:
     return Fraction(rate) if rate else DEFAULT_FPS
 
 
-def read_frames(path: str | Path) -> Iterator[VideoFrame]:
+def check_video_pixels(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> VideoInfo:
+    """probe_video(path), refused with ImageTooLargeError when its frames are over `max_pixels`."""
+    info = probe_video(path)
+    check_pixels(path, info.width, info.height, max_pixels, "video stream is")
+    return info
+
+
+def read_frames(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Iterator[VideoFrame]:
     """Decode a video frame by frame as RGB arrays.
 
+    The stream's size (from its header) is checked against `max_pixels` before anything is decoded, and
+    every frame's size before it is converted (a stream may change size): ImageTooLargeError.
     A truncated or corrupt file ends the iteration normally with what could be decoded, plus a warning.
     """
     container = _open(path)
     try:
         stream = container.streams.video[0]
+        context = stream.codec_context
+        check_pixels(path, context.width, context.height, max_pixels, "video stream is")
         expected = stream.frames or 0
         count = 0
         try:
             for frame in container.decode(stream):
+                check_pixels(path, frame.width, frame.height, max_pixels, f"frame {count} is")
                 timestamp = (
                     float(frame.time) if frame.time is not None else count / float(_stream_fps(stream))
                 )
