@@ -276,10 +276,13 @@ def _install(
                 tmp.write_bytes(data)
                 tmp.chmod(0o644)
         except OSError as exc:
-            where = exc.filename or item.path
+            if item.path.is_dir():
+                raise PosekitError(
+                    f"{item.path}: is a folder where the model file goes; remove it and pull again"
+                ) from None
             raise PosekitError(
-                f"{where}: cannot write {item.name} there ({exc.strerror or exc}); "
-                "set POSEKIT_HOME to a writable folder"
+                f"{item.path}: cannot write the model file ({exc.strerror or exc}: {exc.filename}); "
+                "POSEKIT_HOME (or ~/.cache/posekit) must be a writable folder"
             ) from None
         _verified.pop(item.path, None)
         progress(f"verified sha256 of {item.name} -> {item.path}")
