@@ -48,6 +48,8 @@ def check_image_pixels(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PI
     ImageTooLargeError names the file, its size and the limit; a file whose header PIL cannot read, or
     whose format is not one of DECODED_FORMATS, is a PosekitError '<path>: not a readable image', so
     the decoder never sees a file whose size was not checked (a Radiance HDR named .jpg, say)."""
+    if not Path(path).is_file():  # never open a pipe (it would block) or a folder
+        raise PosekitError(f"{path}: {_not_a_file(Path(path))}")
     if max_pixels is None:
         return
     try:
@@ -79,8 +81,7 @@ def read_image_rgb(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS
     Images over `max_pixels` (from the header, before decoding) raise ImageTooLargeError."""
     path = Path(path)
     if not path.is_file():
-        what = "is a folder, not an image file" if path.is_dir() else "image file not found"
-        raise PosekitError(f"{path}: {what}")
+        raise PosekitError(f"{path}: {_not_a_file(path)}")
     try:
         data = np.fromfile(str(path), dtype=np.uint8)
     except OSError as exc:
@@ -97,12 +98,25 @@ def read_image_rgb(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
+def _not_a_file(path: Path) -> str:
+    """Why `path` cannot be read as an image file (it is not a regular file)."""
+    if path.is_dir():
+        return "is a folder, not an image file"
+    if path.is_symlink() and not path.exists():
+        return "is a broken link, not an image file"
+    if path.exists():
+        return "is not a regular file (a pipe or device?); not read"
+    return "image file not found"
+
+
 def list_images(folder: str | Path) -> list[Path]:
-    """Image files directly inside `folder`, in natural order (2.jpg before 10.jpg)."""
+    """Entries directly inside `folder` named as images (folders excepted), in natural order (2.jpg
+    before 10.jpg). A pipe or broken link named like an image is listed too, so a run reports it as a
+    skipped item instead of leaving it out unsaid."""
     folder = Path(folder)
     if not folder.is_dir():
         raise PosekitError(f"{folder}: not a folder")
-    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+    files = [p for p in folder.iterdir() if not p.is_dir() and p.suffix.lower() in IMAGE_SUFFIXES]
     return sorted(files, key=natural_key)
 
 
