@@ -3,19 +3,33 @@ checked before anything is allocated, and a bad file is one `error:` line while 
 
 from __future__ import annotations
 
+import copy
+import io
 import json
+import os
+import pickle
+import shutil
+import signal
+import subprocess
+import sys
 import time
 import zipfile
+from collections import OrderedDict
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
+import torch
 
 from posekit import modelstore
 from posekit.cli.main import main
 from posekit.config import load_config
 from posekit.errors import ConfigError, PosekitError
+from posekit.families.yolo_pose.checkpoint import load_checkpoint
+from posekit.families.yolo_pose.unpickler import read_checkpoint
+from posekit.infer.sources import collect_image_paths
 from posekit.io.detections import read_detections
 from posekit.io.images import ImageTooLargeError, check_image_pixels, read_image_rgb
 from posekit.io.jsonio import read_json
@@ -24,6 +38,7 @@ from posekit.io.video import read_frames
 from posekit.track.files import read_pose_json
 from tests.test_modelstore import real_model_dir  # noqa: F401  (the real default model files)
 from tests.test_pipeline_cli import fake_models  # noqa: F401  (the fake detector and pose model)
+from tests.yolo_pose_helpers import YOLOV8_POSE_ARCH, random_network, save_ultralytics_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 KEYPOINTS = [10.0, 20.0, 2.0] * 17
@@ -345,3 +360,148 @@ def test_an_unusable_models_folder_is_one_line(
         "a folder where the file goes": "is a folder where the model file goes; remove it and pull again",
     }[kind]
     assert capsys.readouterr().err.splitlines()[-1].startswith(f"error: {target}: {expected}")
+
+
+# ---------------------------------------------------------------- unbounded work: YOLO-pose files
+
+
+class _Storage:
+    """Stands for storage data/0 in a crafted pickle."""
+
+
+def _crafted_pt(path: Path, size, stride, offset=0, numel=4, compress=zipfile.ZIP_STORED) -> Path:
+    """A torch.save-style zip whose one tensor is built by _rebuild_tensor_v2 with the given view."""
+    storage = _Storage()
+
+    class Tensor:
+        def __reduce__(self):
+            return (torch._utils._rebuild_tensor_v2, (storage, offset, size, stride, False, OrderedDict()))
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            return ("storage", torch.FloatStorage, "0", "cpu", numel) if obj is storage else None
+
+    buffer = io.BytesIO()
+    Pickler(buffer, protocol=2).dump({"model": Tensor()})
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("archive/data.pkl", buffer.getvalue())
+        data = np.arange(numel, dtype=np.float32).tobytes()
+        archive.writestr(zipfile.ZipInfo("archive/data/0"), data, compress_type=compress)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("size", "stride", "offset", "problem"),
+    [
+        ((4,), (1,), 2, "tensor view (size [4], stride [1], offset 2) reaches element 5 of a storage of 4"),
+        ((2,), (-1,), 1, "tensor stride (-1,) is not a tuple of integers >= 0"),
+        ((2, 2), (1, 1), -1, "tensor offset (-1,) is not a tuple of integers >= 0"),
+        ((100000, 100000), (0, 0), 0, "tensor view of 10000000000 elements over a storage of 4"),
+    ],
+)
+def test_a_tensor_view_outside_its_storage_is_one_line(tmp_path, size, stride, offset, problem):
+    good = read_checkpoint(_crafted_pt(tmp_path / "good.pt", (2, 2), (2, 1)))
+    assert good["model"].tolist() == [[0.0, 1.0], [2.0, 3.0]]
+    bad = _crafted_pt(tmp_path / "bad.pt", size, stride, offset)
+    with pytest.raises(PosekitError) as err:
+        read_checkpoint(bad)
+    assert str(err.value) == f"{bad}: not a readable checkpoint pickle ({problem})"
+
+
+def test_a_corrupt_deflated_storage_is_one_line(tmp_path):
+    path = _crafted_pt(tmp_path / "x.pt", (4096,), (1,), numel=4096, compress=zipfile.ZIP_DEFLATED)
+    data = bytearray(path.read_bytes())
+    start = data.index(b"archive/data/0") + len("archive/data/0")
+    data[start + 20 : start + 60] = b"\xff" * 40
+    path.write_bytes(bytes(data))
+    with pytest.raises(PosekitError) as err:
+        read_checkpoint(path)
+    assert str(err.value).startswith(f"{path}: storage data/0 is damaged (")
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (
+            "width",
+            "weights that do not fit the stored architecture (model.0.conv.weight: [8, 3, 3, 3] in the file, "
+            "[2560000, 3, 3, 3] from the architecture)",
+        ),
+        ("repeats", "an architecture whose layer 2 repeats 100000000 times"),
+        ("layers", "an architecture of 1013 layers (over 100)"),
+    ],
+)
+def test_yolo_pose_sizes_from_the_file_are_checked_before_allocation(tmp_path, monkeypatch, change, problem):
+    arch = copy.deepcopy(YOLOV8_POSE_ARCH)
+    if change == "width":
+        arch["scales"]["t"] = [0.33, 40000.0, 1 << 30]  # 2.56 million channels in the first layer
+    elif change == "repeats":
+        arch["backbone"][2][1] = 100_000_000
+    else:
+        arch["backbone"] = arch["backbone"] * 100
+    path = save_ultralytics_checkpoint(tmp_path / "m.pt", random_network((17, 3)), monkeypatch, arch=arch)
+    start = time.perf_counter()
+    with pytest.raises(PosekitError) as err:
+        load_checkpoint(path)
+    assert time.perf_counter() - start < 20
+    assert str(err.value).startswith(f"{path}: {problem}")
+    assert str(err.value).endswith("; posekit reads Ultralytics YOLOv8/YOLO11-pose checkpoints only")
+
+
+# ---------------------------------------------------------------- tracebacks: one line, a batch goes on
+
+
+def test_a_folder_of_images_goes_on_past_unreadable_entries(coco_mini, tmp_path, capsys, fake_models):  # noqa: F811
+    images = tmp_path / "in"
+    images.mkdir()
+    good = sorted((coco_mini / "val2017").iterdir())[:2]
+    for path in good:
+        shutil.copy(path, images / path.name)
+    # Permission denied even as root: a write-only sysctl file (open for reading fails with EACCES)
+    write_only = Path("/proc/sys/vm/compact_memory")
+    if not write_only.is_file():
+        pytest.skip("no write-only /proc/sys file to stand for an image without read permission")
+    (images / "locked.jpg").symlink_to(write_only)
+    (images / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    os.mkfifo(images / "pipe.jpg")  # opening it would block: never opened
+    (images / "folder.jpg").mkdir()  # a folder named like an image is no input at all
+    out = tmp_path / "out"
+    assert main(["infer", "--indir", str(images), "--outdir", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: skipped 3 unreadable input(s):" in err
+    assert f"{images / 'locked.jpg'}: cannot read the image (Permission denied)" in err
+    assert f"{images / 'gone.jpg'}: is a broken link, not an image file" in err
+    assert f"{images / 'pipe.jpg'}: is not a regular file (a pipe or device?); not read" in err
+    done = {r["image_id"] for r in json.loads((out / "alphapose-results.json").read_text())}
+    assert done == {path.name for path in good}
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file whatever its mode")
+def test_an_image_without_read_permission_is_one_line(tmp_path):
+    image = tmp_path / "locked.png"
+    image.write_bytes(cv2.imencode(".png", np.zeros((4, 4, 3), np.uint8))[1].tobytes())
+    image.chmod(0)
+    with pytest.raises(PosekitError, match=r"locked\.png: cannot read the image \(Permission denied\)"):
+        read_image_rgb(image)
+
+
+def test_a_list_file_that_is_not_utf8_is_one_line(tmp_path, capsys):
+    listing = tmp_path / "list.txt"
+    listing.write_bytes(b"a.jpg\n\xff\xfe.jpg\n")
+    with pytest.raises(PosekitError) as err:
+        collect_image_paths(None, str(listing), None)
+    assert str(err.value) == f"{listing}: image list is not UTF-8 text (byte 6)"
+    assert main(["infer", "--list", str(listing), "--outdir", str(tmp_path / "out")]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == f"error: {err.value}"
+
+
+def test_ctrl_c_during_start_up_imports_is_one_line(tmp_path):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])}
+    for delay in (0.3, 1.0):  # inside the imports of torch, cv2, PIL (several seconds on 2 cores)
+        command = [sys.executable, "-m", "posekit", "infer", "--image", "x.jpg", "--outdir", str(tmp_path)]
+        process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        err = process.communicate(timeout=120)[1]
+        assert (process.returncode, err.strip().splitlines()[-1:]) == (130, ["interrupted"]), err[-2000:]
+        assert "Traceback" not in err

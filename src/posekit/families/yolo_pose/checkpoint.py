@@ -118,7 +118,7 @@ def _check_repeats(path: Path, arch: dict[str, Any]) -> None:
 
 def _check_shapes(path: Path, shapes: dict[str, tuple[int, ...]], state: dict[str, torch.Tensor]) -> None:
     """Refuse weights whose names or shapes differ from those the stored architecture builds."""
-    for key in sorted(set(shapes) | set(state)):
+    for key in [*shapes, *(k for k in state if k not in shapes)]:
         if key not in state or key not in shapes:
             where = "lacks" if key not in state else "has the extra weight"
             raise _refuse(path, f"weights that do not fit the stored architecture (it {where} {key})")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import io
+import math
 import pathlib
 import pickle
 import zipfile
@@ -116,7 +117,8 @@ def _ints(values: Any, what: str) -> tuple[int, ...]:
 
 def _rebuild_tensor(storage: torch.Tensor, offset: int, size, stride, requires_grad=False, *_: Any):
     """torch._utils._rebuild_tensor_v2: a strided view of a flat storage, refused unless every element it
-    addresses lies inside the storage (no negative strides or offsets, no view past the end)."""
+    addresses lies inside the storage (no negative strides or offsets, no view past the end) and it has
+    no more elements than the storage."""
     if not isinstance(storage, torch.Tensor):
         raise pickle.UnpicklingError("tensor rebuilt from something that is not a storage")
     size, stride = _ints(size, "size"), _ints(stride, "stride")
@@ -126,6 +128,10 @@ def _rebuild_tensor(storage: torch.Tensor, offset: int, size, stride, requires_g
     if 0 in size:
         return torch.empty(size, dtype=storage.dtype)
     last = offset + sum((n - 1) * step for n, step in zip(size, stride))
+    if math.prod(size) > storage.numel():  # overlapping (stride-0) views would be copied at full size
+        raise pickle.UnpicklingError(
+            f"tensor view of {math.prod(size)} elements over a storage of {storage.numel()}"
+        )
     if last >= storage.numel():
         raise pickle.UnpicklingError(
             f"tensor view (size {list(size)}, stride {list(stride)}, offset {offset}) reaches element "
