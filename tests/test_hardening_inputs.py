@@ -448,6 +448,31 @@ def test_yolo_pose_sizes_from_the_file_are_checked_before_allocation(tmp_path, m
     assert str(err.value).endswith("; posekit reads Ultralytics YOLOv8/YOLO11-pose checkpoints only")
 
 
+def test_a_small_checkpoint_claiming_gigabytes_and_a_folder_are_refused_unread(tmp_path, monkeypatch):
+    from posekit.models import checkpoint
+
+    monkeypatch.setattr(checkpoint, "MAX_UNPACKED_BYTES", 32 << 20)  # the same rule as 4 GB, cheaper
+    bomb = tmp_path / "fast_res50_256x192.pth"
+    with (
+        zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive,
+        archive.open("archive/data/0", "w", force_zip64=True) as member,
+    ):
+        for _ in range(64):
+            member.write(bytes(1 << 20))
+    assert bomb.stat().st_size < 1 << 20
+    with pytest.raises(PosekitError) as err:
+        checkpoint.read_torch_file(bomb)
+    assert str(err.value) == (
+        f"{bomb}: its records unpack to 67108864 bytes (over 33554432); not a PyTorch checkpoint"
+    )
+    folder = tmp_path / "weights.pt"
+    folder.mkdir()
+    with pytest.raises(PosekitError, match=r"weights\.pt: is a folder, not a PyTorch checkpoint file"):
+        checkpoint.read_torch_file(folder)
+    with pytest.raises(PosekitError, match=r"weights\.pt: is a folder, not a YOLO-pose checkpoint file"):
+        load_checkpoint(folder)
+
+
 # ---------------------------------------------------------------- tracebacks: one line, a batch goes on
 
 
