@@ -26,8 +26,8 @@ def field(source: str | Path, where: str, entry: object, key: str) -> object:
 
 
 def is_number(value: object) -> bool:
-    """An int or float (not a bool)."""
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """An int or float, Python's or numpy's (not a bool)."""
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
 
 
 def finite_number(
