@@ -211,6 +211,32 @@ def test_json_nested_20000_deep_is_one_line_for_every_reader(tmp_path, capsys):
     assert read_results(strings)[0]["image_id"] == "[" * 100
 
 
+def test_odd_values_and_odd_files_are_one_line_for_json_and_yaml_readers(tmp_path):
+    digits = "1" * 5000  # beyond Python's 4300-digit int conversion limit
+    huge = tmp_path / "huge.json"
+    huge.write_text(f"[{digits}]")
+    with pytest.raises(PosekitError, match=r"huge\.json: not valid JSON \(Exceeds the limit \(4300 digits\)"):
+        read_detections(huge)
+    for name, text in (("int.yaml", f"DATASET: {digits}\n"), ("date.yaml", "DATASET: 2001-13-45\n")):
+        cfg = tmp_path / name
+        cfg.write_text(text)
+        with pytest.raises(ConfigError, match=rf"{name}: not valid YAML \("):
+            load_config(cfg)
+    pipe = tmp_path / "pipe.json"
+    os.mkfifo(pipe)  # reading it would block until someone writes
+    with pytest.raises(PosekitError, match=r"pipe\.json: is not a regular file, expected a detection file"):
+        read_detections(pipe)
+    with pytest.raises(ConfigError, match=r"pipe\.json: config file not found"):
+        load_config(pipe)
+    gt = tmp_path / "gt.json"
+    gt.write_text(json.dumps({"images": [{"file_name": "1.jpg"}], "annotations": []}))
+    with pytest.raises(PosekitError) as err:
+        from posekit.evaluate.coco import load_coco
+
+        load_coco(gt)
+    assert str(err.value) == f"{gt}: image 0 has no 'id'"
+
+
 # ---------------------------------------------------------------- unbounded work: pixels of any format
 
 

@@ -54,6 +54,9 @@ def run_guarded(run, args: argparse.Namespace) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 1
+    except MemoryError:
+        print("error: out of memory (an input larger than this machine can hold?)", file=sys.stderr)
+        return 1
 
 
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:

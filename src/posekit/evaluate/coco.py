@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from posekit.errors import PosekitError, brief
-from posekit.io.entries import finite_number, keypoint_triplets
+from posekit.io.entries import field, finite_number, keypoint_triplets
 from posekit.io.jsonio import read_json
 from posekit.io.results import check_results, read_results
 from posekit.skeleton import OKS_SIGMAS
@@ -38,10 +38,15 @@ def load_coco(gt_json: str | Path):
 
     data = read_json(gt_json, "ground-truth file")
     annotations = data.get("annotations") if isinstance(data, dict) else None
-    if not isinstance(annotations, list):
-        raise PosekitError(f"{gt_json}: not a COCO ground truth (no 'annotations' list)")
+    images = data.get("images", []) if isinstance(data, dict) else None
+    if not isinstance(annotations, list) or not isinstance(images, list):
+        raise PosekitError(f"{gt_json}: not a COCO ground truth (no 'annotations' and 'images' lists)")
+    for n, image in enumerate(images):
+        field(gt_json, f"image {n}", image, "id")
     for n, annotation in enumerate(annotations):
         where = f"annotation {n}"
+        for key in ("id", "image_id"):
+            field(gt_json, where, annotation, key)
         if finite_number(gt_json, where, annotation, "num_keypoints", default=0) > 0:
             keypoint_triplets(gt_json, where, annotation)
     if not any(a.get("num_keypoints", 0) > 0 for a in annotations):

@@ -36,8 +36,8 @@ def parse_json(raw: bytes, source: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
         raise PosekitError(f"{source}: JSON nested {depth} levels deep (the limit is {max_depth}); not read")
     try:
         return json.loads(raw.decode("utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise PosekitError(f"{source}: not valid JSON ({exc})") from None
+    except ValueError as exc:  # not JSON, not UTF-8, or a number beyond Python's 4300-digit limit
+        raise PosekitError(f"{source}: not valid JSON ({' '.join(str(exc).split())[:200]})") from None
     except RecursionError:
         raise PosekitError(f"{source}: JSON nested too deeply; not read") from None
 
@@ -46,12 +46,14 @@ def read_json(path: str | Path, what: str = "file") -> Any:
     """Parse a JSON file; PosekitError '<path>: <what> not found', '<path>: not valid JSON (...)', or
     '<path>: JSON nested N levels deep ...' when it is deeper than MAX_JSON_DEPTH."""
     path = Path(path)
+    if path.is_dir():
+        raise PosekitError(f"{path}: is a folder, expected a {what}")
+    if path.exists() and not path.is_file():  # a pipe would block the read
+        raise PosekitError(f"{path}: is not a regular file, expected a {what}")
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise PosekitError(f"{path}: {what} not found") from None
-    except IsADirectoryError:
-        raise PosekitError(f"{path}: is a folder, expected a {what}") from None
     except OSError as exc:
         raise PosekitError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
     return parse_json(raw, str(path))

@@ -81,6 +81,8 @@ def read_yaml(path: str | Path) -> Any:
     """The plain data of a YAML file; ConfigError '<path>: ...' when it cannot be read, is not YAML,
     is larger than MAX_YAML_BYTES, nests too deep or expands too far through aliases."""
     path = Path(path)
+    if path.exists() and not path.is_file():  # a folder, or a pipe that would block the read
+        raise ConfigError(f"{path}: is not a regular file, expected a YAML config")
     try:
         size = path.stat().st_size
         if size > MAX_YAML_BYTES:
@@ -93,7 +95,7 @@ def read_yaml(path: str | Path) -> Any:
     loader = _BoundedLoader(text)
     try:
         return loader.get_single_data()
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError, OverflowError) as exc:  # a bad date, a 5000-digit integer
         raise ConfigError(f"{path}: not valid YAML ({' '.join(str(exc).split())[:300]})") from None
     finally:
         loader.dispose()
