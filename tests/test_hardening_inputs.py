@@ -282,6 +282,7 @@ def _video(path: Path, width: int = 64, height: int = 48, frames: int = 3) -> Pa
 def test_video_frames_are_checked_against_the_pixel_limit_before_decoding(tmp_path, capsys, fake_models):  # noqa: F811
     video = _video(tmp_path / "clip.mp4")
     assert len(list(read_frames(video))) == 3
+    assert len(list(read_frames(video, max_pixels=64 * 48))) == 3  # exactly at the limit: all read
     with pytest.raises(ImageTooLargeError) as err:
         next(read_frames(video, max_pixels=1000))
     assert str(err.value) == (

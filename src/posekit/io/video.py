@@ -17,6 +17,10 @@ from posekit.io.atomic import atomic_path
 from posekit.io.images import DEFAULT_MAX_PIXELS, check_pixels
 
 DEFAULT_FPS = Fraction(25)
+FFMPEG_INT_MAX = 2**31 - 1  # the largest value FFmpeg's max_pixels option takes
+# FFmpeg applies max_pixels to its padded buffers (a 64x48 mpeg4 frame needs over 40,000), so its own cap
+# is set at twice the limit plus this margin; the exact limit is checked on each decoded frame.
+FFMPEG_PADDING_PIXELS = 1_000_000
 
 
 @dataclass
@@ -90,10 +94,13 @@ def read_frames(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -
         stream = container.streams.video[0]
         context = stream.codec_context
         check_pixels(path, context.width, context.height, max_pixels, "video stream is")
+        if max_pixels is not None:  # FFmpeg refuses a frame far over the limit before allocating it
+            cap = min(2 * max_pixels + FFMPEG_PADDING_PIXELS, FFMPEG_INT_MAX)
+            context.options = {**context.options, "max_pixels": str(cap)}
         expected = stream.frames or 0
         count = 0
         try:
-            for frame in container.decode(stream):
+            for frame in container.decode(stream):  # and each frame before it is converted to RGB
                 check_pixels(path, frame.width, frame.height, max_pixels, f"frame {count} is")
                 timestamp = (
                     float(frame.time) if frame.time is not None else count / float(_stream_fps(stream))
