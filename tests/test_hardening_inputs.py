@@ -498,6 +498,10 @@ def test_a_small_checkpoint_claiming_gigabytes_and_a_folder_are_refused_unread(t
         checkpoint.read_torch_file(folder)
     with pytest.raises(PosekitError, match=r"weights\.pt: is a folder, not a YOLO-pose checkpoint file"):
         load_checkpoint(folder)
+    from posekit.paths import find_user_file
+
+    with pytest.raises(PosekitError, match=r"^weights file: .*weights\.pt is a folder, not a file"):
+        find_user_file("pretrained_models/fast_res50_256x192.pth", str(folder))
 
 
 # ---------------------------------------------------------------- tracebacks: one line, a batch goes on
