@@ -116,7 +116,8 @@ def load_state(model: nn.Module, state: Mapping[str, torch.Tensor], source: str,
 def load_fastpose_network(cfg: Config, checkpoint: str | Path, device: str = "cpu") -> nn.Module:
     """Build the config's model, load `checkpoint` strictly, move to `device`, eval mode.
 
-    The checkpoint is read first, so a NUM_JOINTS it contradicts is refused before anything is built."""
+    The checkpoint is read first and compared with the model built on the meta device (no memory), so
+    a NUM_JOINTS or layer size the checkpoint contradicts is refused before anything is allocated."""
     state = read_state_dict(checkpoint)
     joints = state.get("conv_out.weight")
     if joints is not None and joints.shape[0] != cfg.data_preset.num_joints:
@@ -124,8 +125,10 @@ def load_fastpose_network(cfg: Config, checkpoint: str | Path, device: str = "cp
             f"{checkpoint}: checkpoint predicts {joints.shape[0]} joints but {cfg.path or 'the config'} "
             f"says DATA_PRESET.NUM_JOINTS {cfg.data_preset.num_joints}"
         )
+    with torch.device("meta"):  # shapes only: sizes the config claims are checked before allocation
+        probe = build_pose_model(cfg.model, cfg.data_preset)
+    check_state_dict(probe, state, str(checkpoint))
     model = build_pose_model(cfg.model, cfg.data_preset)
-    check_state_dict(model, state, str(checkpoint))
     model.load_state_dict(state, strict=False)
     return model.to(device).eval()
 
