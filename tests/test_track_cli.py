@@ -213,7 +213,7 @@ def test_bad_json_gives_one_clear_line(clip, tmp_path, capsys) -> None:
     assert "entry 0 (image '000000.jpg') has 2 keypoint values" in capsys.readouterr().err
     bad.write_text("{not json")
     assert main(argv) == 1
-    assert "not a json file" in capsys.readouterr().err
+    assert "not valid JSON" in capsys.readouterr().err
 
 
 GOOD = {"keypoints": [10.0, 20.0, 0.9] * 17, "scores": 2.5}

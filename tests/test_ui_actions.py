@@ -7,6 +7,8 @@ import json
 import shutil
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 import torch
 
@@ -39,10 +41,11 @@ def test_inside_refuses_paths_outside_the_output_folder(tmp_path):
 def test_uploads_are_copied_under_the_output_folder_only(tmp_path):
     upload = tmp_path / "upload" / "photo.png"
     upload.parent.mkdir()
-    upload.write_bytes(b"png")
+    png = cv2.imencode(".png", np.zeros((4, 6, 3), np.uint8))[1].tobytes()
+    upload.write_bytes(png)
     folder = common.output_folder(str(tmp_path / "out"))
     (copy,) = tab_infer.copy_uploads([str(upload)], folder)
-    assert copy == folder / "inputs" / "photo.png" and copy.read_bytes() == b"png"
+    assert copy == folder / "inputs" / "photo.png" and copy.read_bytes() == png
 
 
 def test_output_folder_that_is_a_file_is_a_message(tmp_path):

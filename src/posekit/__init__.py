@@ -3,19 +3,19 @@
     pipe = posekit.load()          # a Pipeline (posekit.infer.pipeline)
     result = pipe(image_or_path)   # a posekit.PoseResult
 
-`load`, `Pipeline` and `InferOptions` are imported on first use, so `import posekit` stays light.
+`load`, `Pipeline`, `InferOptions` and `PoseResult` are imported on first use, so `import posekit`
+imports nothing heavy (and the command line's Ctrl-C handling covers every start-up import).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from posekit.types import PoseResult
-
 if TYPE_CHECKING:
     from posekit.api import annotate, batch, load
     from posekit.infer.options import InferOptions
     from posekit.infer.pipeline import Pipeline
+    from posekit.types import PoseResult
 
 __version__ = "0.1.0"
 __all__ = ["InferOptions", "Pipeline", "PoseResult", "__version__", "annotate", "batch", "load"]
@@ -26,6 +26,7 @@ _LAZY = {
     "batch": ("posekit.api", "batch"),
     "Pipeline": ("posekit.infer.pipeline", "Pipeline"),
     "InferOptions": ("posekit.infer.options", "InferOptions"),
+    "PoseResult": ("posekit.types", "PoseResult"),
 }
 
 

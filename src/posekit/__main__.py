@@ -1,5 +1,5 @@
-"""`python -m posekit` runs the posekit command line."""
+"""`python -m posekit` runs the posekit command line (Ctrl-C during start-up included: one line)."""
 
-from posekit.cli.main import main
+from posekit.cli.entry import main
 
 raise SystemExit(main())

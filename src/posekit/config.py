@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from posekit.errors import ConfigError
+from posekit.errors import ConfigError, brief
+from posekit.io.yamlio import read_yaml
 
 
 @dataclass
@@ -149,10 +148,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Co
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({_one_line(exc)})") from None
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
     for dotted, value in (overrides or {}).items():
@@ -185,10 +181,6 @@ def config_to_dict(config: Config) -> dict[str, Any]:
         return value
 
     return convert(config)
-
-
-def _one_line(exc: Exception) -> str:
-    return " ".join(str(exc).split())
 
 
 def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
@@ -244,23 +236,23 @@ def _coerce(kind: Any, value: Any, dotted: str, src: Path) -> Any:
         return _build(kind, value, dotted, src)
     if origin in (list, tuple):
         if not isinstance(value, list | tuple):
-            raise ConfigError(f"{src}: {dotted} must be a list, got {value!r}")
+            raise ConfigError(f"{src}: {dotted} must be a list, got {brief(value)}")
         args = typing.get_args(kind)
         if origin is tuple:
             if len(value) != len(args):
-                raise ConfigError(f"{src}: {dotted} must have {len(args)} values, got {value!r}")
+                raise ConfigError(f"{src}: {dotted} must have {len(args)} values, got {brief(value)}")
             return tuple(_coerce(a, v, dotted, src) for a, v in zip(args, value))
         return [_coerce(args[0], v, dotted, src) for v in value]
     if kind is bool:
         if isinstance(value, bool):
             return value
-        raise ConfigError(f"{src}: {dotted} must be true or false, got {value!r}")
+        raise ConfigError(f"{src}: {dotted} must be true or false, got {brief(value)}")
     if kind is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
         if isinstance(value, float) and value.is_integer():
             return int(value)
-        raise ConfigError(f"{src}: {dotted} must be an integer, got {value!r}")
+        raise ConfigError(f"{src}: {dotted} must be an integer, got {brief(value)}")
     if kind is float:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
@@ -269,16 +261,18 @@ def _coerce(kind: Any, value: Any, dotted: str, src: Path) -> Any:
                 return float(value)
             except ValueError:
                 pass
-        raise ConfigError(f"{src}: {dotted} must be a number, got {value!r}")
+        raise ConfigError(f"{src}: {dotted} must be a number, got {brief(value)}")
     if kind is str:
         if value is None:
             return ""
         if isinstance(value, str | int | float) and not isinstance(value, bool):
             return str(value)
-        raise ConfigError(f"{src}: {dotted} must be a string, got {value!r}")
+        raise ConfigError(f"{src}: {dotted} must be a string, got {brief(value)}")
     raise ConfigError(f"{src}: {dotted} has an unsupported type {kind}")
 
 
+MAX_JOINTS = 1024  # the largest keypoint sets (whole-body) have 133 or 136
+MAX_IMAGE_SIDE = 1024  # pose inputs are crops (AlphaPose's largest is 384x288); 8192^2 needs over 6 GB
 MAX_ROT_FACTOR = 180.0  # degrees; rotations are drawn from N(0, ROT_FACTOR) clipped at 2x
 
 
@@ -288,7 +282,7 @@ def validate_config(config: Config, src: Path) -> None:
 
     def need(ok: bool, key: str, allowed: str, value: Any) -> None:
         if not ok:
-            raise ConfigError(f"{src}: {key} must be {allowed}, got {value!r}")
+            raise ConfigError(f"{src}: {key} must be {allowed}, got {brief(value)}")
 
     def positive(value: float) -> bool:
         return math.isfinite(value) and value > 0
@@ -305,6 +299,12 @@ def validate_config(config: Config, src: Path) -> None:
         "[H, W], each a multiple of 4 and > 0",
         list(size),
     )
+    need(
+        all(0 < v <= MAX_IMAGE_SIDE for v in size),
+        "DATA_PRESET.IMAGE_SIZE",
+        f"[H, W], each at most {MAX_IMAGE_SIDE}",
+        list(size),
+    )
     quarter = [v // 4 for v in size]
     need(
         list(preset.heatmap_size) == quarter,
@@ -312,7 +312,12 @@ def validate_config(config: Config, src: Path) -> None:
         f"IMAGE_SIZE / 4 = {quarter}",
         list(preset.heatmap_size),
     )
-    need(preset.num_joints >= 1, "DATA_PRESET.NUM_JOINTS", "an integer >= 1", preset.num_joints)
+    need(
+        1 <= preset.num_joints <= MAX_JOINTS,
+        "DATA_PRESET.NUM_JOINTS",
+        f"an integer in [1, {MAX_JOINTS}]",
+        preset.num_joints,
+    )
     need(
         positive(preset.sigma) and preset.sigma <= 100,
         "DATA_PRESET.SIGMA",

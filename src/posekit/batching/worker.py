@@ -47,7 +47,7 @@ def _quiet(message: str) -> None:
 def open_unit(unit: Unit, max_pixels: int | None) -> Source:
     """The frames of a unit, as `posekit infer --video/--indir/--image` opens them."""
     if unit.kind == "video":
-        return open_video(unit.path)
+        return open_video(unit.path, max_pixels)
     if unit.kind == "images":
         return open_images(collect_image_paths(str(unit.path), None, None), max_pixels)
     return open_images([unit.path], max_pixels)

@@ -265,7 +265,7 @@ def _open_source(args: argparse.Namespace):
     if args.webcam >= 0:
         return open_webcam(args.webcam)
     if args.video:
-        return open_video(args.video)
+        return open_video(args.video, args.max_pixels)
     if args.sample and not (args.inputlist or args.inputpath or args.inputimg):
         return open_images([sample_image_path()])
     paths = collect_image_paths(args.inputpath, args.inputlist, args.inputimg)

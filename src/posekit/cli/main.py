@@ -40,7 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_guarded(run, args: argparse.Namespace) -> int:
-    """Call run(args), turning PosekitError and Ctrl-C into a one-line message and an exit code."""
+    """Call run(args), turning PosekitError, an OSError (naming its file) and Ctrl-C into a one-line
+    message and an exit code."""
     warnings.formatwarning = _one_line_warning
     try:
         return int(run(args) or 0)
@@ -50,6 +51,13 @@ def run_guarded(run, args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a file the code did not expect to fail (permissions, a folder, a FIFO ...)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print("error: out of memory (an input larger than this machine can hold?)", file=sys.stderr)
+        return 1
 
 
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:

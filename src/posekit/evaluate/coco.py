@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from posekit.errors import PosekitError
+from posekit.errors import PosekitError, brief
+from posekit.io.entries import field, finite_number, keypoint_triplets
 from posekit.io.jsonio import read_json
-from posekit.io.results import read_results
+from posekit.io.results import check_results, read_results
 from posekit.skeleton import OKS_SIGMAS
 
 STAT_NAMES = ["AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"]
@@ -36,7 +37,19 @@ def load_coco(gt_json: str | Path):
     from pycocotools.coco import COCO
 
     data = read_json(gt_json, "ground-truth file")
-    if not any(a.get("num_keypoints", 0) > 0 for a in data.get("annotations", [])):
+    annotations = data.get("annotations") if isinstance(data, dict) else None
+    images = data.get("images", []) if isinstance(data, dict) else None
+    if not isinstance(annotations, list) or not isinstance(images, list):
+        raise PosekitError(f"{gt_json}: not a COCO ground truth (no 'annotations' and 'images' lists)")
+    for n, image in enumerate(images):
+        field(gt_json, f"image {n}", image, "id")
+    for n, annotation in enumerate(annotations):
+        where = f"annotation {n}"
+        for key in ("id", "image_id"):
+            field(gt_json, where, annotation, key)
+        if finite_number(gt_json, where, annotation, "num_keypoints", default=0) > 0:
+            keypoint_triplets(gt_json, where, annotation)
+    if not any(a.get("num_keypoints", 0) > 0 for a in annotations):
         raise PosekitError(f"{gt_json}: no annotation with keypoints (num_keypoints > 0) to evaluate against")
     coco = COCO()
     coco.dataset = data
@@ -71,16 +84,14 @@ def normalise_results(coco, results: list[dict], source: str) -> list[dict]:
         raw = entry.get("image_id")
         image_id = raw if isinstance(raw, int) and raw in coco.imgs else mapping.get(str(raw))
         if image_id is None:
-            raise PosekitError(f"{source}: image_id {raw!r} is not an image of the ground truth")
+            raise PosekitError(f"{source}: image_id {brief(raw)} is not an image of the ground truth")
         if len(entry["keypoints"]) != num_joints:
             raise PosekitError(
                 f"{source}: {len(entry['keypoints']) // 3} keypoints per person, "
                 f"ground truth has {num_joints // 3}"
             )
         item = {k: v for k, v in entry.items() if k not in ("bbox", "area", "id", "box", "idx")}
-        item.update(
-            image_id=image_id, category_id=entry.get("category_id", 1), score=float(entry.get("score", 1.0))
-        )
+        item.update(image_id=image_id, category_id=entry.get("category_id", 1), score=float(entry["score"]))
         out.append(item)
     return out
 
@@ -98,7 +109,10 @@ def evaluate_keypoints(
 
     coco = load_coco(gt_json)
     source = str(results) if isinstance(results, str | Path) else "results"
-    entries = read_results(results) if isinstance(results, str | Path) else copy.deepcopy(results)
+    if isinstance(results, str | Path):
+        entries = read_results(results)
+    else:
+        entries = check_results(copy.deepcopy(results), source)
     entries = normalise_results(coco, entries, source)
     sink = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO())
     with sink:

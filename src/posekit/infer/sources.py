@@ -56,7 +56,13 @@ def collect_image_paths(indir: str | None, list_file: str | None, image: str | N
         if not list_path.is_file():
             raise PosekitError(f"{list_path}: image list file not found")
         base = Path(indir) if indir else Path.cwd()
-        lines = [line.strip() for line in list_path.read_text(encoding="utf-8").splitlines()]
+        try:
+            text = list_path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise PosekitError(f"{list_path}: image list is not UTF-8 text (byte {exc.start})") from None
+        except OSError as exc:
+            raise PosekitError(f"{list_path}: cannot read the image list ({exc.strerror or exc})") from None
+        lines = [line.strip() for line in text.splitlines()]
         paths = [base / line for line in lines if line and not line.startswith("#")]
         if not paths:
             raise PosekitError(f"{list_path}: the image list is empty")
@@ -106,11 +112,11 @@ def image_frame(index: int, name: str, path: Path, max_pixels: int | None = DEFA
         return Frame(index, name, None, error=str(exc))
 
 
-def video_frames(path: str | Path) -> Iterator[Frame]:
-    """Decode a video; frames are named "{k}.jpg" as AlphaPose names them."""
+def video_frames(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Iterator[Frame]:
+    """Decode a video (frames over `max_pixels` refused); frames are named "{k}.jpg" as AlphaPose does."""
     from posekit.io.video import read_frames
 
-    for frame in read_frames(path):
+    for frame in read_frames(path, max_pixels):
         yield Frame(frame.index, f"{frame.index}.jpg", frame.image, timestamp=frame.timestamp)
 
 
@@ -121,18 +127,15 @@ def open_images(paths: list[Path], max_pixels: int | None = DEFAULT_MAX_PIXELS) 
     )
 
 
-def open_video(path: str | Path) -> Source:
-    """A source over a video file's frames (its frame rate is kept for the rendered video)."""
-    from posekit.io.video import probe_video
+def open_video(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Source:
+    """A source over a video file's frames (its frame rate is kept for the rendered video); a stream
+    whose frames are over `max_pixels` is refused before anything is decoded."""
+    from posekit.io.video import check_video_pixels
 
-    info = probe_video(path)
+    info = check_video_pixels(path, max_pixels)
+    frames = video_frames(path, max_pixels)
     return Source(
-        video_frames(path),
-        info.frames or None,
-        float(info.fps),
-        Path(path).stem,
-        is_video=True,
-        inputs=(Path(path),),
+        frames, info.frames or None, float(info.fps), Path(path).stem, is_video=True, inputs=(Path(path),)
     )
 
 
@@ -202,7 +205,7 @@ def open_source(source: object, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> 
             return open_images([path], max_pixels)
         if not path.is_file():
             raise PosekitError(f"{path}: no such video, image or folder")
-        return open_video(path)
+        return open_video(path, max_pixels)
     if not isinstance(source, Iterable):
         raise PosekitError(f"not an input: {type(source).__name__} (give a path, a webcam index or images)")
     total = len(source) if isinstance(source, list | tuple) else None

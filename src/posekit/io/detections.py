@@ -12,30 +12,34 @@ from pathlib import Path
 
 import numpy as np
 
-from posekit.errors import PosekitError
+from posekit.errors import PosekitError, brief
 from posekit.io.atomic import atomic_write_json
 from posekit.io.coco import PERSON_CATEGORY_ID
+from posekit.io.entries import field, finite_number, finite_numbers
 from posekit.io.jsonio import read_json
 from posekit.types import Detections
 
 
 def read_detections(path: str | Path) -> dict[Hashable, Detections]:
     """The person detections of each image_id (as the file spells it), in file order: xyxy float64 boxes
-    and scores (1.0 when an entry has none). Raises PosekitError naming the file and the bad entry."""
+    and scores (1.0 when an entry has none). Every number must be finite (posekit.io.entries); raises
+    PosekitError naming the file and the bad entry."""
     entries = read_json(path, "detection file")
     if not isinstance(entries, list):
         raise PosekitError(f"{path}: expected a JSON list of {{image_id, bbox, score}} entries")
     grouped: dict[Hashable, list[tuple[list[float], float]]] = {}
     for n, entry in enumerate(entries):
-        try:
-            if int(entry.get("category_id", PERSON_CATEGORY_ID)) != PERSON_CATEGORY_ID:
-                continue
-            x, y, w, h = (float(v) for v in entry["bbox"][:4])
-            grouped.setdefault(entry["image_id"], []).append(
-                ([x, y, x + w, y + h], float(entry.get("score", 1.0)))
-            )
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            raise PosekitError(f"{path}: entry {n} is not {{image_id, bbox [x,y,w,h], score}}") from exc
+        where = f"entry {n}"
+        category = finite_number(path, where, entry, "category_id", default=PERSON_CATEGORY_ID)
+        if category != PERSON_CATEGORY_ID:
+            continue
+        image_id = field(path, where, entry, "image_id")
+        if not isinstance(image_id, int | str) or isinstance(image_id, bool):
+            raise PosekitError(f"{path}: {where} has image_id {brief(image_id)}, expected a number or a name")
+        where = f"entry {n} (image {brief(image_id)})"
+        x, y, w, h = finite_numbers(path, where, entry, "bbox")
+        score = finite_number(path, where, entry, "score", default=1.0)
+        grouped.setdefault(image_id, []).append(([x, y, x + w, y + h], score))
     return {
         image_id: Detections(
             np.array([box for box, _ in dets], dtype=np.float64).reshape(-1, 4),

@@ -2,12 +2,14 @@
 
 Before decoding, an image's size is read from its header and checked against a pixel limit
 (`DEFAULT_MAX_PIXELS`, raised with `--max-pixels`): a 40000x40000 header or a genuine 20000x20000 PNG
-is one skipped file with a message, not a cv2.error or gigabytes of memory.
+is one skipped file with a message, not a cv2.error or gigabytes of memory. A file whose header gives
+no size (a format outside DECODED_FORMATS) is never decoded; video frames use the same check_pixels.
 """
 
 from __future__ import annotations
 
 import re
+import struct
 import warnings
 from pathlib import Path
 
@@ -20,34 +22,57 @@ from posekit.io.atomic import atomic_path
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 DEFAULT_MAX_PIXELS = 120_000_000  # 12000x10000: about 0.7 GB while decoding (BGR + RGB copies)
+# PIL formats whose header size OpenCV's decoder agrees with; any other file is refused before decoding.
+DECODED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "BMP", "WEBP", "TIFF", "PPM"})
 
 
 class ImageTooLargeError(PosekitError):
     """An image whose header gives more pixels than the limit; it is never decoded."""
 
 
+def check_pixels(
+    source: str | Path, width: int, height: int, max_pixels: int | None, what: str = "image header says"
+) -> None:
+    """Raise ImageTooLargeError naming `source`, its size and the limit when width x height exceeds
+    `max_pixels` (None: no limit); used for image headers and video streams and frames alike."""
+    if max_pixels is not None and width * height > max_pixels:
+        raise ImageTooLargeError(
+            f"{source}: {what} {width}x{height} ({width * height / 1e6:.0f} Mpixels), over the "
+            f"limit of {max_pixels / 1e6:g} Mpixels; not decoded (raise the limit with --max-pixels)"
+        )
+
+
 def check_image_pixels(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None:
-    """Raise ImageTooLargeError naming the file, its size and the limit when the header's width x height
-    exceeds `max_pixels` (None: no limit). Headers PIL cannot parse are left to the decoder."""
+    """Read an image's size from its header and refuse it before any decoding (None: no limit).
+
+    ImageTooLargeError names the file, its size and the limit; a file whose header PIL cannot read, or
+    whose format is not one of DECODED_FORMATS, is a PosekitError '<path>: not a readable image', so
+    the decoder never sees a file whose size was not checked (a Radiance HDR named .jpg, say)."""
+    if not Path(path).is_file():  # never open a pipe (it would block) or a folder
+        raise PosekitError(f"{path}: {_not_a_file(Path(path))}")
     if max_pixels is None:
         return
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as img:
-                width, height = img.size
-        pixels, size = width * height, f"{width}x{height}"
+                (width, height), kind = img.size, img.format
     except Image.DecompressionBombError as exc:  # PIL refuses to even report sizes over 2x its own limit
         found = re.search(r"\((\d+) pixels\)", str(exc))
         pixels = int(found.group(1)) if found else max_pixels + 1
-        size = f"{pixels} pixels"
-    except (UnidentifiedImageError, OSError, ValueError):
-        return
-    if pixels > max_pixels:
+        if pixels <= max_pixels:  # a raised limit: PIL's plugin has read the size, within that limit
+            return
         raise ImageTooLargeError(
-            f"{path}: image header says {size} ({pixels / 1e6:.0f} Mpixels), over the limit of "
+            f"{path}: image header says {pixels} pixels ({pixels / 1e6:.0f} Mpixels), over the limit of "
             f"{max_pixels / 1e6:g} Mpixels; not decoded (raise the limit with --max-pixels)"
-        )
+        ) from None
+    except (UnidentifiedImageError, ValueError, SyntaxError, struct.error):
+        raise PosekitError(f"{path}: not a readable image") from None
+    except OSError as exc:
+        raise PosekitError(f"{path}: cannot read the image ({exc.strerror or exc})") from None
+    if kind not in DECODED_FORMATS:
+        raise PosekitError(f"{path}: not a readable image ({kind} is not a format posekit reads)")
+    check_pixels(path, width, height, max_pixels)
 
 
 def read_image_rgb(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -56,8 +81,11 @@ def read_image_rgb(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS
     Images over `max_pixels` (from the header, before decoding) raise ImageTooLargeError."""
     path = Path(path)
     if not path.is_file():
-        raise PosekitError(f"{path}: image file not found")
-    data = np.fromfile(str(path), dtype=np.uint8)
+        raise PosekitError(f"{path}: {_not_a_file(path)}")
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except OSError as exc:
+        raise PosekitError(f"{path}: cannot read the image ({exc.strerror or exc})") from None
     if data.size == 0:
         raise PosekitError(f"{path}: image file is empty")
     check_image_pixels(path, max_pixels)
@@ -70,12 +98,25 @@ def read_image_rgb(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
+def _not_a_file(path: Path) -> str:
+    """Why `path` cannot be read as an image file (it is not a regular file)."""
+    if path.is_dir():
+        return "is a folder, not an image file"
+    if path.is_symlink() and not path.exists():
+        return "is a broken link, not an image file"
+    if path.exists():
+        return "is not a regular file (a pipe or device?); not read"
+    return "image file not found"
+
+
 def list_images(folder: str | Path) -> list[Path]:
-    """Image files directly inside `folder`, in natural order (2.jpg before 10.jpg)."""
+    """Entries directly inside `folder` named as images (folders excepted), in natural order (2.jpg
+    before 10.jpg). A pipe or broken link named like an image is listed too, so a run reports it as a
+    skipped item instead of leaving it out unsaid."""
     folder = Path(folder)
     if not folder.is_dir():
         raise PosekitError(f"{folder}: not a folder")
-    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+    files = [p for p in folder.iterdir() if not p.is_dir() and p.suffix.lower() in IMAGE_SUFFIXES]
     return sorted(files, key=natural_key)
 
 

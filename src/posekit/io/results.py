@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from posekit.errors import PosekitError
+from posekit.errors import PosekitError, brief
 from posekit.io.atomic import AtomicTextFile, atomic_write_json
+from posekit.io.entries import field, finite_number, keypoint_triplets
 from posekit.io.jsonio import read_json
 from posekit.io.outnames import OutputNames
 from posekit.types import PoseResult
@@ -169,8 +170,21 @@ def write_results(
 
 
 def read_results(path: str | Path) -> list[dict]:
-    """Read an AlphaPose/COCO results list; PosekitError naming the file when it is not one."""
-    data = read_json(path, "results file")
-    if not isinstance(data, list) or not all(isinstance(e, dict) and "keypoints" in e for e in data):
-        raise PosekitError(f"{path}: expected a list of results with 'keypoints' (AlphaPose/COCO format)")
+    """Read an AlphaPose/COCO results list, every entry checked by check_results."""
+    return check_results(read_json(path, "results file"), path)
+
+
+def check_results(data: object, source: str | Path) -> list[dict]:
+    """`data` when it is a results list whose every entry has an image_id, 3K finite keypoint values
+    and a finite score; else a PosekitError naming the source and the first bad entry."""
+    if not isinstance(data, list):
+        raise PosekitError(
+            f"{source}: expected a list of results with 'keypoints' (AlphaPose/COCO format), "
+            f"got {type(data).__name__}"
+        )
+    for n, entry in enumerate(data):
+        field(source, f"entry {n}", entry, "image_id")
+        where = f"entry {n} (image {brief(entry['image_id'])})"
+        keypoint_triplets(source, where, entry)
+        finite_number(source, where, entry, "score")
     return data

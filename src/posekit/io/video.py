@@ -14,8 +14,13 @@ import numpy as np
 
 from posekit.errors import PosekitError
 from posekit.io.atomic import atomic_path
+from posekit.io.images import DEFAULT_MAX_PIXELS, check_pixels
 
 DEFAULT_FPS = Fraction(25)
+FFMPEG_INT_MAX = 2**31 - 1  # the largest value FFmpeg's max_pixels option takes
+# FFmpeg applies max_pixels to its padded buffers (a 64x48 mpeg4 frame needs over 40,000), so its own cap
+# is set at twice the limit plus this margin; the exact limit is checked on each decoded frame.
+FFMPEG_PADDING_PIXELS = 1_000_000
 
 
 @dataclass
@@ -70,9 +75,18 @@ def _stream_fps(stream) -> Fraction:
     return Fraction(rate) if rate else DEFAULT_FPS
 
 
-def read_frames(path: str | Path) -> Iterator[VideoFrame]:
+def check_video_pixels(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> VideoInfo:
+    """probe_video(path), refused with ImageTooLargeError when its frames are over `max_pixels`."""
+    info = probe_video(path)
+    check_pixels(path, info.width, info.height, max_pixels, "video stream is")
+    return info
+
+
+def read_frames(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Iterator[VideoFrame]:
     """Decode a video frame by frame as RGB arrays.
 
+    The stream's size (from its header) is checked against `max_pixels` before anything is decoded, and
+    every frame's size before it is converted (a stream may change size): ImageTooLargeError.
     A damaged packet the decoder refuses is skipped and the frames after it are still read; the count
     of skipped packets is given in one warning at the end. A file whose container cannot be read on
     (truncated, garbage where the demuxer expects data) ends the iteration normally with what could be
@@ -81,6 +95,11 @@ def read_frames(path: str | Path) -> Iterator[VideoFrame]:
     container = _open(path)
     try:
         stream = container.streams.video[0]
+        context = stream.codec_context
+        check_pixels(path, context.width, context.height, max_pixels, "video stream is")
+        if max_pixels is not None:  # FFmpeg refuses a frame far over the limit before allocating it
+            cap = min(2 * max_pixels + FFMPEG_PADDING_PIXELS, FFMPEG_INT_MAX)
+            context.options = {**context.options, "max_pixels": str(cap)}
         expected = stream.frames or 0
         count = skipped = 0
         try:
@@ -90,7 +109,8 @@ def read_frames(path: str | Path) -> Iterator[VideoFrame]:
                 except (av.error.FFmpegError, OSError, EOFError):
                     skipped += 1
                     continue
-                for frame in decoded:
+                for frame in decoded:  # each frame's size is checked before it is converted to RGB
+                    check_pixels(path, frame.width, frame.height, max_pixels, f"frame {count} is")
                     timestamp = (
                         float(frame.time) if frame.time is not None else count / float(_stream_fps(stream))
                     )

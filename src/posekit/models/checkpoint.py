@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from posekit.config import Config
 from posekit.errors import MissingFileError, PosekitError
 from posekit.models.builder import build_pose_model
 
+MAX_UNPACKED_BYTES = 4 << 30  # AlphaPose's largest checkpoints are a few hundred MB
+
 
 def read_torch_file(path: str | Path, kind: str = "PyTorch checkpoint") -> Any:
     """Read a torch.save file once, never with a full unpickler (weights_only=True).
@@ -22,8 +25,11 @@ def read_torch_file(path: str | Path, kind: str = "PyTorch checkpoint") -> Any:
     would run code) is refused as such; a truncated, corrupt or foreign file is "not a readable {kind}".
     """
     path = Path(path)
+    if path.is_dir():
+        raise PosekitError(f"{path}: is a folder, not a {kind} file")
     if not path.is_file():
         raise MissingFileError(f"checkpoint not found: {path}")
+    _check_unpacked_size(path, kind)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a corrupt or foreign file
@@ -39,6 +45,20 @@ def read_torch_file(path: str | Path, kind: str = "PyTorch checkpoint") -> Any:
             f"{path}: not a readable {kind}: corrupt, truncated or another format "
             f"({detail[:160] or type(exc).__name__})"
         ) from None
+
+
+def _check_unpacked_size(path: Path, kind: str) -> None:
+    """Refuse a torch.save zip whose members would unpack to more than MAX_UNPACKED_BYTES (a small
+    file of deflated records can claim gigabytes), before torch inflates anything."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # not a zip (a legacy torch file): torch.load says what it is
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise PosekitError(
+            f"{path}: its records unpack to {unpacked} bytes (over {MAX_UNPACKED_BYTES}); not a {kind}"
+        )
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
@@ -94,8 +114,10 @@ def load_state(model: nn.Module, state: Mapping[str, torch.Tensor], source: str,
 
 
 def load_fastpose_network(cfg: Config, checkpoint: str | Path, device: str = "cpu") -> nn.Module:
-    """Build the config's model, load `checkpoint` strictly, move to `device`, eval mode."""
-    model = build_pose_model(cfg.model, cfg.data_preset)
+    """Build the config's model, load `checkpoint` strictly, move to `device`, eval mode.
+
+    The checkpoint is read first and compared with the model built on the meta device (no memory), so
+    a NUM_JOINTS or layer size the checkpoint contradicts is refused before anything is allocated."""
     state = read_state_dict(checkpoint)
     joints = state.get("conv_out.weight")
     if joints is not None and joints.shape[0] != cfg.data_preset.num_joints:
@@ -103,7 +125,10 @@ def load_fastpose_network(cfg: Config, checkpoint: str | Path, device: str = "cp
             f"{checkpoint}: checkpoint predicts {joints.shape[0]} joints but {cfg.path or 'the config'} "
             f"says DATA_PRESET.NUM_JOINTS {cfg.data_preset.num_joints}"
         )
-    check_state_dict(model, state, str(checkpoint))
+    with torch.device("meta"):  # shapes only: sizes the config claims are checked before allocation
+        probe = build_pose_model(cfg.model, cfg.data_preset)
+    check_state_dict(probe, state, str(checkpoint))
+    model = build_pose_model(cfg.model, cfg.data_preset)
     model.load_state_dict(state, strict=False)
     return model.to(device).eval()
 

@@ -8,14 +8,15 @@ with int ids, one key per frame (an empty list for a frame with nobody), plus op
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from posekit.errors import PosekitError
+from posekit.errors import PosekitError, brief
+from posekit.io.entries import field, finite_number, finite_numbers, keypoint_triplets
 from posekit.io.images import list_images, natural_key
+from posekit.io.jsonio import read_json
 from posekit.types import PoseResult
 
 FORVIS_NAME = "alphapose-results-forvis.json"
@@ -27,26 +28,22 @@ def read_pose_json(path: str | Path) -> tuple[dict[str, list[dict]], bool]:
     Each person is {"keypoints": (K, 3) array, "score": float, "box": xywh list or None}.
     """
     path = Path(path)
-    if not path.is_file():
-        raise PosekitError(f"{path}: pose json not found")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PosekitError(f"{path}: not a json file ({exc})") from None
+    data = read_json(path, "pose json")
     people: dict[str, list[dict]] = {}
     if isinstance(data, list):
         for n, entry in enumerate(data):
-            name = _field(path, f"entry {n}", entry, "image_id")
+            name = field(path, f"entry {n}", entry, "image_id")
             people.setdefault(str(name), []).append(
-                _person(path, f"entry {n} (image {name!r})", entry, "score")
+                _person(path, f"entry {n} (image {brief(name)})", entry, "score")
             )
         return people, True
     if isinstance(data, dict):
         for name, entries in data.items():
             if not isinstance(entries, list):
-                raise PosekitError(f"{path}: value of {name!r} is not a list of people")
+                raise PosekitError(f"{path}: value of {brief(name)} is not a list of people")
             people[str(name)] = [
-                _person(path, f"person {k} of image {name!r}", e, "scores") for k, e in enumerate(entries)
+                _person(path, f"person {k} of image {brief(name)}", e, "scores")
+                for k, e in enumerate(entries)
             ]
         return people, False
     raise PosekitError(
@@ -54,38 +51,13 @@ def read_pose_json(path: str | Path) -> tuple[dict[str, list[dict]], bool]:
     )
 
 
-def _field(path: Path, where: str, entry: object, key: str) -> object:
-    """entry[key], or a PosekitError naming the file and the entry when entry is no object with it."""
-    if not isinstance(entry, dict):
-        raise PosekitError(f"{path}: {where} is not an object with {key!r} (got {type(entry).__name__})")
-    if key not in entry:
-        raise PosekitError(f"{path}: {where} has no {key!r}")
-    return entry[key]
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _person(path: Path, where: str, entry: object, score_key: str) -> dict:
-    """One person of the json, checked: keypoints are 3K numbers, box 4 numbers or absent, score a number."""
-    raw = _field(path, where, entry, "keypoints")
-    try:
-        kps = np.asarray(raw, dtype=np.float64).ravel()
-        numbers = bool(np.isfinite(kps).all())
-    except (TypeError, ValueError):
-        numbers = False
-    if not numbers:
-        raise PosekitError(f"{path}: {where} has keypoints that are not a list of numbers")
-    if kps.size == 0 or kps.size % 3:
-        raise PosekitError(f"{path}: {where} has {kps.size} keypoint values, not a multiple of 3")
-    box = entry.get("box")
-    if box is not None and not (isinstance(box, list) and len(box) == 4 and all(map(_is_number, box))):
-        raise PosekitError(f"{path}: {where} has box {box!r}, expected [x, y, w, h] numbers")
-    score = entry.get(score_key, 0.0)
-    if not _is_number(score):
-        raise PosekitError(f"{path}: {where} has {score_key} {score!r}, expected a number")
-    return {"keypoints": kps.reshape(-1, 3), "score": float(score), "box": box}
+    """One person of the json, checked (posekit.io.entries): keypoints are 3K finite numbers, box 4
+    finite numbers or absent, score a finite number (0 when absent)."""
+    kps = keypoint_triplets(path, where, entry, "keypoints")
+    box = None if entry.get("box") is None else finite_numbers(path, where, entry, "box")
+    score = finite_number(path, where, entry, score_key, default=0.0)
+    return {"keypoints": kps, "score": score, "box": box}
 
 
 def forvis(people: dict[str, list[dict]]) -> dict[str, list[dict]]:

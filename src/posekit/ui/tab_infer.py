@@ -21,9 +21,10 @@ NO_TRACKING = "none"
 def copy_uploads(files: list[str] | None, folder: Path) -> list[Path]:
     """Copy uploaded files into `folder/inputs/` (inside the chosen output folder); return the copies.
 
-    An image whose header gives more pixels than posekit decodes (the --max-pixels default) is refused
-    here, before it is copied, with the same message as on the command line."""
+    An image or video whose header gives more pixels than posekit decodes (the --max-pixels default)
+    is refused here, before it is copied, with the same message as on the command line."""
     from posekit.io.images import IMAGE_SUFFIXES, check_image_pixels
+    from posekit.io.video import check_video_pixels
 
     target = inside(folder, folder / "inputs")
     target.mkdir(parents=True, exist_ok=True)
@@ -32,6 +33,8 @@ def copy_uploads(files: list[str] | None, folder: Path) -> list[Path]:
         source = Path(name)
         if source.suffix.lower() in IMAGE_SUFFIXES:
             check_image_pixels(source)
+        else:
+            check_video_pixels(source)
         copy = inside(folder, target / source.name)
         shutil.copyfile(source, copy)
         copies.append(copy)

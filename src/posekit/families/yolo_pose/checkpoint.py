@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from posekit.errors import MissingFileError, PosekitError
+from posekit.errors import MissingFileError, PosekitError, brief
 from posekit.families.yolo_pose.head import REG_MAX
 from posekit.families.yolo_pose.network import ArchitectureError, YoloPoseNet, build_network
 from posekit.families.yolo_pose.unpickler import StandIn, read_checkpoint
@@ -20,6 +20,10 @@ HEAD_KINDS = {
     "OBB": "a YOLO obb (oriented boxes) checkpoint",
 }
 DEFAULT_IMGSZ = 640
+MAX_LAYERS = 100  # YOLOv8/YOLO11-pose have 23-24 rows
+MAX_REPEATS = 64  # a row's repeat count after the depth multiple (Ultralytics' largest is 9)
+MAX_KEYPOINTS = 1024
+MAX_CLASSES = 1000
 END_TO_END_CHILDREN = ("one2one_cv2", "one2one_cv3", "one2one_cv4", "cv4_kpts", "flow_model")
 
 
@@ -96,6 +100,36 @@ def _pose_head(path: Path, model: StandIn) -> StandIn:
     return head
 
 
+def _check_repeats(path: Path, arch: dict[str, Any]) -> None:
+    """Refuse an architecture with too many layers or repeats before any module is built."""
+    rows = list(arch.get("backbone") or []) + list(arch.get("head") or [])
+    if len(rows) > MAX_LAYERS:
+        raise _refuse(path, f"an architecture of {len(rows)} layers (over {MAX_LAYERS})")
+    scales = arch.get("scales") or {}
+    scale = scales.get(arch.get("scale") or next(iter(scales), None)) if isinstance(scales, dict) else None
+    depth = scale[0] if isinstance(scale, list | tuple) and scale else 1.0
+    for index, row in enumerate(rows):
+        count = row[1] if isinstance(row, list | tuple) and len(row) == 4 else None
+        if not isinstance(count, int | float) or not isinstance(depth, int | float):
+            raise _refuse(path, f"an architecture whose layer {index} is {brief(row)}")
+        if not 0 <= count * max(depth, 1.0) <= MAX_REPEATS:
+            raise _refuse(path, f"an architecture whose layer {index} repeats {brief(count)} times")
+
+
+def _check_shapes(path: Path, shapes: dict[str, tuple[int, ...]], state: dict[str, torch.Tensor]) -> None:
+    """Refuse weights whose names or shapes differ from those the stored architecture builds."""
+    for key in [*shapes, *(k for k in state if k not in shapes)]:
+        if key not in state or key not in shapes:
+            where = "lacks" if key not in state else "has the extra weight"
+            raise _refuse(path, f"weights that do not fit the stored architecture (it {where} {key})")
+        if tuple(state[key].shape) != shapes[key]:
+            raise _refuse(
+                path,
+                f"weights that do not fit the stored architecture ({key}: {list(state[key].shape)} in "
+                f"the file, {list(shapes[key])} from the architecture)",
+            )
+
+
 def load_checkpoint(path: str | Path) -> YoloPoseCheckpoint:
     """Read a YOLOv8/YOLO11-pose `.pt` without running code from it and rebuild its network in fp32.
 
@@ -104,6 +138,8 @@ def load_checkpoint(path: str | Path) -> YoloPoseCheckpoint:
     is absent and PosekitError (one line naming the file and what it is) for anything else.
     """
     path = Path(path).expanduser()
+    if path.is_dir():
+        raise PosekitError(f"{path}: is a folder, not a YOLO-pose checkpoint file")
     if not path.is_file():
         raise MissingFileError(f"YOLO-pose checkpoint not found: {path}")
     ckpt = read_checkpoint(path)
@@ -118,12 +154,21 @@ def load_checkpoint(path: str | Path) -> YoloPoseCheckpoint:
     arch = getattr(model, "yaml", None)
     if not isinstance(arch, dict):
         raise _refuse(path, "a PoseModel without its architecture dict (yaml)")
+    if kpt_shape[0] > MAX_KEYPOINTS or not 1 <= nc <= MAX_CLASSES:
+        raise _refuse(path, f"a head with {kpt_shape[0]} keypoints and {nc} classes (too many)")
+    state = state_dict_of(model)
+    _check_repeats(path, arch)
     try:
-        network = build_network(arch, nc, kpt_shape, strides)
-    except (ArchitectureError, KeyError, TypeError, ValueError, IndexError) as exc:
-        raise _refuse(path, f"an architecture posekit cannot build ({exc})") from exc
+        with torch.device("meta"):  # shapes only: nothing is allocated for what the file claims
+            shapes = {
+                k: tuple(v.shape) for k, v in build_network(arch, nc, kpt_shape, strides).state_dict().items()
+            }
+    except (ArchitectureError, KeyError, TypeError, ValueError, IndexError, RuntimeError) as exc:
+        raise _refuse(path, f"an architecture posekit cannot build ({brief(str(exc), 200)})") from exc
+    _check_shapes(path, shapes, state)
+    network = build_network(arch, nc, kpt_shape, strides)
     try:
-        network.load_state_dict(_fp32(state_dict_of(model)), strict=True)
+        network.load_state_dict(_fp32(state), strict=True)
     except RuntimeError as exc:
         detail = " ".join(str(exc).split())[:200]
         raise _refuse(path, f"weights that do not fit the stored architecture ({detail})") from exc

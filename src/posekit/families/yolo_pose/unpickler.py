@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import collections
 import io
+import math
 import pathlib
 import pickle
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ import torch
 
 from posekit.errors import PosekitError
 
+MAX_ARCHIVE_BYTES = 2 << 30  # unpacked; YOLO11x-pose is about 120 MB
 # Ultralytics classes a YOLOv8-pose / YOLO11-pose checkpoint holds (matched on the class name, any module
 # path under `ultralytics.`), plus its settings namespace.
 POSE_CLASSES = frozenset(
@@ -104,11 +107,37 @@ class _StorageType:
         self.dtype = dtype
 
 
+def _ints(values: Any, what: str) -> tuple[int, ...]:
+    if not isinstance(values, tuple | list | torch.Size) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values
+    ):
+        raise pickle.UnpicklingError(f"tensor {what} {values!r:.60} is not a tuple of integers >= 0")
+    return tuple(values)
+
+
 def _rebuild_tensor(storage: torch.Tensor, offset: int, size, stride, requires_grad=False, *_: Any):
-    """torch._utils._rebuild_tensor_v2: a strided view of a flat storage."""
-    if storage.numel() == 0:
-        return torch.empty(tuple(size), dtype=storage.dtype)
-    return torch.as_strided(storage, tuple(size), tuple(stride), int(offset))
+    """torch._utils._rebuild_tensor_v2: a strided view of a flat storage, refused unless every element it
+    addresses lies inside the storage (no negative strides or offsets, no view past the end) and it has
+    no more elements than the storage."""
+    if not isinstance(storage, torch.Tensor):
+        raise pickle.UnpicklingError("tensor rebuilt from something that is not a storage")
+    size, stride = _ints(size, "size"), _ints(stride, "stride")
+    (offset,) = _ints((offset,), "offset")
+    if len(size) != len(stride):
+        raise pickle.UnpicklingError(f"tensor size {list(size)} and stride {list(stride)} differ in length")
+    if 0 in size:
+        return torch.empty(size, dtype=storage.dtype)
+    last = offset + sum((n - 1) * step for n, step in zip(size, stride))
+    if math.prod(size) > storage.numel():  # overlapping (stride-0) views would be copied at full size
+        raise pickle.UnpicklingError(
+            f"tensor view of {math.prod(size)} elements over a storage of {storage.numel()}"
+        )
+    if last >= storage.numel():
+        raise pickle.UnpicklingError(
+            f"tensor view (size {list(size)}, stride {list(stride)}, offset {offset}) reaches element "
+            f"{last} of a storage of {storage.numel()}"
+        )
+    return torch.as_strided(storage, size, stride, offset)
 
 
 def _rebuild_parameter(tensor: torch.Tensor, requires_grad=False, *_: Any) -> torch.Tensor:
@@ -192,20 +221,35 @@ class _Unpickler(pickle.Unpickler):
             raise pickle.UnpicklingError(f"storage of unknown type {kind!r:.60}")
         key = str(key)
         if key not in self._storages:
-            try:
-                raw = self._archive.read(f"{self._prefix}data/{key}")
-            except KeyError as exc:
-                raise PosekitError(f"{self._origin}: truncated: storage data/{key} is missing") from exc
-            itemsize = torch.empty(0, dtype=kind.dtype).element_size()
-            if len(raw) < int(numel) * itemsize:
-                raise PosekitError(f"{self._origin}: truncated: storage data/{key} is short")
-            flat = (
-                torch.frombuffer(bytearray(raw), dtype=kind.dtype, count=int(numel))
-                if int(numel)
-                else torch.empty(0, dtype=kind.dtype)
-            )
-            self._storages[key] = flat
+            self._storages[key] = self._storage(key, kind.dtype, numel)
         return self._storages[key]
+
+    def _storage(self, key: str, dtype: torch.dtype, numel: Any) -> torch.Tensor:
+        """Storage data/<key> as a flat tensor of `numel` elements; its size in the archive is checked
+        before it is read, and only that many bytes are inflated."""
+        name = f"{self._prefix}data/{key}"
+        try:
+            info = self._archive.getinfo(name)
+        except KeyError as exc:
+            raise PosekitError(f"{self._origin}: truncated: storage data/{key} is missing") from exc
+        if not isinstance(numel, int) or isinstance(numel, bool) or numel < 0:
+            raise pickle.UnpicklingError(f"storage data/{key} with {numel!r:.40} elements")
+        need = numel * torch.empty(0, dtype=dtype).element_size()
+        if info.file_size < need:
+            raise PosekitError(
+                f"{self._origin}: truncated: storage data/{key} is short ({info.file_size} of {need} bytes)"
+            )
+        if need == 0:
+            return torch.empty(0, dtype=dtype)
+        try:
+            with self._archive.open(info) as handle:
+                raw = handle.read(need)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
+            detail = " ".join(str(exc).split())[:120] or type(exc).__name__
+            raise PosekitError(f"{self._origin}: storage data/{key} is damaged ({detail})") from None
+        if len(raw) != need:
+            raise PosekitError(f"{self._origin}: truncated: storage data/{key} is short")
+        return torch.frombuffer(bytearray(raw), dtype=dtype, count=numel)
 
 
 def read_checkpoint(path: str | Path) -> Any:
@@ -231,11 +275,29 @@ def read_checkpoint(path: str | Path) -> Any:
         if not pickles:
             raise PosekitError(f"{path}: a zip file without data.pkl, not a torch checkpoint")
         prefix = pickles[0][: -len("data.pkl")]
+        stored = sum(info.file_size for info in archive.infolist())
+        if stored > MAX_ARCHIVE_BYTES:
+            raise PosekitError(
+                f"{path}: its members add up to {stored} bytes unpacked (over {MAX_ARCHIVE_BYTES}); "
+                "not a YOLO-pose checkpoint"
+            )
         try:
             data = archive.read(pickles[0])
             return _Unpickler(data, archive, prefix, path).load()
         except PosekitError:
             raise
-        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, zipfile.BadZipFile) as exc:
+        except (
+            pickle.UnpicklingError,
+            EOFError,
+            ValueError,
+            TypeError,
+            IndexError,
+            AttributeError,
+            RuntimeError,
+            OSError,
+            NotImplementedError,
+            zipfile.BadZipFile,
+            zlib.error,
+        ) as exc:
             detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise PosekitError(f"{path}: not a readable checkpoint pickle ({detail})") from exc
