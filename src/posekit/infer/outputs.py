@@ -1,4 +1,9 @@
-"""Rendered outputs of a run: images in vis/ and the AlphaPose_<name>.mp4 video."""
+"""Rendered outputs of a run: images in vis/ and the AlphaPose_<name>.mp4 video.
+
+A frame's rendering is `vis/<frame name>` (rendering_path), for `posekit infer` and `posekit track
+--visdir` alike, so tracking a folder again replaces its renderings instead of adding a second file per
+frame.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from pathlib import Path
 import cv2
 
 from posekit.infer.sources import Frame
-from posekit.io.images import write_image_bgr
+from posekit.io.images import WRITTEN_SUFFIXES, write_image_bgr
 from posekit.render.draw import draw_poses
 
 
@@ -56,7 +61,7 @@ class RenderedOutputs:
             self._video.write(drawn, bgr=True)
 
     def _save_image(self, bgr, name: str) -> None:
-        write_image_bgr(self.outdir / "vis" / name, bgr)
+        write_image_bgr(rendering_path(self.outdir / "vis", name), bgr)
 
     def close(self) -> Path | None:
         """Finish the video file (if any) and return its path."""
@@ -71,3 +76,10 @@ class RenderedOutputs:
         if self._video is not None:
             self._video.abort()
             self._video = None
+
+
+def rendering_path(folder: str | Path, frame_name: str) -> Path:
+    """Where the rendering of frame `frame_name` goes in `folder`: the frame's own file name, with .jpg
+    for an extension write_image_bgr does not write (e.g. a.webp -> a.jpg)."""
+    path = Path(folder) / Path(frame_name).name
+    return path if path.suffix.lower() in WRITTEN_SUFFIXES else path.with_suffix(".jpg")

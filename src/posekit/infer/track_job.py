@@ -11,6 +11,7 @@ import numpy as np
 from tqdm import tqdm
 
 from posekit.errors import PosekitError
+from posekit.infer.outputs import rendering_path
 from posekit.io.atomic import atomic_write_json
 from posekit.io.images import read_image_rgb, write_image_bgr
 from posekit.render.draw import draw_poses
@@ -31,7 +32,8 @@ def track_folder(
     """Track the poses of in_json over the frames of imgdir, write out_json (and drawn frames); return it.
 
     A list-form in_json is also written in the dict form as alphapose-results-forvis.json into
-    forvis_dir (None: beside in_json, as tracker-general.py does).
+    forvis_dir (None: beside in_json, as tracker-general.py does). Drawn frames keep the frame's file
+    name (as `posekit infer` names vis/), so a visdir shared with infer holds one file per frame.
     """
     imgdir, in_json, out_json = Path(imgdir), Path(in_json), Path(out_json)
     people, is_list = read_pose_json(in_json)
@@ -61,7 +63,7 @@ def track_folder(
         result = model.update(image, to_result(people.get(name, []), num_joints))
         output[name] = tracked_entries(result)
         if visdir and image is not None:
-            _draw(Path(visdir) / f"{Path(name).stem}.png", image, result)
+            _draw(rendering_path(visdir, name), image, result)
     atomic_write_json(out_json, output)
     count = len({e["idx"] for entries in output.values() for e in entries})
     print(f"This video contains {count} people.")

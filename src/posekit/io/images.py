@@ -87,11 +87,14 @@ def natural_key(path: str | Path) -> list[object]:
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
 
 
+WRITTEN_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")  # write_image_bgr writes any other name as .jpg
+
+
 def write_image_bgr(path: str | Path, image_bgr: np.ndarray) -> Path:
     """Encode a BGR image by the suffix of `path` (.jpg, .jpeg, .png, .bmp; any other suffix is replaced
     by .jpg) and write it atomically; returns the path written."""
     path = Path(path)
-    suffix = path.suffix.lower() if path.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp") else ".jpg"
+    suffix = path.suffix.lower() if path.suffix.lower() in WRITTEN_SUFFIXES else ".jpg"
     ok, data = cv2.imencode(suffix, image_bgr)
     if not ok:
         raise PosekitError(f"{path}: could not encode the image")
@@ -103,12 +106,7 @@ def write_image_bgr(path: str | Path, image_bgr: np.ndarray) -> Path:
 
 def checked_rgb_uint8(image: np.ndarray, who: str) -> np.ndarray:
     """`image` itself when it is an RGB uint8 array (H, W, 3), else PosekitError naming `who`."""
-    if (
-        not isinstance(image, np.ndarray)
-        or image.ndim != 3
-        or image.shape[2] != 3
-        or image.dtype != np.uint8
-    ):
+    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         got = getattr(image, "shape", type(image).__name__)
         raise PosekitError(f"{who}: expected RGB uint8 images (H, W, 3), got {got}")
     return image
