@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from posekit.infer.sources import Frame
 from posekit.io.images import WRITTEN_SUFFIXES, write_image_bgr
@@ -17,7 +18,7 @@ from posekit.render.draw import draw_poses
 
 
 class RenderedOutputs:
-    """Draws each finished frame and saves it to `outdir/vis/<name>` and/or a video.
+    """Draws each finished frame (draw) and saves it to `outdir/vis/<name>` and/or a video (save).
 
     The video (`outdir/AlphaPose_<stem>.mp4`, H.264) opens on the first frame with that frame's size.
     """
@@ -45,12 +46,18 @@ class RenderedOutputs:
         """Whether anything is rendered at all."""
         return self.save_img or self.save_video
 
-    def write(self, frame: Frame) -> None:
-        """Render one frame that has an image and a result."""
+    def draw(self, frame: Frame) -> np.ndarray | None:
+        """The frame's image with its poses drawn (BGR), or None when nothing is rendered or the frame
+        has no image or result. Writes nothing."""
         if not self.active or frame.image is None or frame.result is None:
-            return
+            return None
         bgr = cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR)
-        drawn = draw_poses(bgr, frame.result, fast=self.fast, show_box=self.show_box, tracking=self.tracking)
+        return draw_poses(bgr, frame.result, fast=self.fast, show_box=self.show_box, tracking=self.tracking)
+
+    def save(self, frame: Frame, drawn: np.ndarray | None) -> None:
+        """Write a frame drawn by draw() to vis/ and/or the video (nothing for None)."""
+        if drawn is None:
+            return
         if self.save_img:
             self._save_image(drawn, frame.name)
         if self.save_video:

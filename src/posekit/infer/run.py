@@ -21,6 +21,7 @@ from posekit.infer.detfile import DetectionFile
 from posekit.infer.outputs import RenderedOutputs
 from posekit.infer.sources import Source
 from posekit.infer.stages import STAGES, process
+from posekit.infer.stopping import stop_signals_held
 from posekit.infer.tracked import VideoOptions
 from posekit.io.atomic import check_writable_folder
 from posekit.io.results import ResultsWriter
@@ -76,9 +77,11 @@ def run_inference(
 
     `outdir` is checked for writing before the first frame. Each finished frame is rendered and its
     people appended to the results file (a temp file, renamed into place at the end). Unreadable
-    images are skipped with a warning and listed in the summary. Ctrl-C stops the run and an error in
-    a later frame ends it; either way the results of the frames done are written (the error is then
-    raised as one PosekitError line). Raises PosekitError when no frame could be processed at all.
+    images are skipped with a warning and listed in the summary. Ctrl-C (or SIGTERM turned into it)
+    stops the run and an error in a later frame ends it; either way the results of the frames done are
+    written (the error is then raised as one PosekitError line), and the frames with a rendering in
+    vis/ or the video are exactly the frames in the results. Raises PosekitError when no frame could
+    be processed at all.
     """
     say = log or (lambda message: tqdm.write(message, file=sys.stdout))
     check_writable_folder(outdir)
@@ -141,7 +144,8 @@ def run_inference(
 
 def _consume(stream, outputs: RenderedOutputs, writer: ResultsWriter, summary: RunSummary, times, bar):
     """Render and write each frame of `stream`; returns the exception that ended it early, if any
-    (Ctrl-C only marks the summary as interrupted)."""
+    (Ctrl-C only marks the summary as interrupted). A frame is written whole: Ctrl-C or SIGTERM while
+    its results entry and rendering are written takes effect once both are."""
     failure: Exception | None = None
     try:
         for frame in stream:
@@ -150,11 +154,13 @@ def _consume(stream, outputs: RenderedOutputs, writer: ResultsWriter, summary: R
                 tqdm.write(f"warning: skipped {frame.error}", file=sys.stderr)
             else:
                 start = time.perf_counter()
-                outputs.write(frame)
+                drawn = outputs.draw(frame)  # a stop while drawing leaves no trace of this frame
+                with stop_signals_held():  # its results entry and its rendering: both or neither
+                    writer.add(frame.name, frame.result)
+                    outputs.save(frame, drawn)
+                    summary.frames += 1
+                    summary.people += len(frame.result)
                 times["render"] += time.perf_counter() - start
-                writer.add(frame.name, frame.result)
-                summary.frames += 1
-                summary.people += len(frame.result)
             frame.image = frame.result = frame.detections = None
             bar.update(1)
     except KeyboardInterrupt:
