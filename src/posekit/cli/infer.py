@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from posekit import console
 from posekit.cli.backend import add_backend_flags
 from posekit.cli.common import (
     add_cfg_checkpoint,
@@ -94,6 +95,12 @@ def add_infer_flags(parser: argparse.ArgumentParser) -> None:
         help=f"frames waiting between stages (default {Defaults.qsize})",
     )
     run.add_argument("--sp", action="store_true", help="run every stage in one thread (same results)")
+    run.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also print model loading, AlphaPose's stage messages and the runtimes' info lines",
+    )
     run.add_argument("--profile", action="store_true", help="print the time spent in each stage")
     run.add_argument("--debug", action="store_true", help="same as --profile")
     track = parser.add_argument_group("tracking")
@@ -209,8 +216,8 @@ def run(args: argparse.Namespace) -> int:
             "--vis needs a display window, which headless OpenCV lacks; use --save_img", stacklevel=1
         )
     with sigterm_as_interrupt():
-        pipe = Pipeline(options, log=print)
-        summary = pipe.run(source)
+        pipe = Pipeline(options, log=console.detail)
+        summary = pipe.run(source, log=console.detail)
     _report(summary, args, options.save_img if options.save_img is not None else not source.is_video)
     return 130 if summary.interrupted else 0
 

@@ -116,7 +116,14 @@ def run_inference(
             writer,
             summary,
             times,
-            tqdm(total=source.total, unit="frame", desc="posekit", disable=not progress, dynamic_ncols=True),
+            # progress: a bar on a terminal (tqdm's disable=None), none in a log file or a pipe
+            tqdm(
+                total=source.total,
+                unit="frame",
+                desc="posekit",
+                disable=None if progress else True,
+                dynamic_ncols=True,
+            ),
         )
         summary.video_path = _finish_video(outputs, failure)
         summary.seconds = time.perf_counter() - started
