@@ -49,7 +49,7 @@ def track_folder(
     model = build_tracker(tracker, **(options or {}))
     output: dict[str, list[dict]] = {}
     last_size: tuple[str, tuple[int, int]] | None = None
-    for name in tqdm(frames, desc=f"tracking ({tracker})", unit="frame"):
+    for name in tqdm(frames, desc=f"tracking ({tracker})", unit="frame", disable=None):
         image = _read(paths.get(name))
         if image is not None:
             size = image.shape[1::-1]
