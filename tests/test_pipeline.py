@@ -169,10 +169,10 @@ def test_video_end_to_end_writes_json_and_mp4(posetrack_mini, tmp_path):
 class _InterruptingOutputs(RenderedOutputs):
     """Renders like RenderedOutputs, then behaves as if Ctrl-C were pressed while drawing frame 3."""
 
-    def write(self, frame):
+    def draw(self, frame):
         if frame.index == 3:
             raise KeyboardInterrupt
-        super().write(frame)
+        return super().draw(frame)
 
 
 @pytest.mark.parametrize("single", [False, True])

@@ -26,7 +26,7 @@ def default_model_present():
 def test_sample_photo_end_to_end(tmp_path, default_model_present, capsys):
     out = tmp_path / "result"
     assert main(["infer", "--sample", "--outdir", str(out)]) == 0
-    assert "Results have been written to json." in capsys.readouterr().out
+    assert "1 frame(s), 1 pose(s) in " in capsys.readouterr().out
     results = json.loads((out / "alphapose-results.json").read_text())
     # One astronaut: after pose NMS exactly one person, her face where the photo has it.
     assert len(results) == 1

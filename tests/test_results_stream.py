@@ -1,25 +1,30 @@
 """Results streamed to disk: valid JSON after a normal end, Ctrl-C, SIGTERM and an error in a later frame,
-never a partial file under the final name, no temp file left, and --outdir checked before any work."""
+never a partial file under the final name, no temp file left, and --outdir checked before any work.
+
+The promise on a stop (Ctrl-C or SIGTERM): the frames with a rendering on disk are exactly the frames
+in the results json; a stop that comes while a frame is being written takes effect once it is."""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from posekit.cli.infer import sigterm_as_interrupt
 from posekit.cli.main import main
 from posekit.errors import MissingFileError, PosekitError
 from posekit.infer.outputs import RenderedOutputs
 from posekit.infer.run import JSON_MESSAGE, run_inference
 from posekit.infer.sources import collect_image_paths, open_images, open_video
+from posekit.infer.stopping import stop_signals_held
 from posekit.io.images import sample_image_path
 from posekit.io.results import RESULTS_FILE, ResultsWriter, write_results
 from posekit.types import PoseResult
@@ -115,10 +120,10 @@ def test_an_error_before_any_frame_writes_nothing(coco_mini, tmp_path):
 class _InterruptingOutputs(RenderedOutputs):
     """Behaves as if Ctrl-C were pressed while drawing frame 3."""
 
-    def write(self, frame):
+    def draw(self, frame):
         if frame.index == 3:
             raise KeyboardInterrupt
-        super().write(frame)
+        return super().draw(frame)
 
 
 @pytest.mark.parametrize("fmt", ["coco", "open"])
@@ -130,7 +135,64 @@ def test_ctrl_c_leaves_valid_json_and_no_temp_file(posetrack_mini, tmp_path, fmt
     results = json.loads((tmp_path / RESULTS_FILE).read_text())
     names = {r["image_id"] for r in results} if fmt == "coco" else set(results)
     assert names == {"0.jpg", "1.jpg", "2.jpg"}
+    assert {p.name for p in (tmp_path / "vis").iterdir()} == names  # the frame being drawn: neither
     assert _temp_files(tmp_path) == []
+
+
+class _SignalWhileSaving(RenderedOutputs):
+    """Sends this process `signum` in the middle of writing frame 2 (its json entry is already added,
+    its rendering not yet saved): without holding the signal, frame 2 would be in the json only."""
+
+    def __init__(self, *args, signum: int, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.signum = signum
+
+    def save(self, frame, drawn):
+        if frame.index == 2:
+            signal.raise_signal(self.signum)
+            time.sleep(0.01)  # a handler that were not held would have run by now
+        super().save(frame, drawn)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_while_a_frame_is_written_takes_effect_after_it(posetrack_mini, tmp_path, signum):
+    outputs = _SignalWhileSaving(tmp_path, save_img=True, save_video=True, video_stem="clip", signum=signum)
+    with sigterm_as_interrupt():  # SIGTERM as the CLI handles it: KeyboardInterrupt
+        summary = run_inference(open_video(posetrack_mini / MP4), FakeDetector(), FakePoseModel(), tmp_path,
+                                outputs=outputs, progress=False, log=lambda m: None)  # fmt: skip
+    assert summary.interrupted and summary.frames == 3
+    names = {r["image_id"] for r in json.loads((tmp_path / RESULTS_FILE).read_text())}
+    assert names == {p.name for p in (tmp_path / "vis").iterdir()} == {"0.jpg", "1.jpg", "2.jpg"}
+    from posekit.io.video import probe_video
+
+    assert probe_video(tmp_path / "AlphaPose_clip.mp4").frames == 3
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers are restored
+    assert _temp_files(tmp_path) == []
+
+
+def test_held_signals_are_raised_again_once_and_only_in_the_main_thread():
+    with pytest.raises(KeyboardInterrupt), stop_signals_held():
+        signal.raise_signal(signal.SIGINT)
+        signal.raise_signal(signal.SIGINT)  # noted too; only the first is raised again
+        done = True
+    assert done and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    ignored = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        with stop_signals_held():
+            signal.raise_signal(signal.SIGTERM)  # raised again on leaving, and ignored as before
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGTERM, ignored)
+    seen: list[object] = []
+
+    def elsewhere() -> None:
+        with stop_signals_held():
+            seen.append(signal.getsignal(signal.SIGINT))
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    thread.join()
+    assert seen == [signal.default_int_handler]  # left alone outside the main thread
 
 
 def test_cli_reports_a_later_error_in_one_line(coco_mini, tmp_path, monkeypatch, capsys):
@@ -179,31 +241,32 @@ def default_model_present():
 
 def test_sigterm_ends_a_run_like_ctrl_c(tmp_path, default_model_present):
     """`posekit infer` on a folder (the real default model), SIGTERM once two frames are rendered: exit
-    130, the results of the frames done in valid JSON, no temp file anywhere."""
+    130, no temp file anywhere, and the frames rendered in vis/ are exactly the frames in the json (the
+    first N of the folder), whenever the signal lands."""
     folder = tmp_path / "in"
     folder.mkdir()
-    for k in range(30):
-        shutil.copyfile(sample_image_path(), folder / f"{k:02d}.png")
+    frames = [f"{k:03d}.png" for k in range(200)]  # far more than can finish before the signal
+    for name in frames:
+        os.symlink(sample_image_path(), folder / name)
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     cmd = [sys.executable, "-m", "posekit", "infer", "--indir", str(folder), "--outdir", str(out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
-        deadline = time.time() + 120
+        deadline = time.time() + 300
         while time.time() < deadline and proc.poll() is None:
             if (out / "vis").is_dir() and len(list((out / "vis").glob("*.png"))) >= 2:
                 break
             time.sleep(0.05)
         assert proc.poll() is None, proc.communicate()
         proc.send_signal(signal.SIGTERM)
-        stdout, stderr = proc.communicate(timeout=60)
+        stdout, stderr = proc.communicate(timeout=120)
     finally:
         proc.kill()
     assert proc.returncode == 130, stderr
-    assert "interrupted: results of the" in stderr and "Results have been written to json." in stdout
-    results = json.loads((out / RESULTS_FILE).read_text())
-    done = {r["image_id"] for r in results}
-    assert 2 <= len(done) < 30 and done <= {f"{k:02d}.png" for k in range(30)}
+    assert "interrupted: results of the" in stderr
+    done = {r["image_id"] for r in json.loads((out / RESULTS_FILE).read_text())}
     rendered = {p.name for p in (out / "vis").iterdir()}
-    assert done <= rendered and len(rendered) <= len(done) + 1  # SIGTERM may fall between the two
+    assert rendered == done == set(frames[: len(done)]) and 2 <= len(done) < len(frames)
+    assert f"{len(done)} frame(s), {len(done)} pose(s)" in stdout
     assert _temp_files(out) == []

@@ -93,7 +93,7 @@ def test_seed_shim_tracks_the_clip_with_poseflow(clip, tmp_path) -> None:
     forvis = json.loads((clip["root"] / "alphapose-results-forvis.json").read_text())
     assert forvis["000000.jpg"][0] == {"keypoints": source[0]["keypoints"], "scores": source[0]["score"]}
     drawn = sorted(visdir.iterdir())
-    assert [p.name for p in drawn] == [f"{t:06d}.png" for t in range(FRAMES)]
+    assert [p.name for p in drawn] == [f"{t:06d}.jpg" for t in range(FRAMES)]
     assert cv2.imread(str(drawn[0])).shape == (540, 960, 3)
 
 
@@ -262,7 +262,7 @@ def test_unreadable_image_is_tracked_without_image_cues(clip, tmp_path, capsys) 
     assert "000002.jpg: not a readable image" in capsys.readouterr().err
     out = json.loads(out_json.read_text())
     _ids_follow_ground_truth(out, clip)
-    assert sorted(p.name for p in (tmp_path / "vis").iterdir()) == [f"{t:06d}.png" for t in (0, 1, 3, 4)]
+    assert sorted(p.name for p in (tmp_path / "vis").iterdir()) == [f"{t:06d}.jpg" for t in (0, 1, 3, 4)]
 
 
 def test_absurd_coordinates_do_not_crash_the_drawing(clip, tmp_path, capsys) -> None:
@@ -284,5 +284,5 @@ def test_absurd_coordinates_do_not_crash_the_drawing(clip, tmp_path, capsys) -> 
             str(out_json),
         ]
         assert main([*argv, "--tracker", tracker, "--visdir", str(visdir)]) == 0, capsys.readouterr().err
-        assert sorted(p.name for p in visdir.iterdir()) == [f"{t:06d}.png" for t in range(FRAMES)]
+        assert sorted(p.name for p in visdir.iterdir()) == [f"{t:06d}.jpg" for t in range(FRAMES)]
         assert len(json.loads(out_json.read_text())["000000.jpg"]) == clip["people"]

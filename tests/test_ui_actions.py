@@ -111,7 +111,7 @@ def test_track_files_writes_tracked_json_and_frames(clip, tmp_path):  # noqa: F8
     ids = {e["idx"] for entries in tracked.values() for e in entries}
     assert len(tracked) == 5 and len(ids) == clip["people"]
     assert f"**{clip['people']} people** tracked over 5 frame(s)" in summary
-    assert [Path(f).name for f in frames] == [f"{t:06d}.png" for t in range(5)]
+    assert [Path(f).name for f in frames] == [f"{t:06d}.jpg" for t in range(5)]
     assert downloads == [str(out / "alphapose-results-tracked.json")]
 
 

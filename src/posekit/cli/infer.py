@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from posekit import console
 from posekit.cli.backend import add_backend_flags
 from posekit.cli.common import (
     add_cfg_checkpoint,
@@ -106,6 +107,12 @@ def add_model_flags(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
         help=f"frames waiting between stages (default {Defaults.qsize})",
     )
     run.add_argument("--sp", action="store_true", help="run every stage in one thread (same results)")
+    run.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also print model loading, AlphaPose's stage messages and the runtimes' info lines",
+    )
     return run
 
 
@@ -224,8 +231,8 @@ def run(args: argparse.Namespace) -> int:
             "--vis needs a display window, which headless OpenCV lacks; use --save_img", stacklevel=1
         )
     with sigterm_as_interrupt():
-        pipe = Pipeline(options, log=print)
-        summary = pipe.run(source)
+        pipe = Pipeline(options, log=console.detail)
+        summary = pipe.run(source, log=console.detail)
     _report(summary, args, options.save_img if options.save_img is not None else not source.is_video)
     return 130 if summary.interrupted else 0
 

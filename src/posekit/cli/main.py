@@ -7,7 +7,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from posekit import __version__
+from posekit import __version__, console
 from posekit.cli import annotate, batch, convert, evaluate, export, infer, models, track, train, ui, validate
 from posekit.errors import PosekitError
 
@@ -41,8 +41,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_guarded(run, args: argparse.Namespace) -> int:
     """Call run(args), turning PosekitError, an OSError (naming its file) and Ctrl-C into a one-line
-    message and an exit code."""
+    message and an exit code.
+
+    The console is set up first: warnings as one `warning: ...` line that leaves a progress bar
+    intact, and -v (args.verbose) for posekit's extra lines (posekit.console)."""
     warnings.formatwarning = _one_line_warning
+    warnings.showwarning = console.show_warning
+    console.set_verbose(getattr(args, "verbose", False))
     try:
         return int(run(args) or 0)
     except PosekitError as exc:

@@ -1,10 +1,16 @@
-"""Rendered outputs of a run: images in vis/ and the AlphaPose_<name>.mp4 video."""
+"""Rendered outputs of a run: images in vis/ and the AlphaPose_<name>.mp4 video.
+
+A frame's rendering is `vis/<frame name>` (RenderingNames), for `posekit infer` and `posekit track
+--visdir` alike, so tracking a folder again replaces its renderings instead of adding a second file per
+frame.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from posekit.infer.sources import Frame
 from posekit.io.images import encoded_suffix, write_image_bgr
@@ -13,7 +19,7 @@ from posekit.render.draw import draw_poses
 
 
 class RenderedOutputs:
-    """Draws each finished frame and saves it to `outdir/vis/<name>` and/or a video.
+    """Draws each finished frame (draw) and saves it to `outdir/vis/<name>` and/or a video (save).
 
     Rendered image names are unique in the run (posekit.io.outnames): 'x.jpg' and 'x.webp' become
     vis/x.jpg and vis/x.webp.jpg.
@@ -38,19 +44,25 @@ class RenderedOutputs:
         self.fps = fps or 25.0
         self.fast, self.show_box, self.tracking = fast, show_box, tracking
         self._video = None
-        self._names = OutputNames()
+        self._names = RenderingNames()
 
     @property
     def active(self) -> bool:
         """Whether anything is rendered at all."""
         return self.save_img or self.save_video
 
-    def write(self, frame: Frame) -> None:
-        """Render one frame that has an image and a result."""
+    def draw(self, frame: Frame) -> np.ndarray | None:
+        """The frame's image with its poses drawn (BGR), or None when nothing is rendered or the frame
+        has no image or result. Writes nothing."""
         if not self.active or frame.image is None or frame.result is None:
-            return
+            return None
         bgr = cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR)
-        drawn = draw_poses(bgr, frame.result, fast=self.fast, show_box=self.show_box, tracking=self.tracking)
+        return draw_poses(bgr, frame.result, fast=self.fast, show_box=self.show_box, tracking=self.tracking)
+
+    def save(self, frame: Frame, drawn: np.ndarray | None) -> None:
+        """Write a frame drawn by draw() to vis/ and/or the video (nothing for None)."""
+        if drawn is None:
+            return
         if self.save_img:
             self._save_image(drawn, frame.name)
         if self.save_video:
@@ -61,7 +73,7 @@ class RenderedOutputs:
             self._video.write(drawn, bgr=True)
 
     def _save_image(self, bgr, name: str) -> None:
-        write_image_bgr(self.outdir / "vis" / self._names.take(name, encoded_suffix(name)), bgr)
+        write_image_bgr(self._names.path(self.outdir / "vis", name), bgr)
 
     def close(self) -> Path | None:
         """Finish the video file (if any) and return its path."""
@@ -76,3 +88,17 @@ class RenderedOutputs:
         if self._video is not None:
             self._video.abort()
             self._video = None
+
+
+class RenderingNames:
+    """The vis/ names of a run's frames: the frame's own file name (with .jpg for an extension
+    write_image_bgr does not write), unique in the run whatever the input names (posekit.io.outnames:
+    'x.jpg' and 'x.webp' -> x.jpg and x.webp.jpg). posekit infer and posekit track --visdir name a
+    frame alike, so tracking a folder replaces its renderings instead of adding a second file."""
+
+    def __init__(self) -> None:
+        self._names = OutputNames()
+
+    def path(self, folder: str | Path, frame_name: str) -> Path:
+        """Where the next frame, `frame_name`, is rendered in `folder`."""
+        return Path(folder) / self._names.take(frame_name, encoded_suffix(frame_name))

@@ -21,6 +21,7 @@ from posekit.infer.detfile import DetectionFile
 from posekit.infer.outputs import RenderedOutputs
 from posekit.infer.sources import Source
 from posekit.infer.stages import STAGES, process
+from posekit.infer.stopping import stop_signals_held
 from posekit.infer.tracked import VideoOptions
 from posekit.io.atomic import check_writable_folder
 from posekit.io.results import RESULTS_FILE, ResultsWriter
@@ -83,9 +84,10 @@ def run_inference(
     of the source's input files (posekit.paths.check_apart), and the folder is locked for the run (a
     second run into it fails with one line). Each finished frame is rendered and its people appended
     to the results file (a temp file, renamed into place at the end). Unreadable images are skipped
-    with a warning and listed in the summary. Ctrl-C stops the run and an error in a later frame ends
-    it; either way the results of the frames done are written (the error is then raised as one
-    PosekitError line). Raises PosekitError when no frame could be processed at all.
+    with a warning and listed in the summary. Ctrl-C (or SIGTERM turned into it) stops the run and an
+    error in a later frame ends it; either way the results of the frames done are written (the error is
+    then raised as one PosekitError line), and the frames with a rendering in vis/ or the video are
+    exactly the frames in the results. Raises PosekitError when no frame could be processed at all.
     """
     check_writable_folder(outdir)
     outputs = outputs or RenderedOutputs(outdir, save_img=False, save_video=False)
@@ -126,8 +128,13 @@ def run_inference(
                 writer,
                 summary,
                 times,
+                # progress: a bar on a terminal (tqdm's disable=None), none in a log file or a pipe
                 tqdm(
-                    total=source.total, unit="frame", desc="posekit", disable=not progress, dynamic_ncols=True
+                    total=source.total,
+                    unit="frame",
+                    desc="posekit",
+                    disable=None if progress else True,
+                    dynamic_ncols=True,
                 ),
             )
             summary.video_path = _finish_video(outputs, failure)
@@ -161,7 +168,8 @@ def run_inference(
 
 def _consume(stream, outputs: RenderedOutputs, writer: ResultsWriter, summary: RunSummary, times, bar):
     """Render and write each frame of `stream`; returns the exception that ended it early, if any
-    (Ctrl-C only marks the summary as interrupted)."""
+    (Ctrl-C only marks the summary as interrupted). A frame is written whole: Ctrl-C or SIGTERM while
+    its results entry and rendering are written takes effect once both are."""
     failure: Exception | None = None
     try:
         for frame in stream:
@@ -170,11 +178,13 @@ def _consume(stream, outputs: RenderedOutputs, writer: ResultsWriter, summary: R
                 tqdm.write(f"warning: skipped {frame.error}", file=sys.stderr)
             else:
                 start = time.perf_counter()
-                outputs.write(frame)
+                drawn = outputs.draw(frame)  # a stop while drawing leaves no trace of this frame
+                with stop_signals_held():  # its results entry and its rendering: both or neither
+                    writer.add(frame.name, frame.result)
+                    outputs.save(frame, drawn)
+                    summary.frames += 1
+                    summary.people += len(frame.result)
                 times["render"] += time.perf_counter() - start
-                writer.add(frame.name, frame.result)
-                summary.frames += 1
-                summary.people += len(frame.result)
             frame.image = frame.result = frame.detections = None
             bar.update(1)
     except KeyboardInterrupt:

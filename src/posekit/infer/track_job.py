@@ -11,9 +11,9 @@ import numpy as np
 from tqdm import tqdm
 
 from posekit.errors import PosekitError
+from posekit.infer.outputs import RenderingNames
 from posekit.io.atomic import atomic_write_json
 from posekit.io.images import read_image_rgb, write_image_bgr
-from posekit.io.outnames import OutputNames
 from posekit.paths import check_apart
 from posekit.render.draw import draw_poses
 from posekit.track import build_tracker
@@ -33,7 +33,8 @@ def track_folder(
     """Track the poses of in_json over the frames of imgdir, write out_json (and drawn frames); return it.
 
     A list-form in_json is also written in the dict form as alphapose-results-forvis.json into
-    forvis_dir (None: beside in_json, as tracker-general.py does).
+    forvis_dir (None: beside in_json, as tracker-general.py does). Drawn frames keep the frame's file
+    name (as `posekit infer` names vis/), so a visdir shared with infer holds one file per frame.
     """
     imgdir, in_json, out_json = Path(imgdir), Path(in_json), Path(out_json)
     people, is_list = read_pose_json(in_json)
@@ -52,9 +53,9 @@ def track_folder(
     frames, paths = frame_order(imgdir, people, in_json)
     model = build_tracker(tracker, **(options or {}))
     output: dict[str, list[dict]] = {}
-    drawn_names = OutputNames()  # x.jpg and x.webp -> x.png and x.webp.png
+    drawn_names = RenderingNames()  # as posekit infer names them: x.jpg and x.webp -> x.jpg, x.webp.jpg
     last_size: tuple[str, tuple[int, int]] | None = None
-    for name in tqdm(frames, desc=f"tracking ({tracker})", unit="frame"):
+    for name in tqdm(frames, desc=f"tracking ({tracker})", unit="frame", disable=None):
         image = _read(paths.get(name))
         if image is not None:
             size = image.shape[1::-1]
@@ -68,7 +69,7 @@ def track_folder(
         result = model.update(image, to_result(people.get(name, []), num_joints))
         output[name] = tracked_entries(result)
         if visdir and image is not None:
-            _draw(Path(visdir) / drawn_names.take(name, ".png"), image, result)
+            _draw(drawn_names.path(visdir, name), image, result)
     atomic_write_json(out_json, output)
     count = len({e["idx"] for entries in output.values() for e in entries})
     print(f"This video contains {count} people.")

@@ -128,10 +128,13 @@ def natural_key(path: str | Path) -> list[object]:
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
 
 
+WRITTEN_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")  # write_image_bgr writes any other name as .jpg
+
+
 def encoded_suffix(path: str | Path) -> str:
     """The suffix write_image_bgr encodes `path` with: its own if .jpg, .jpeg, .png or .bmp, else .jpg."""
     suffix = Path(path).suffix.lower()
-    return suffix if suffix in (".jpg", ".jpeg", ".png", ".bmp") else ".jpg"
+    return suffix if suffix in WRITTEN_SUFFIXES else ".jpg"
 
 
 def write_image_bgr(path: str | Path, image_bgr: np.ndarray) -> Path:

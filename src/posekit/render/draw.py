@@ -1,7 +1,10 @@
 """Drawing poses as AlphaPose does: a neck point, its limbs and colours, fast or alpha-blended.
 
-The blended drawing gives the same pixels as blending a full-image copy per element (AlphaPose's
-`vis_frame`), but only touches the rectangle each point or limb covers, so it stays cheap.
+A keypoint is drawn only when its score is above the threshold (AlphaPose's `vis_thres`, 0.4 for
+heatmap models, compared in the scores' own precision), a limb only when both of its ends are. The
+blended drawing gives the same pixels as blending a full-image copy per element (AlphaPose's
+`vis_frame`), but only touches the rectangle each point or limb covers, so it stays cheap. With
+tracking, every person is drawn in their track's colour and labelled with their track id.
 """
 
 from __future__ import annotations
@@ -21,7 +24,11 @@ from posekit.skeleton import (
 from posekit.types import PoseResult
 
 BOX_COLOR_BGR = (255, 0, 0)
-TEXT_COLOR_BGR = (0, 0, 0)
+LABEL_TEXT_BGR = (0, 0, 0)
+LABEL_FONT = cv2.FONT_HERSHEY_SIMPLEX
+LABEL_SCALE = 0.6
+LABEL_THICKNESS = 2
+LABEL_PAD = 2
 DEFAULT_KP_THRESH = 0.4
 
 
@@ -50,22 +57,26 @@ def draw_poses(
     """Draw every person of `result` on a copy of a BGR uint8 image and return it.
 
     fast: solid circles (radius 3) and lines (AlphaPose's vis_frame_fast); otherwise blended points
-    (radius 2, alpha = score) and ellipse limbs (alpha = mean score - 0.1). tracking: colour per track id.
+    (radius 2, alpha = score) and ellipse limbs (alpha = mean score - 0.1). Keypoints scoring at most
+    kp_thresh are not drawn, nor the limbs that end at them. tracking: colour per track id and the id
+    as a label (above the box with show_box, else above the person's highest drawn keypoint).
     """
     canvas = np.ascontiguousarray(image_bgr).copy()
     for person in range(len(result)):
         ids = result.ids[person] if person < len(result.ids) else None
         color = track_color(ids) if tracking else None
+        label = id_label(ids) if tracking else None
         if show_box:
-            _draw_box(canvas, result.boxes[person], color or BOX_COLOR_BGR, ids if tracking else None)
+            _draw_box(canvas, result.boxes[person], color or BOX_COLOR_BGR, label)
         keypoints = np.asarray(result.keypoints[person], dtype=np.float64)
-        scores = np.asarray(result.keypoint_scores[person], dtype=np.float64).reshape(-1)
+        scores = _float_scores(result.keypoint_scores[person])
         if len(keypoints) == NUM_KEYPOINTS:
             keypoints, scores = with_neck(keypoints, scores)
             limbs = RENDER_LIMBS
         else:
             limbs = []
-        visible = (scores > kp_thresh) & _drawable(keypoints, canvas.shape)
+        visible = (scores > scores.dtype.type(kp_thresh)) & _drawable(keypoints, canvas.shape)
+        scores = scores.astype(np.float64)
         points = {int(i): (int(keypoints[i, 0]), int(keypoints[i, 1])) for i in np.flatnonzero(visible)}
         for i, xy in points.items():
             point_color = color or POINT_COLORS_BGR[i % len(POINT_COLORS_BGR)]
@@ -83,7 +94,25 @@ def draw_poses(
             else:
                 alpha = float(np.clip(0.5 * (scores[a] + scores[b]) - 0.1, 0.0, 1.0))
                 _blend_limb(canvas, keypoints[a], keypoints[b], scores[a] + scores[b] + 1, limb_color, alpha)
+        if label is not None and not show_box and points:
+            top = min(points.values(), key=lambda xy: xy[1])
+            _draw_label(canvas, label, top, color or BOX_COLOR_BGR, centered=True)
     return canvas
+
+
+def id_label(track_id: object) -> str | None:
+    """The text a tracked person is labelled with: their integer track id (None for anything else,
+    e.g. the untracked [[0.0]] placeholder)."""
+    if isinstance(track_id, (int, np.integer)) and not isinstance(track_id, bool):
+        return str(int(track_id))
+    return None
+
+
+def _float_scores(scores: object) -> np.ndarray:
+    """Keypoint scores as a flat float array, float32 kept as float32 (AlphaPose compares float32
+    scores with the threshold in float32, so 0.4 itself is not drawn)."""
+    array = np.asarray(scores).reshape(-1)
+    return array if array.dtype in (np.float32, np.float64) else array.astype(np.float64)
 
 
 def _drawable(points: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -98,7 +127,7 @@ def _drawable(points: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return np.isfinite(points).all(axis=1) & inside_x & inside_y
 
 
-def _draw_box(canvas: np.ndarray, box: np.ndarray, color: tuple[int, int, int], track_id: object) -> None:
+def _draw_box(canvas: np.ndarray, box: np.ndarray, color: tuple[int, int, int], label: str | None) -> None:
     coords = np.asarray(box[:4], dtype=np.float64)
     if not np.isfinite(coords).all():
         return
@@ -107,8 +136,24 @@ def _draw_box(canvas: np.ndarray, box: np.ndarray, color: tuple[int, int, int], 
     coords = np.clip(coords, -2, [w + 1, h + 1, w + 1, h + 1])
     x1, y1, x2, y2 = (int(v) for v in coords)
     cv2.rectangle(canvas, (x1, y1), (x2, y2), color, 2)
-    if track_id is not None:
-        cv2.putText(canvas, str(track_id), (x1, max(y1 - 6, 12)), cv2.FONT_HERSHEY_SIMPLEX, 0.8, color, 2)
+    if label is not None:
+        _draw_label(canvas, label, (x1, y1), color, centered=False)
+
+
+def _draw_label(
+    canvas: np.ndarray, text: str, anchor: tuple[int, int], color: tuple[int, int, int], centered: bool
+) -> None:
+    """`text` in black on a filled chip of `color`, the chip's bottom 4 px above `anchor` (its left end
+    there, or its middle when centered), moved inside the image when it would leave it."""
+    (width, height), baseline = cv2.getTextSize(text, LABEL_FONT, LABEL_SCALE, LABEL_THICKNESS)
+    h, w = canvas.shape[:2]
+    chip_w, chip_h = width + 2 * LABEL_PAD, height + baseline + 2 * LABEL_PAD
+    x = anchor[0] - chip_w // 2 if centered else anchor[0]
+    x = min(max(x, 0), max(w - chip_w, 0))
+    y = min(max(anchor[1] - 4 - chip_h, 0), max(h - chip_h, 0))  # the chip's top
+    cv2.rectangle(canvas, (x, y), (x + chip_w - 1, y + chip_h - 1), color, -1)
+    origin = (x + LABEL_PAD, y + LABEL_PAD + height)
+    cv2.putText(canvas, text, origin, LABEL_FONT, LABEL_SCALE, LABEL_TEXT_BGR, LABEL_THICKNESS)
 
 
 def _blend_region(

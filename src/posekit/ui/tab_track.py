@@ -50,6 +50,7 @@ def run_track_video(
 @friendly_errors
 def run_track_files(imgdir: str, in_json: str, tracker: str, output_dir: str):
     """Track the poses of a results json over its frames; (summary, drawn frames, downloads)."""
+    from posekit.infer.outputs import RenderingNames
     from posekit.infer.track_job import track_folder
 
     frames, poses = required_path(imgdir, "frames folder"), required_path(in_json, "results json")
@@ -61,7 +62,9 @@ def run_track_files(imgdir: str, in_json: str, tracker: str, output_dir: str):
     summary = (
         f"**{people} people** tracked over {len(tracked)} frame(s): `{out_json}`, drawn frames in `{visdir}`"
     )
-    return summary, [str(p) for p in sorted(visdir.glob("*.png"))], [str(out_json)]
+    names = RenderingNames()  # the names track_folder drew them under, in its frame order
+    drawn = [names.path(visdir, name) for name in tracked]
+    return summary, [str(p) for p in drawn if p.is_file()], [str(out_json)]
 
 
 def build() -> None:
