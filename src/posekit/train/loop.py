@@ -323,13 +323,8 @@ def _validate(
 
     model.eval()
     cfg = opts.cfg
-    preset = cfg.data_preset
-    estimator = TopDownEstimator(
-        TorchBackend(model, device=str(info.device)),
-        preset.image_size,
-        preset.heatmap_size,
-        num_joints=preset.num_joints,
-        refine=opts.refine,
+    estimator = TopDownEstimator.for_config(
+        TorchBackend(model, device=str(info.device)), cfg, refine=opts.refine
     )
     gt_map = validate_gt_boxes(estimator, cfg, work_dir / "test_gt_kpt.json")
     det_map = None
