@@ -11,7 +11,7 @@ import numpy as np
 
 from posekit.errors import PosekitError
 from posekit.geometry import box_to_center_scale
-from posekit.skeleton import OKS_SIGMAS
+from posekit.skeleton import set_for_joints
 from posekit.types import PoseResult, extras_rows
 
 # AlphaPose's constants for 17-joint bodies.
@@ -148,9 +148,10 @@ def crop_box_areas(boxes: np.ndarray, aspect_ratio: float) -> np.ndarray:
 
 def oks_nms(keypoints: np.ndarray, scores: np.ndarray, areas: np.ndarray) -> list[tuple[int, list[int]]]:
     """AlphaPose's greedy oks_nms: take the best remaining person, drop every other whose OKS with it is
-    > 0.9; OKS over all joints, scale = the mean of the two areas. Returns each pick, in pick order,
-    with the indices it suppressed (itself included, ascending)."""
-    sigmas = OKS_SIGMAS if keypoints.shape[1] == len(OKS_SIGMAS) else np.full(keypoints.shape[1], 0.08)
+    > 0.9; OKS over all joints with the keypoint set's sigmas (posekit.skeleton), scale = the mean of the
+    two areas. Returns each pick, in pick order, with the indices it suppressed (itself included,
+    ascending)."""
+    sigmas = set_for_joints(keypoints.shape[1]).oks_sigmas
     variances = (2 * sigmas) ** 2
     order = np.argsort(scores, kind="stable")[::-1]  # AlphaPose: scores.argsort()[::-1]
     keep = []
