@@ -79,23 +79,24 @@ def test_combined_loss_weights():
 
 
 def test_each_head_trains_a_step():
+    """FastPose at 64x32 (maps 16x8) takes two optimiser steps with each head's targets and loss."""
     torch.manual_seed(0)
     for loss_type, joints in (("MSELoss", 26), ("L1JointRegression", 26), ("Combined", 68)):
         model = FastPose(num_joints=joints, num_layers=18, conv_dim=16)
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
         rng = np.random.default_rng(0)
         samples = [
-            head_targets(loss_type, rng.uniform(10, 80, (joints, 2)), np.ones(joints), (32, 24), (128, 96), 2)
+            head_targets(loss_type, rng.uniform(5, 30, (joints, 2)), np.ones(joints), (16, 8), (64, 32), 2)
             for _ in range(2)
         ]
         targets, weights = torch.utils.data.default_collate(samples)
-        for _ in range(3):
-            loss, _ = head_loss(loss_type, "softmax", model(torch.randn(2, 3, 128, 96)), targets, weights)
+        for _ in range(2):
+            loss, acc = head_loss(loss_type, "softmax", model(torch.randn(2, 3, 64, 32)), targets, weights)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            assert torch.isfinite(loss)
-        assert all(p.grad is not None for p in model.conv_out.parameters())
+            assert torch.isfinite(loss) and 0.0 <= acc <= 1.0
+        assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.conv_out.parameters())
 
 
 _EXTRA = {  # Halpe-26's extra points relative to a figure's COCO points (fractions of its height)
