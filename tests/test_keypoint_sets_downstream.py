@@ -140,3 +140,18 @@ def test_eval_equals_pycocotools_with_the_sets_sigmas(tmp_path, k):
     np.testing.assert_array_equal(oks_sigmas(k), sigmas)
     if k == 136:
         assert sigmas[100] == 0.025 and HALPE_136.num_joints == k
+
+
+def test_whole_body_pose_nms_terms_by_hand():
+    from posekit.pose.nms import BODY, WHOLE_BODY_REGRESSION, _whole_body_matches, _whole_body_similarity
+
+    dist = np.stack([np.zeros(136), np.full(136, 10.0)])
+    pick = np.where(np.arange(136) < 100, 0.8, 0.1)  # 100 joints above 0.3 / 2
+    # row 0: all 136 match; row 1 (10 px, ref 7): only the 68 face points (1.43 <= 1.9) -> x 136 / 800
+    np.testing.assert_allclose(_whole_body_matches(dist, pick, 7.0, BODY), [136 * 136 / 800, 68 * 136 / 800])
+    candidates = np.full((1, 136), 0.2)  # below 0.3: score term counts, distance term is zeroed
+    simi = _whole_body_similarity(np.zeros((1, 136)), np.full(136, 0.8), candidates, BODY)
+    assert simi[0] == pytest.approx(np.tanh(0.8) * np.tanh(0.2) * (1 + 1.0 + 0.1))
+    confident = np.full((1, 136), 0.9)  # above 0.01 (regression constants): only the distance term
+    simi = _whole_body_similarity(np.zeros((1, 136)), np.full(136, 0.8), confident, WHOLE_BODY_REGRESSION)
+    assert simi[0] == pytest.approx(1.65 * (1 + 1.0 + 1.5))
