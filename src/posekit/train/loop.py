@@ -276,7 +276,7 @@ def _train_epoch(
         images, targets, weights = images.to(device), _to(targets, device), _to(weights, device)
         with torch.autocast(device.type, dtype=amp_dtype, enabled=amp):
             output = net(images)
-        loss, acc = head_loss(head.type, norm_type, output.float(), targets, weights)
+        loss, acc = head_loss(head.type, norm_type, output, targets, weights)
         _check_finite(loss, epoch, step, opts)
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()

@@ -129,17 +129,18 @@ def integral_accuracy(
 def head_loss(
     loss_type: str, norm_type: str, output: torch.Tensor, targets, weights
 ) -> tuple[torch.Tensor, float]:
-    """(loss, acc) of one batch for a head by LOSS.TYPE; Combined takes (heatmap, integral) targets and
-    weights and weighs acc by the joint counts of the two parts, as AlphaPose's train.py."""
+    """(loss, acc) of one batch for a head by LOSS.TYPE; the loss in fp32 (output may be autocast's).
+    Combined takes (heatmap, integral) targets and weights and weighs acc by the joint counts of the two
+    parts, as AlphaPose's train.py."""
     if loss_type == "MSELoss":
-        return heatmap_loss(output, targets, weights), heatmap_accuracy(output, targets, weights)
+        return heatmap_loss(output.float(), targets, weights), heatmap_accuracy(output, targets, weights)
     if loss_type == "L1JointRegression":
         return l1_joint_loss(output, targets, weights, norm_type), integral_accuracy(
             output, targets, weights, norm_type
         )
     split = output.shape[1] - face_hand_joints(output.shape[1])
     body, rest = output[:, :split], output[:, split:]
-    loss = COMBINED_HEATMAP_WEIGHT * heatmap_loss(body, targets[0], weights[0])
+    loss = COMBINED_HEATMAP_WEIGHT * heatmap_loss(body.float(), targets[0], weights[0])
     loss = loss + COMBINED_INTEGRAL_WEIGHT * l1_joint_loss(rest, targets[1], weights[1], norm_type)
     acc_body = heatmap_accuracy(body, targets[0], weights[0])
     acc_rest = integral_accuracy(rest, targets[1], weights[1], norm_type)
