@@ -16,7 +16,7 @@ from posekit.errors import PosekitError
 from posekit.geometry import box_to_center_scale, center_scale_to_box, heatmap_to_image_coords
 from posekit.io.coco import read_coco_people
 from posekit.io.images import read_image_rgb
-from posekit.train import loop
+from posekit.train import loop, metrics
 from posekit.train.dataset import KeypointDataset, dpg_box, half_body_center_scale
 from posekit.train.loop import RESUME_FILE, TrainOptions, train
 from posekit.train.metrics import heatmap_accuracy, heatmap_loss
@@ -278,7 +278,7 @@ def test_amp_uses_bf16_only_on_cpus_with_native_bf16(coco_mini, tmp_path, monkey
         dtypes.append(output.dtype)
         return heatmap_accuracy(output, target, weight)
 
-    monkeypatch.setattr(loop, "heatmap_accuracy", spy_accuracy)
+    monkeypatch.setattr(metrics, "heatmap_accuracy", spy_accuracy)  # head_loss calls it
     cfg = tiny_config(coco_mini, **{"TRAIN.END_EPOCH": 1})
     summary = train(_options(cfg, tmp_path, amp=True, device="cpu"))
     assert dtypes == [torch.bfloat16 if native_bf16 else torch.float32] * 2  # 12 people, batch 8

@@ -17,7 +17,7 @@ from devkit.train_helpers import GT_ANN, REPO, TINY_CFG, tiny_config
 from posekit.cli.main import main
 from posekit.config import load_config
 from posekit.errors import ConfigError, PosekitError
-from posekit.train import loop
+from posekit.train import metrics
 from posekit.train.loop import RESUME_FILE, TrainOptions, train
 from posekit.train.workdir import LOCK_FILE, claim
 
@@ -74,7 +74,7 @@ def test_experiment_ids_that_leave_the_work_folder_are_refused(tmp_path, exp_id)
 
 
 def test_a_non_finite_loss_stops_naming_epoch_and_step(coco_mini, tmp_path, monkeypatch):
-    real = loop.heatmap_loss
+    real = metrics.heatmap_loss
     calls = []
 
     def loss_going_nan(output, target, weight):
@@ -82,7 +82,7 @@ def test_a_non_finite_loss_stops_naming_epoch_and_step(coco_mini, tmp_path, monk
         value = real(output, target, weight)
         return value * math.nan if len(calls) == 3 else value  # epoch 1 (2 steps per epoch), step 0
 
-    monkeypatch.setattr(loop, "heatmap_loss", loss_going_nan)
+    monkeypatch.setattr(metrics, "heatmap_loss", loss_going_nan)  # head_loss calls it
     cfg = tiny_config(coco_mini, **{**CHEAP, "TRAIN.END_EPOCH": 3, "TRAIN.BATCH_SIZE": 6})
     opts = _options(cfg, tmp_path)
     with pytest.raises(PosekitError) as err:

@@ -77,6 +77,7 @@ class DataPreset:
     num_joints: int = 17
     sigma: float = 2.0
     type: str = "simple"
+    loss_type: str = "MSELoss"  # DATA_PRESET.LOSS_TYPE: which targets the training set makes
 
 
 @dataclass
@@ -91,11 +92,35 @@ class ModelConfig:
     num_deconv_filters: list[int] = field(default_factory=lambda: [256, 256, 256])
 
 
+LOSS_TYPES = ("MSELoss", "L1JointRegression", "Combined")
+NORM_TYPES = ("softmax", "sigmoid", "divide_sum")
+
+
 @dataclass
-class LossConfig:
-    """LOSS."""
+class SubLossConfig:
+    """LOSS.LOSS_1 / LOSS.LOSS_2 of a `Combined` loss."""
 
     type: str = "MSELoss"
+    norm_type: str = ""
+    output_3d: bool = False
+
+
+@dataclass
+class LossConfig:
+    """LOSS: TYPE picks the head's decoding and loss (MSELoss heatmaps, L1JointRegression integral
+    regression, Combined: heatmaps for body and feet, regression for face and hands); NORM_TYPE is the
+    integral regression's normalisation ("" = softmax, L1JointRegression's default)."""
+
+    type: str = "MSELoss"
+    norm_type: str = ""
+    output_3d: bool = False
+    loss_1: SubLossConfig | None = None
+    loss_2: SubLossConfig | None = None
+
+    @property
+    def norm(self) -> str:
+        """NORM_TYPE, or softmax when it is not given."""
+        return self.norm_type or "softmax"
 
 
 @dataclass
@@ -325,6 +350,7 @@ def validate_config(config: Config, src: Path) -> None:
         preset.sigma,
     )
     need(config.model.conv_dim >= 1, "MODEL.CONV_DIM", "an integer >= 1", config.model.conv_dim)
+    _validate_loss(config, need)
     for name in ("train", "val", "test"):
         split = getattr(config.dataset, name)
         if split is None:
@@ -348,4 +374,23 @@ def validate_config(config: Config, src: Path) -> None:
             f"{key}.AUG.SCALE_FACTOR",
             "a number in [0, 1)",
             aug.scale_factor,
+        )
+
+
+def _validate_loss(config: Config, need) -> None:
+    """LOSS.TYPE / NORM_TYPE / DATA_PRESET.LOSS_TYPE values posekit can train and decode."""
+    loss, preset = config.loss, config.data_preset
+    allowed = ", ".join(LOSS_TYPES)
+    need(loss.type in LOSS_TYPES, "LOSS.TYPE", f"one of {allowed}", loss.type)
+    need(preset.loss_type in LOSS_TYPES, "DATA_PRESET.LOSS_TYPE", f"one of {allowed}", preset.loss_type)
+    norms = ", ".join(NORM_TYPES)
+    need(loss.norm_type in ("", *NORM_TYPES), "LOSS.NORM_TYPE", f"one of {norms}", loss.norm_type)
+    need(not loss.output_3d, "LOSS.OUTPUT_3D", "false (2D models only)", loss.output_3d)
+    if loss.type == "Combined":
+        face_hand = 42 if preset.num_joints == 68 else 110
+        need(
+            preset.num_joints > face_hand,
+            "DATA_PRESET.NUM_JOINTS",
+            f"more than the {face_hand} face and hand joints a Combined head regresses",
+            preset.num_joints,
         )

@@ -27,6 +27,11 @@ def add_convert_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--strict", action="store_true", help="any bad file is an error (exit 1) and nothing is written"
     )
+    parser.add_argument(
+        "--keypoints", default="coco",
+        help="keypoint set whose names label the points: coco (17), halpe_26, halpe_136, coco_wholebody, "
+        "halpe_68_noface, single_hand (default: %(default)s)",
+    )  # fmt: skip
     parser.add_argument("-v", "--verbose", action="store_true", help="print a line per image and per person")
 
 
@@ -72,12 +77,20 @@ def run(args: argparse.Namespace) -> int:
 
     from posekit.convert import plan_conversion, write_conversion
     from posekit.convert.labelme_coco import check_not_nested, check_plan
+    from posekit.errors import PosekitError
+    from posekit.skeleton import keypoint_set
 
     check_not_nested(Path(args.input), Path(args.output) / "coco")
+    try:
+        kset = keypoint_set(getattr(args, "keypoints", "coco"))
+    except KeyError as exc:
+        raise PosekitError(f"--keypoints: {exc.args[0]}") from None
     seed_log = getattr(args, "seed_log", False)
     verbose = args.verbose or seed_log
     with tqdm(desc="reading", unit="file", leave=False, disable=None) as bar:
-        plan = plan_conversion(args.input, args.ratio, args.seed, progress=lambda _: bar.update())
+        plan = plan_conversion(
+            args.input, args.ratio, args.seed, progress=lambda _: bar.update(), keypoints=kset
+        )
     for skipped in plan.skipped:
         print(f"warning: {skipped.path}: {skipped.reason}", file=sys.stderr)
     check_plan(plan, args.strict)

@@ -28,6 +28,7 @@ from posekit.io.coco import (
 from posekit.io.images import natural_key
 from posekit.io.labelme import LabelmeDocument, LabelmeError, read_image_bytes, read_labelme
 from posekit.paths import check_apart
+from posekit.skeleton import COCO_17, KeypointSet, keypoint_set
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class ConversionPlan:
     train: list[LabelmeDocument]
     val: list[LabelmeDocument]
     skipped: list[Skipped]
+    keypoints: KeypointSet = COCO_17
 
     @property
     def total(self) -> int:
@@ -87,10 +89,12 @@ def plan_conversion(
     ratio: float = 0.2,
     seed: int = 0,
     progress: Callable[[Path], None] | None = None,
+    keypoints: KeypointSet = COCO_17,
 ) -> ConversionPlan:
     """Read and check every *.json directly in `input_dir`, then split the good ones; writes nothing.
 
-    `ratio` is the fraction of images that go to val; `progress(path)` is called after each file.
+    `ratio` is the fraction of images that go to val; `progress(path)` is called after each file;
+    `keypoints` is the set whose names the point labels are (posekit.skeleton, COCO-17 by default).
     """
     input_dir = Path(input_dir)
     val_count(0, ratio)  # reject a bad ratio before any work
@@ -104,7 +108,7 @@ def plan_conversion(
     documents, skipped = [], []
     for path in files:
         try:
-            documents.append(read_labelme(path, input_dir))
+            documents.append(read_labelme(path, input_dir, keypoints))
         except LabelmeError as exc:
             skipped.append(Skipped(path, exc.reason))
         if progress is not None:
@@ -115,6 +119,7 @@ def plan_conversion(
         train=[documents[i] for i in train],
         val=[documents[i] for i in val],
         skipped=skipped,
+        keypoints=keypoints,
     )
 
 
@@ -181,7 +186,7 @@ def _build_documents(
             summary.converted.append(item)
             if on_image is not None:
                 on_image(item)
-        documents[split] = coco_document(image_entries, annotations)
+        documents[split] = coco_document(image_entries, annotations, plan.keypoints)
     return documents
 
 
@@ -194,14 +199,18 @@ def convert_labelme(
     images: bool = True,
     progress: Callable[[Path], None] | None = None,
     on_image: Callable[[ConvertedImage], None] | None = None,
+    keypoints: KeypointSet | str = COCO_17,
 ) -> ConvertSummary:
     """Convert a folder of Labelme files into COCO keypoints under <output_dir>/coco.
+
+    `keypoints`: the keypoint set (or its name, e.g. "halpe_26") whose names label the points.
 
     Bad files are skipped and listed in the summary with their reason; with `strict` any bad file
     raises PosekitError before anything is written.
     """
     check_not_nested(Path(input_dir), Path(output_dir) / "coco")
-    plan = plan_conversion(input_dir, ratio, seed, progress)
+    kset = keypoint_set(keypoints) if isinstance(keypoints, str) else keypoints
+    plan = plan_conversion(input_dir, ratio, seed, progress, kset)
     check_plan(plan, strict)
     return write_conversion(plan, output_dir, images=images, on_image=on_image)
 

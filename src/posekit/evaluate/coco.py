@@ -1,7 +1,8 @@
 """COCO keypoint evaluation with pycocotools (OKS matching is never re-implemented here).
 
-OKS sigmas: COCO's 17 per-keypoint sigmas for 17 joints; for any other keypoint set (K != 17, where
-pycocotools' defaults would not fit) every joint gets UNIFORM_OKS_SIGMA.
+OKS sigmas: the per-keypoint sigmas of the ground truth's keypoint set (posekit.skeleton: COCO-17,
+Halpe-26/136, COCO-WholeBody-133, Halpe-68, hand-21), passed to COCOeval.params.kpt_oks_sigmas; a custom
+set (any other joint count) gets UNIFORM_OKS_SIGMA for every joint.
 """
 
 from __future__ import annotations
@@ -17,19 +18,17 @@ from posekit.errors import PosekitError, brief
 from posekit.io.entries import field, finite_number, keypoint_triplets
 from posekit.io.jsonio import read_json
 from posekit.io.results import check_results, read_results
-from posekit.skeleton import OKS_SIGMAS
+from posekit.skeleton import UNIFORM_SIGMA, set_for_joints
 
 STAT_NAMES = ["AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"]
-# OKS sigma of every joint of a keypoint set other than COCO's 17: the mean COCO-17 sigma (~0.0669),
-# a middling tolerance between the face points (0.025) and the hips (0.107).
-UNIFORM_OKS_SIGMA = float(OKS_SIGMAS.mean())
+# OKS sigma of every joint of a custom keypoint set: the mean COCO-17 sigma (~0.0669), a middling
+# tolerance between the face points (0.025) and the hips (0.107).
+UNIFORM_OKS_SIGMA = UNIFORM_SIGMA
 
 
 def oks_sigmas(num_keypoints: int) -> np.ndarray:
-    """Per-joint OKS sigmas: COCO's for 17 joints, else UNIFORM_OKS_SIGMA for each of the K joints."""
-    if num_keypoints == len(OKS_SIGMAS):
-        return OKS_SIGMAS.copy()
-    return np.full(num_keypoints, UNIFORM_OKS_SIGMA)
+    """Per-joint OKS sigmas of the K-joint keypoint set (UNIFORM_OKS_SIGMA each for a custom set)."""
+    return set_for_joints(num_keypoints).oks_sigmas.copy()
 
 
 def load_coco(gt_json: str | Path):

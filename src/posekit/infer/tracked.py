@@ -129,10 +129,16 @@ class PoseStep:
                 boxes, box_scores = boxes[keep], box_scores[keep]
                 keypoints, scores = keypoints[keep], scores[keep]
                 extras = extras_rows(extras, keep)
-            suppress = pose_nms if self.pose_model.pose_nms else detected_poses  # one-stage: NMS ran
-            result = suppress(
-                boxes, box_scores, keypoints, scores, min_box_area=self.min_box_area, extras=extras
-            )
+            if self.pose_model.pose_nms:
+                heatmap_head = getattr(self.pose_model, "loss_type", "MSELoss") == "MSELoss"
+                result = pose_nms(
+                    boxes, box_scores, keypoints, scores, min_box_area=self.min_box_area, extras=extras,
+                    heatmap_head=heatmap_head,
+                )  # fmt: skip
+            else:  # one-stage: the detector's NMS ran
+                result = detected_poses(
+                    boxes, box_scores, keypoints, scores, min_box_area=self.min_box_area, extras=extras
+                )
             times["pose"] += middle - start
             times["nms"] += time.perf_counter() - middle
         else:

@@ -14,7 +14,7 @@ import numpy as np
 from posekit.errors import PosekitError
 from posekit.io.atomic import atomic_write_text
 from posekit.io.jsonio import read_json
-from posekit.skeleton import COCO_SKELETON_1BASED, KEYPOINT_NAMES
+from posekit.skeleton import COCO_17, COCO_SKELETON_1BASED, KEYPOINT_NAMES, KeypointSet
 
 SPLITS = ("train", "val")
 PERSON_CATEGORY_ID = 1
@@ -30,14 +30,15 @@ def annotation_path(coco_root: str | Path, split: str) -> Path:
     return Path(coco_root) / "annotations" / f"person_keypoints_{image_folder(split)}.json"
 
 
-def person_category() -> dict[str, Any]:
-    """The COCO person category with the 17 keypoint names and COCO's 1-based skeleton."""
+def person_category(keypoints: KeypointSet = COCO_17) -> dict[str, Any]:
+    """The COCO person category with a keypoint set's names and 1-based skeleton (COCO's for COCO-17)."""
+    skeleton = COCO_SKELETON_1BASED if keypoints is COCO_17 else keypoints.coco_skeleton
     return {
         "supercategory": "person",
         "id": PERSON_CATEGORY_ID,
         "name": "person",
-        "keypoints": list(KEYPOINT_NAMES),
-        "skeleton": [list(limb) for limb in COCO_SKELETON_1BASED],
+        "keypoints": list(keypoints.names),
+        "skeleton": [list(limb) for limb in skeleton],
     }
 
 
@@ -74,7 +75,7 @@ def person_annotation(
     polygons: Sequence[Sequence[float]],
     keypoints: Sequence[Sequence[float]],
 ) -> dict[str, Any]:
-    """A COCO person annotation: bbox, segmentation and area from its own polygons; keypoints [x, y, v]*17.
+    """A COCO person annotation: bbox, segmentation and area from its own polygons; keypoints [x, y, v]*K.
 
     `num_keypoints` counts keypoints with v > 0.
     """
@@ -92,12 +93,15 @@ def person_annotation(
     }
 
 
-def coco_document(images: list[dict[str, Any]], annotations: list[dict[str, Any]]) -> dict[str, Any]:
+def coco_document(
+    images: list[dict[str, Any]], annotations: list[dict[str, Any]], keypoints: KeypointSet = COCO_17
+) -> dict[str, Any]:
     """A complete person-keypoints document (info, licenses, categories, images, annotations)."""
+    title = "COCO-17" if keypoints is COCO_17 else f"{keypoints.name} ({keypoints.num_joints} points)"
     return {
-        "info": {"description": "COCO-17 person keypoints converted by posekit", "version": "1.0"},
+        "info": {"description": f"{title} person keypoints converted by posekit", "version": "1.0"},
         "licenses": [],
-        "categories": [person_category()],
+        "categories": [person_category(keypoints)],
         "images": images,
         "annotations": annotations,
     }

@@ -1,7 +1,8 @@
-"""Reading Labelme annotation files (any Labelme version) as people with COCO-17 keypoints.
+"""Reading Labelme annotation files (any Labelme version) as people with the keypoints of one set.
 
 A person is one or more `polygon` shapes labelled `person` sharing a `group_id`; its keypoints are
-`point` shapes labelled with COCO keypoint names carrying the same `group_id`. One person may omit
+`point` shapes labelled with the keypoint names of the chosen set (posekit.skeleton: COCO-17 by default,
+e.g. Halpe-26 adds head, neck, hip and the feet) carrying the same `group_id`. One person may omit
 `group_id` altogether. Every problem found in a file is collected, then raised as one `LabelmeError`.
 """
 
@@ -22,7 +23,7 @@ from typing import Any
 from PIL import Image
 
 from posekit.errors import PosekitError
-from posekit.skeleton import KEYPOINT_INDEX, NUM_KEYPOINTS
+from posekit.skeleton import COCO_17, KeypointSet
 
 PERSON_LABEL = "person"
 # PIL format name -> the suffix an output file gets. These are the formats cv2 and COCO loaders read.
@@ -56,7 +57,7 @@ class LabelmeImage:
 
 @dataclass(frozen=True)
 class LabelmePerson:
-    """One annotated person: flattened polygons [x1, y1, x2, y2, ...] and 17 [x, y, v] keypoints."""
+    """One annotated person: flattened polygons [x1, y1, x2, y2, ...] and K [x, y, v] keypoints."""
 
     group_id: int | None
     polygons: tuple[tuple[float, ...], ...]
@@ -85,8 +86,11 @@ class _Shape:
         return f"shape {self.index} '{self.label}'"
 
 
-def read_labelme(json_path: str | Path, root: str | Path | None = None) -> LabelmeDocument:
-    """Read and validate one Labelme json; `root` is the folder images must stay inside (default: its folder).
+def read_labelme(
+    json_path: str | Path, root: str | Path | None = None, keypoints: KeypointSet = COCO_17
+) -> LabelmeDocument:
+    """Read and validate one Labelme json; `root` is the folder images must stay inside (default: its folder);
+    point labels are the names of `keypoints` (normalised: 'Left Big Toe' is left_big_toe).
 
     Raises LabelmeError naming the file and every problem found.
     """
@@ -97,11 +101,11 @@ def read_labelme(json_path: str | Path, root: str | Path | None = None) -> Label
     if doc is None:
         raise LabelmeError(json_path, problems)
     image = _resolve_image(doc, json_path, root, problems)
-    shapes = _parse_shapes(doc.get("shapes"), problems)
+    shapes = _parse_shapes(doc.get("shapes"), problems, keypoints)
     if image is not None:
         _check_size(doc, image, problems)
         _check_inside(shapes, image.width, image.height, problems)
-    persons = _group_persons(shapes, problems)
+    persons = _group_persons(shapes, problems, keypoints)
     if problems or image is None:
         raise LabelmeError(json_path, problems)
     return LabelmeDocument(json_path=json_path, image=image, persons=persons)
@@ -232,19 +236,19 @@ def _probe_image(
     return LabelmeImage(path=path, name=stem + IMAGE_FORMATS[fmt], width=width, height=height, format=fmt)
 
 
-def _parse_shapes(shapes: Any, problems: list[str]) -> list[_Shape]:
+def _parse_shapes(shapes: Any, problems: list[str], keypoints: KeypointSet) -> list[_Shape]:
     if not isinstance(shapes, list):
         problems.append("no 'shapes' list (not a Labelme file?)")
         return []
     parsed = []
     for index, raw in enumerate(shapes):
-        shape = _parse_shape(index, raw, problems)
+        shape = _parse_shape(index, raw, problems, keypoints)
         if shape is not None:
             parsed.append(shape)
     return parsed
 
 
-def _parse_shape(index: int, raw: Any, problems: list[str]) -> _Shape | None:
+def _parse_shape(index: int, raw: Any, problems: list[str], keypoints: KeypointSet) -> _Shape | None:
     if not isinstance(raw, dict):
         problems.append(f"shape {index} is not an object")
         return None
@@ -269,12 +273,13 @@ def _parse_shape(index: int, raw: Any, problems: list[str]) -> _Shape | None:
         if len(points) < 3:
             problems.append(f"shape {index} '{label}': a person polygon needs at least 3 points")
             return None
-    elif name in KEYPOINT_INDEX:
+    elif name in keypoints.index:
         if kind != "point" or len(points) != 1:
             problems.append(f"shape {index} '{label}': a keypoint must be a single point, not a {kind!r}")
             return None
     else:
-        problems.append(f"shape {index}: unknown label '{label}' (expected 'person' or a COCO keypoint name)")
+        expected = f"'person' or a {_set_title(keypoints)} keypoint name"
+        problems.append(f"shape {index}: unknown label '{label}' (expected {expected})")
         return None
     return _Shape(index, name, kind, group_id, points, _is_occluded(raw))
 
@@ -323,7 +328,11 @@ def _check_inside(shapes: list[_Shape], width: int, height: int, problems: list[
                 break
 
 
-def _group_persons(shapes: list[_Shape], problems: list[str]) -> tuple[LabelmePerson, ...]:
+def _set_title(keypoints: KeypointSet) -> str:
+    return "COCO" if keypoints is COCO_17 else f"{keypoints.name} ({keypoints.num_joints}-point)"
+
+
+def _group_persons(shapes: list[_Shape], problems: list[str], kset: KeypointSet) -> tuple[LabelmePerson, ...]:
     polygons: dict[int | None, list[_Shape]] = {}
     for shape in shapes:
         if shape.label == PERSON_LABEL:
@@ -333,7 +342,7 @@ def _group_persons(shapes: list[_Shape], problems: list[str]) -> tuple[LabelmePe
         return ()
     sole_person = len(polygons) == 1
     keypoints: dict[int | None, list[tuple[float, float, int]]] = {
-        gid: [(0, 0, 0)] * NUM_KEYPOINTS for gid in polygons
+        gid: [(0, 0, 0)] * kset.num_joints for gid in polygons
     }
     for shape in shapes:
         if shape.label == PERSON_LABEL:
@@ -344,7 +353,7 @@ def _group_persons(shapes: list[_Shape], problems: list[str]) -> tuple[LabelmePe
         if gid not in polygons:
             problems.append(_orphan_message(shape, len(polygons)))
             continue
-        index = KEYPOINT_INDEX[shape.label]
+        index = kset.index[shape.label]
         if keypoints[gid][index][2] > 0:
             problems.append(f"person {_person_name(gid)} has two '{shape.label}' points")
             continue

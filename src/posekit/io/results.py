@@ -1,5 +1,8 @@
 """AlphaPose's results json (`alphapose-results.json`), its `--format cmu|open` variants, and reading.
 
+The default format holds every joint of any keypoint set; cmu/open hold OpenPose's 18 body joints and
+need a set that starts with COCO's 17 (COCO-17, Halpe-26/136/68, COCO-WholeBody-133).
+
 One writer for demo, validation and tracking: a JSON list with one entry per person, keys in order
 image_id, category_id, keypoints (x, y, score per joint), score, box ([x, y, w, h]), idx; streamed to
 disk image by image (ResultsWriter).
@@ -19,6 +22,7 @@ from posekit.io.atomic import AtomicTextFile, atomic_write_json
 from posekit.io.entries import field, finite_number, keypoint_triplets
 from posekit.io.jsonio import read_json
 from posekit.io.outnames import OutputNames
+from posekit.skeleton import KEYPOINT_NAMES, set_for_joints
 from posekit.types import PoseResult
 
 RESULTS_FILE = "alphapose-results.json"
@@ -70,12 +74,25 @@ def result_entries(
 
 
 def openpose_people(result: PoseResult) -> list[list[float]]:
-    """Each person as 54 floats in OpenPose-18 order with a neck (mean of the shoulders)."""
+    """Each person as 54 floats in OpenPose-18 order: COCO's 17 body joints (the first 17 of COCO-17,
+    Halpe and COCO-WholeBody sets) and a neck (the set's own, else the mean of the shoulders)."""
+    if len(result) == 0:
+        return []
+    kset = set_for_joints(result.keypoints.shape[1])
+    if kset.names[:17] != KEYPOINT_NAMES:
+        raise PosekitError(
+            f"--format cmu/open writes OpenPose's 18 body joints: it needs COCO's 17 body joints first "
+            f"(COCO-17, Halpe, COCO-WholeBody), not this {kset.num_joints}-joint set; use the default format"
+        )
+    neck_index = kset.index.get("neck")
     people = []
     for i in range(len(result)):
         xy, s = result.keypoints[i], result.keypoint_scores[i]
-        neck = np.array([*(xy[5] + xy[6]) / 2, (s[5] + s[6]) / 2])
-        flat = np.concatenate([np.concatenate([xy, s[:, None]], axis=1).ravel(), neck])
+        if neck_index is None:
+            neck = np.array([*(xy[5] + xy[6]) / 2, (s[5] + s[6]) / 2])
+        else:
+            neck = np.array([*xy[neck_index], s[neck_index]])
+        flat = np.concatenate([np.concatenate([xy[:17], s[:17, None]], axis=1).ravel(), neck])
         people.append([float(v) for j in OPENPOSE_ORDER for v in flat[j : j + 3]])
     return people
 

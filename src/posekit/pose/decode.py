@@ -1,10 +1,19 @@
-"""Heatmaps -> keypoints: AlphaPose's argmax + quarter offset, or a sub-pixel (DARK-style) refinement."""
+"""Network maps -> keypoints, by LOSS.TYPE as AlphaPose's writer does.
+
+MSELoss: argmax + quarter offset (or a sub-pixel DARK-style refinement), scores = peak values.
+L1JointRegression: integral regression (posekit.pose.integral). Combined: heatmap decode for the body and
+feet, integral regression for the last `face_hand_joints` joints (42 for the 68-joint set, else 110).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from posekit.errors import ConfigError
 from posekit.geometry import heatmap_to_image_coords
+from posekit.pose.integral import integral_coords
 
 
 def heatmap_peaks(heatmaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -109,3 +118,52 @@ def decode_heatmaps(
     coords[~valid] = 0.0
     h, w = heatmaps.shape[2:]
     return heatmap_to_image_coords(coords, np.asarray(crop_boxes), (h, w)), peaks.astype(np.float64)
+
+
+def decode_integral(
+    maps: np.ndarray, crop_boxes: np.ndarray, norm_type: str = "softmax"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Maps (N, K, h, w) of crops -> image keypoints (N, K, 2) by integral regression, scores (N, K)."""
+    maps = np.asarray(maps, dtype=np.float32)
+    if maps.shape[0] == 0:
+        return np.zeros((0, maps.shape[1], 2)), np.zeros((0, maps.shape[1]))
+    coords, scores = integral_coords(maps, norm_type)
+    return heatmap_to_image_coords(coords, np.asarray(crop_boxes), maps.shape[2:]), scores
+
+
+def face_hand_joints(num_joints: int) -> int:
+    """How many trailing joints a Combined head regresses (AlphaPose: 42 for 68 joints, else 110)."""
+    return 42 if num_joints == 68 else 110
+
+
+@dataclass(frozen=True)
+class Decoder:
+    """Decodes a batch of network maps by LOSS.TYPE; `refine` applies to the heatmap part only."""
+
+    loss_type: str = "MSELoss"
+    norm_type: str = "softmax"
+    refine: bool = False
+
+    def __call__(self, maps: np.ndarray, crop_boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Maps (N, K, h, w) and crop boxes (N, 4) -> image keypoints (N, K, 2), scores (N, K)."""
+        if self.loss_type == "MSELoss":
+            return decode_heatmaps(maps, crop_boxes, refine=self.refine)
+        if self.loss_type == "L1JointRegression":
+            return decode_integral(maps, crop_boxes, self.norm_type)
+        if self.loss_type == "Combined":
+            split = maps.shape[1] - face_hand_joints(maps.shape[1])
+            body_xy, body_scores = decode_heatmaps(maps[:, :split], crop_boxes, refine=self.refine)
+            rest_xy, rest_scores = decode_integral(maps[:, split:], crop_boxes, self.norm_type)
+            return np.concatenate([body_xy, rest_xy], axis=1), np.concatenate(
+                [body_scores, rest_scores], axis=1
+            )
+        raise ConfigError(
+            f"LOSS.TYPE {self.loss_type!r} has no decoder (MSELoss, L1JointRegression, Combined)"
+        )
+
+
+def decoder_for_config(cfg, refine: bool = False) -> Decoder:
+    """The decoder AlphaPose's get_func_heatmap_to_coord picks for a config (DATA_PRESET.TYPE 'simple')."""
+    if cfg.data_preset.type != "simple":
+        raise ConfigError(f"DATA_PRESET.TYPE {cfg.data_preset.type!r}: only 'simple' models can be decoded")
+    return Decoder(cfg.loss.type, cfg.loss.norm, refine)

@@ -1,4 +1,9 @@
-"""Top-down pose estimation over person boxes: crop, batch, run a heatmap backend, flip, decode."""
+"""Top-down pose estimation over person boxes: crop, batch, run a heatmap backend, flip, decode.
+
+Decoding follows LOSS.TYPE (posekit.pose.decode.Decoder); the flip test averages the network maps of the
+crops and of their mirrors (the set's flip pairs swapped, shifted one column), before decoding, for
+every head, as AlphaPose's demo and validate.py do.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,10 @@ import numpy as np
 
 from posekit.config import Config
 from posekit.geometry import crop_people, normalize_crops
-from posekit.pose.decode import decode_heatmaps
+from posekit.pose.decode import Decoder, decoder_for_config
 from posekit.pose.flip import flip_batch, flip_heatmaps
 from posekit.pose.types import HeatmapBackend
-from posekit.skeleton import FLIP_PAIRS
+from posekit.skeleton import FLIP_PAIRS, set_for_config
 
 
 class TopDownEstimator:
@@ -27,6 +32,8 @@ class TopDownEstimator:
         batch_size: int = 64,
         refine: bool = False,
         flip_pairs: Sequence[tuple[int, int]] = tuple(FLIP_PAIRS),
+        loss_type: str = "MSELoss",
+        norm_type: str = "softmax",
     ) -> None:
         self.backend = backend
         self.input_hw = (int(input_hw[0]), int(input_hw[1]))
@@ -36,6 +43,8 @@ class TopDownEstimator:
         self.batch_size = batch_size
         self.refine = refine
         self.flip_pairs = list(flip_pairs)
+        self.loss_type = loss_type
+        self.norm_type = norm_type
 
     detection_extras: tuple[str, ...] = ()
     pose_nms = True
@@ -57,8 +66,29 @@ class TopDownEstimator:
         from posekit.pose.runner import build_backend
 
         runner = build_backend(backend, cfg, checkpoint, device=device, precision=precision, compile=compile)
+        return cls.for_config(runner, cfg, **options)
+
+    @classmethod
+    def for_config(cls, backend: HeatmapBackend, cfg: Config, **options) -> TopDownEstimator:
+        """Estimator over `backend` with the config's sizes, joint count, decoder (LOSS.TYPE, NORM_TYPE)
+        and the flip pairs of its keypoint set (posekit.skeleton.set_for_config)."""
         preset = cfg.data_preset
-        return cls(runner, preset.image_size, preset.heatmap_size, num_joints=preset.num_joints, **options)
+        decoder = decoder_for_config(cfg)
+        options.setdefault("flip_pairs", set_for_config(cfg).flip_pairs)
+        return cls(
+            backend,
+            preset.image_size,
+            preset.heatmap_size,
+            num_joints=preset.num_joints,
+            loss_type=decoder.loss_type,
+            norm_type=decoder.norm_type,
+            **options,
+        )
+
+    @property
+    def decoder(self) -> Decoder:
+        """The decoder of this estimator's head (its refine flag included)."""
+        return Decoder(self.loss_type, self.norm_type, self.refine)
 
     def heatmaps(self, batch: np.ndarray) -> np.ndarray:
         """Network heatmaps of normalised crops, in chunks of batch_size, flip-averaged when flip is on."""
@@ -78,4 +108,4 @@ class TopDownEstimator:
             return np.zeros((0, self.num_joints, 2)), np.zeros((0, self.num_joints))
         crops, crop_boxes = crop_people(image, boxes, self.input_hw)
         hms = self.heatmaps(normalize_crops(crops))
-        return decode_heatmaps(hms, crop_boxes, refine=self.refine)
+        return self.decoder(hms, crop_boxes)

@@ -14,13 +14,7 @@ import math
 import cv2
 import numpy as np
 
-from posekit.skeleton import (
-    LIMB_COLORS_BGR,
-    NUM_KEYPOINTS,
-    POINT_COLORS_BGR,
-    RENDER_LIMBS,
-    TRACK_COLORS_BGR,
-)
+from posekit.skeleton import POINT_COLORS_BGR, TRACK_COLORS_BGR, KeypointSet, set_for_joints
 from posekit.types import PoseResult
 
 BOX_COLOR_BGR = (255, 0, 0)
@@ -29,6 +23,7 @@ LABEL_FONT = cv2.FONT_HERSHEY_SIMPLEX
 LABEL_SCALE = 0.6
 LABEL_THICKNESS = 2
 LABEL_PAD = 2
+WHITE_BGR = (255, 255, 255)
 DEFAULT_KP_THRESH = 0.4
 
 
@@ -70,30 +65,8 @@ def draw_poses(
             _draw_box(canvas, result.boxes[person], color or BOX_COLOR_BGR, label)
         keypoints = np.asarray(result.keypoints[person], dtype=np.float64)
         scores = _float_scores(result.keypoint_scores[person])
-        if len(keypoints) == NUM_KEYPOINTS:
-            keypoints, scores = with_neck(keypoints, scores)
-            limbs = RENDER_LIMBS
-        else:
-            limbs = []
-        visible = (scores > scores.dtype.type(kp_thresh)) & _drawable(keypoints, canvas.shape)
-        scores = scores.astype(np.float64)
-        points = {int(i): (int(keypoints[i, 0]), int(keypoints[i, 1])) for i in np.flatnonzero(visible)}
-        for i, xy in points.items():
-            point_color = color or POINT_COLORS_BGR[i % len(POINT_COLORS_BGR)]
-            if fast:
-                cv2.circle(canvas, xy, 3, point_color, -1)
-            else:
-                _blend_circle(canvas, xy, 2, point_color, float(np.clip(scores[i], 0.0, 1.0)))
-        for n, (a, b) in enumerate(limbs):
-            if a not in points or b not in points:
-                continue
-            limb_color = color or LIMB_COLORS_BGR[n]
-            if fast:
-                thickness = 2 * int(scores[a] + scores[b]) + 1
-                cv2.line(canvas, points[a], points[b], limb_color, thickness)
-            else:
-                alpha = float(np.clip(0.5 * (scores[a] + scores[b]) - 0.1, 0.0, 1.0))
-                _blend_limb(canvas, keypoints[a], keypoints[b], scores[a] + scores[b] + 1, limb_color, alpha)
+        kset = set_for_joints(len(keypoints))
+        points = _draw_pose(canvas, keypoints, scores, kset, color, fast, kp_thresh)
         if label is not None and not show_box and points:
             top = min(points.values(), key=lambda xy: xy[1])
             _draw_label(canvas, label, top, color or BOX_COLOR_BGR, centered=True)
@@ -113,6 +86,59 @@ def _float_scores(scores: object) -> np.ndarray:
     scores with the threshold in float32, so 0.4 itself is not drawn)."""
     array = np.asarray(scores).reshape(-1)
     return array if array.dtype in (np.float32, np.float64) else array.astype(np.float64)
+
+
+def _draw_pose(
+    canvas: np.ndarray,
+    keypoints: np.ndarray,
+    scores: np.ndarray,
+    kset: KeypointSet,
+    color: tuple[int, int, int] | None,
+    fast: bool,
+    kp_thresh: float,
+) -> dict[int, tuple[int, int]]:
+    """One pose with its set's limbs and colours; points and limbs past the set's colour tables are
+    drawn white and thin (AlphaPose's face and hands), and a custom set's points cycle COCO's colours.
+    Scores are compared with kp_thresh in their own precision (float32 as AlphaPose). Returns the
+    drawn points (index -> pixel)."""
+    if kset.neck:
+        keypoints, scores = with_neck(keypoints, scores)
+    point_colors = kset.point_colors
+    if kset.name == "custom":
+        point_colors = tuple(POINT_COLORS_BGR[i % len(POINT_COLORS_BGR)] for i in range(len(keypoints)))
+    # AlphaPose's blended limbs use alpha = sum of the two scores once a set has uncoloured points.
+    full_alpha = len(keypoints) > len(point_colors)
+    visible = (scores > scores.dtype.type(kp_thresh)) & _drawable(keypoints, canvas.shape)
+    scores = scores.astype(np.float64)
+    points = {int(i): (int(keypoints[i, 0]), int(keypoints[i, 1])) for i in np.flatnonzero(visible)}
+    for i, xy in points.items():
+        coloured = i < len(point_colors)
+        score = float(np.clip(scores[i] if coloured else 2 * scores[i], 0.0, 1.0))
+        if coloured:
+            point_color, radius, thickness = color or point_colors[i], (3 if fast else 2), -1
+        else:
+            point_color, radius, thickness = WHITE_BGR, 1, 2
+        if fast:
+            cv2.circle(canvas, xy, radius, point_color, thickness)
+        else:
+            _blend_circle(canvas, xy, radius, point_color, score, thickness)
+    for n, (a, b) in enumerate(kset.render_limbs):
+        if a not in points or b not in points:
+            continue
+        pair = scores[a] + scores[b]
+        alpha = float(np.clip(pair if full_alpha else 0.5 * pair - 0.1, 0.0, 1.0))
+        if n >= len(kset.limb_colors):
+            if fast:
+                cv2.line(canvas, points[a], points[b], WHITE_BGR, 1)
+            else:
+                _blend_line(canvas, points[a], points[b], alpha)
+            continue
+        limb_color = color or kset.limb_colors[n]
+        if fast:
+            cv2.line(canvas, points[a], points[b], limb_color, 2 * int(pair) + 1)
+        else:
+            _blend_limb(canvas, keypoints[a], keypoints[b], pair + 1, limb_color, alpha)
+    return points
 
 
 def _drawable(points: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -175,14 +201,33 @@ def _blend_region(
 
 
 def _blend_circle(
-    canvas: np.ndarray, xy: tuple[int, int], radius: int, color: tuple[int, int, int], alpha: float
+    canvas: np.ndarray,
+    xy: tuple[int, int],
+    radius: int,
+    color: tuple[int, int, int],
+    alpha: float,
+    thickness: int = -1,
 ) -> None:
-    pts = np.array([[xy[0] - radius, xy[1] - radius], [xy[0] + radius, xy[1] + radius]], dtype=np.float64)
+    reach = radius + max(thickness, 0)
+    pts = np.array([[xy[0] - reach, xy[1] - reach], [xy[0] + reach, xy[1] + reach]], dtype=np.float64)
     _blend_region(
         canvas,
         pts,
         alpha,
-        lambda layer, o: cv2.circle(layer, (xy[0] - o[0], xy[1] - o[1]), radius, color, -1),
+        lambda layer, o: cv2.circle(layer, (xy[0] - o[0], xy[1] - o[1]), radius, color, thickness),
+    )
+
+
+def _blend_line(canvas: np.ndarray, start: tuple[int, int], end: tuple[int, int], alpha: float) -> None:
+    """A white 1-px line blended with `alpha` (AlphaPose's limbs past its colour table)."""
+    pts = np.array([start, end], dtype=np.float64)
+    _blend_region(
+        canvas,
+        pts,
+        alpha,
+        lambda layer, o: cv2.line(
+            layer, (start[0] - o[0], start[1] - o[1]), (end[0] - o[0], end[1] - o[1]), WHITE_BGR, 1
+        ),
     )
 
 

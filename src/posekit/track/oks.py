@@ -18,13 +18,17 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from posekit.geometry import box_iou
-from posekit.skeleton import OKS_SIGMAS
+from posekit.skeleton import set_for_joints
 from posekit.track.state import LiveTrack
 from posekit.types import PoseResult, extras_rows
 
 
-def oks_matrix(kps1, valid1, kps2, valid2, areas1, sigmas=OKS_SIGMAS) -> np.ndarray:
-    """OKS of every pose in set 1 (N, K, 2) with every pose in set 2 (M, K, 2), scale from areas1: (N, M)."""
+def oks_matrix(kps1, valid1, kps2, valid2, areas1, sigmas=None) -> np.ndarray:
+    """OKS of every pose in set 1 (N, K, 2) with every pose in set 2 (M, K, 2), scale from areas1: (N, M).
+
+    sigmas: per joint; by default the sigmas of the K-joint keypoint set (posekit.skeleton)."""
+    if sigmas is None:
+        sigmas = set_for_joints(kps1.shape[1]).oks_sigmas
     d2 = ((kps1[:, None] - kps2[None, :]) ** 2).sum(-1)
     var = (2.0 * np.asarray(sigmas)[: kps1.shape[1]]) ** 2
     e = d2 / (2.0 * np.maximum(areas1, 1.0)[:, None, None] * var)

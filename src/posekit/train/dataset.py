@@ -13,8 +13,8 @@ from posekit.errors import PosekitError
 from posekit.geometry import affine_points, box_to_center_scale, get_affine_transform, normalize_crops
 from posekit.io.coco import read_coco_people
 from posekit.io.images import read_image_rgb
-from posekit.skeleton import flip_pairs
-from posekit.train.targets import gaussian_targets
+from posekit.skeleton import flip_pairs, set_for_config
+from posekit.train.targets import head_targets
 
 # DPG box jitter: Gaussian offsets of each edge, as fractions of the box size (mean, std).
 DPG_EDGE_NOISE = ((-0.0142, 0.1158), (0.0043, 0.068), (0.0154, 0.1337), (-0.0013, 0.0711))
@@ -36,8 +36,20 @@ def check_image_files(paths: list[Path], ann_path: Path) -> None:
         raise PosekitError(f"{bad[0]}{more}; listed in {ann_path}")
 
 
+def training_flip_pairs(cfg: Config, names: list[str]) -> list[tuple[int, int]]:
+    """The flip pairs of the config's keypoint set (posekit.skeleton.set_for_config: its dataset TYPE or
+    joint count) when the annotation's keypoint names are that set's or the TYPE names the set; else
+    the pairs found by swapping 'left' and 'right' in the names (a custom set)."""
+    kset = set_for_config(cfg)
+    by_type = str(cfg.dataset.train.type).lower() not in ("mscoco", "custom")
+    if kset.name != "custom" and len(names) == kset.num_joints and (tuple(names) == kset.names or by_type):
+        return list(kset.flip_pairs)
+    return flip_pairs(names)
+
+
 class KeypointDataset(Dataset):
-    """Person crops and heatmap targets: (image 3xHxW, target Kxhxw, weight Kx1x1, image id, crop box)."""
+    """Person crops and targets by LOSS.TYPE (posekit.train.targets.head_targets): (image 3xHxW, target,
+    weight, image id, crop box); heatmaps Kxhxw with weights Kx1x1, integral targets K*2, or both."""
 
     def __init__(
         self, cfg: Config, split: DatasetSplit, train: bool, dpg: bool = False, seed: int = 0
@@ -52,7 +64,8 @@ class KeypointDataset(Dataset):
         if not self.people:
             raise PosekitError(f"{split.ann_path}: no usable person annotations (need keypoints and a box)")
         check_image_files(sorted({p.image_path for p in self.people}), split.ann_path)
-        self.pairs = flip_pairs(self.keypoint_names)
+        self.pairs = training_flip_pairs(cfg, self.keypoint_names)
+        self.loss_type = cfg.loss.type
         self.upper_body = [i for i, name in enumerate(self.keypoint_names) if not _is_lower(name)]
 
     def set_epoch(self, epoch: int) -> None:
@@ -81,8 +94,8 @@ class KeypointDataset(Dataset):
         matrix = get_affine_transform(center, scale, rot, (inp_w, inp_h))
         crop = cv2.warpAffine(image, matrix, (inp_w, inp_h), flags=cv2.INTER_LINEAR)
         joints = affine_points(joints, matrix) * (visible[:, None] > 0)
-        target, weight = gaussian_targets(
-            joints, visible, self.preset.heatmap_size, (inp_h, inp_w), self.preset.sigma
+        target, weight = head_targets(
+            self.loss_type, joints, visible, self.preset.heatmap_size, (inp_h, inp_w), self.preset.sigma
         )
         crop_box = np.array(
             [

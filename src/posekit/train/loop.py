@@ -38,7 +38,7 @@ from posekit.runtime.precision import cpu_has_native_bf16
 from posekit.train.curves import plot_curves
 from posekit.train.dataset import KeypointDataset
 from posekit.train.distributed import DistInfo, barrier, cleanup, mean_across_ranks, setup_distributed
-from posekit.train.metrics import heatmap_accuracy, heatmap_loss
+from posekit.train.metrics import head_loss
 from posekit.train.workdir import RESUME_FILE, check_exp_id, check_not_overwriting, claim
 
 
@@ -271,23 +271,26 @@ def _train_epoch(
     scaler = torch.amp.GradScaler("cuda", enabled=amp and device.type == "cuda")
     loss_sum = acc_sum = 0.0
     seen = 0
+    head = opts.cfg.loss
+    # Combined: LOSS_2's NORM_TYPE drives its regression loss, LOSS's the decoding (AlphaPose's train.py).
+    second = head.loss_2.norm_type if head.type == "Combined" and head.loss_2 else ""
+    norm_type = second or head.norm
     bar = tqdm(
         _loader(dataset, opts, info, epoch), desc=f"Train-{epoch}", disable=not info.is_main, leave=False
     )
     for step, (images, targets, weights, _, _) in enumerate(_unwrap_worker_errors(bar)):
         if opts.stop_event is not None and opts.stop_event.is_set():
             return 0.0, 0.0, True
-        images, targets, weights = images.to(device), targets.to(device), weights.to(device)
+        images, targets, weights = images.to(device), _to(targets, device), _to(weights, device)
         with torch.autocast(device.type, dtype=amp_dtype, enabled=amp):
             output = net(images)
-        loss = heatmap_loss(output.float(), targets, weights)
+        loss, acc = head_loss(head.type, norm_type, output, targets, weights)
         _check_finite(loss, epoch, step, opts)
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
         n = images.shape[0]
-        acc = heatmap_accuracy(output, targets, weights)
         loss_sum += float(loss.detach()) * n
         acc_sum += acc * n
         seen += n
@@ -297,6 +300,11 @@ def _train_epoch(
         mean_across_ranks(acc_sum / max(seen, 1), info),
         False,
     )
+
+
+def _to(batch, device):
+    """A tensor, or a list of tensors (a Combined head's two targets), on `device`."""
+    return [t.to(device) for t in batch] if isinstance(batch, list | tuple) else batch.to(device)
 
 
 def _unwrap_worker_errors(batches):
@@ -331,13 +339,8 @@ def _validate(
 
     model.eval()
     cfg = opts.cfg
-    preset = cfg.data_preset
-    estimator = TopDownEstimator(
-        TorchBackend(model, device=str(info.device)),
-        preset.image_size,
-        preset.heatmap_size,
-        num_joints=preset.num_joints,
-        refine=opts.refine,
+    estimator = TopDownEstimator.for_config(
+        TorchBackend(model, device=str(info.device)), cfg, refine=opts.refine
     )
     gt_map = validate_gt_boxes(estimator, cfg, work_dir / "test_gt_kpt.json")
     det_map = None

@@ -38,3 +38,43 @@ def gaussian_targets(
         gy = np.exp(-((ys - mu_y) ** 2) / (2 * sigma**2)) * (np.abs(ys - mu_y) <= radius)
         target[k] = gy[:, None] * gx[None, :]
     return target, weight
+
+
+def body_weight_joints(num_joints: int) -> int:
+    """How many leading joints AlphaPose's integral targets weigh twice: the 26 body and feet joints of
+    Halpe-136 and Halpe-68, the 23 of COCO-WholeBody-133; none for other sets."""
+    return {136: 26, 133: 23, 68: 26}.get(num_joints, 0)
+
+
+def integral_targets(
+    joints: np.ndarray, visible: np.ndarray, input_hw: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Integral-regression targets (K*2,) = (x / input_w - 0.5, y / input_h - 0.5) per joint, and their
+    weights (K*2,) = visibility (twice for the body joints of the whole-body sets, body_weight_joints)."""
+    inp_h, inp_w = input_hw
+    num = len(joints)
+    target = np.stack([joints[:, 0] / inp_w - 0.5, joints[:, 1] / inp_h - 0.5], axis=1).astype(np.float32)
+    weight = np.repeat((np.asarray(visible, dtype=np.float32) > 0).astype(np.float32)[:, None], 2, axis=1)
+    weight[: body_weight_joints(num)] *= 2
+    return target.reshape(-1), weight.reshape(-1)
+
+
+def head_targets(
+    loss_type: str,
+    joints: np.ndarray,
+    visible: np.ndarray,
+    heatmap_hw: tuple[int, int],
+    input_hw: tuple[int, int],
+    sigma: float,
+):
+    """The targets and weights of one sample for a head by LOSS.TYPE: Gaussian heatmaps (MSELoss),
+    integral targets (L1JointRegression), or both, split as the Combined head decodes: heatmaps for the
+    body and feet, integral targets for the last 110 joints (42 of the 68-joint set)."""
+    if loss_type == "L1JointRegression":
+        return integral_targets(joints, visible, input_hw)
+    if loss_type == "Combined":
+        split = len(joints) - (42 if len(joints) == 68 else 110)
+        hm, hm_weight = gaussian_targets(joints[:split], visible[:split], heatmap_hw, input_hw, sigma)
+        coords, coord_weight = integral_targets(joints[split:], visible[split:], input_hw)
+        return (hm, coords), (hm_weight, coord_weight)
+    return gaussian_targets(joints, visible, heatmap_hw, input_hw, sigma)
