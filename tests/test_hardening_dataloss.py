@@ -216,8 +216,8 @@ def test_track_draws_same_stem_frames_to_distinct_files(tmp_path):
     argv = ["track", "--imgdir", str(tmp_path / "frames"), "--in_json", str(tmp_path / "r.json")]
     assert main([*argv, "--out_json", str(tmp_path / "t.json"), "--visdir", str(tmp_path / "drawn")]) == 0
     drawn = {p.name: cv2.imread(str(p)) for p in (tmp_path / "drawn").iterdir()}
-    assert sorted(drawn) == ["x.png", "x.webp.png"]
-    assert not np.array_equal(drawn["x.png"], drawn["x.webp.png"])
+    assert sorted(drawn) == ["x.jpg", "x.webp.jpg"]  # the names posekit infer renders them under
+    assert not np.array_equal(drawn["x.jpg"], drawn["x.webp.jpg"])
 
 
 def test_output_names_are_unique_case_insensitively_and_fit():

@@ -132,9 +132,10 @@ WRITTEN_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")  # write_image_bgr writes a
 
 
 def encoded_suffix(path: str | Path) -> str:
-    """The suffix write_image_bgr encodes `path` with: its own if .jpg, .jpeg, .png or .bmp, else .jpg."""
-    suffix = Path(path).suffix.lower()
-    return suffix if suffix in WRITTEN_SUFFIXES else ".jpg"
+    """The suffix write_image_bgr writes `path` with: its own (as spelled) if .jpg, .jpeg, .png or .bmp
+    in any case, else .jpg."""
+    suffix = Path(path).suffix
+    return suffix if suffix.lower() in WRITTEN_SUFFIXES else ".jpg"
 
 
 def write_image_bgr(path: str | Path, image_bgr: np.ndarray) -> Path:
@@ -142,10 +143,10 @@ def write_image_bgr(path: str | Path, image_bgr: np.ndarray) -> Path:
     by .jpg) and write it atomically; returns the path written."""
     path = Path(path)
     suffix = encoded_suffix(path)
-    ok, data = cv2.imencode(suffix, image_bgr)
+    ok, data = cv2.imencode(suffix.lower(), image_bgr)
     if not ok:
         raise PosekitError(f"{path}: could not encode the image")
-    target = path if path.suffix.lower() == suffix else path.with_suffix(suffix)
+    target = path if path.suffix == suffix else path.with_suffix(suffix)
     with atomic_path(target) as tmp:
         tmp.write_bytes(data.tobytes())
     return target
