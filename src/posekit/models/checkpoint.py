@@ -12,7 +12,7 @@ from torch import nn
 
 from posekit.config import Config
 from posekit.errors import MissingFileError, PosekitError
-from posekit.models.builder import build_pose_model
+from posekit.models.builder import build_pose_model, output_layer_key
 
 
 def read_torch_file(path: str | Path, kind: str = "PyTorch checkpoint") -> Any:
@@ -93,11 +93,11 @@ def load_state(model: nn.Module, state: Mapping[str, torch.Tensor], source: str,
     return len(matched)
 
 
-def load_fastpose_network(cfg: Config, checkpoint: str | Path, device: str = "cpu") -> nn.Module:
-    """Build the config's model, load `checkpoint` strictly, move to `device`, eval mode."""
+def load_pose_network(cfg: Config, checkpoint: str | Path, device: str = "cpu") -> nn.Module:
+    """Build the config's model (any MODEL.TYPE), load `checkpoint` strictly, move to `device`, eval mode."""
     model = build_pose_model(cfg.model, cfg.data_preset)
     state = read_state_dict(checkpoint)
-    joints = state.get("conv_out.weight")
+    joints = state.get(output_layer_key(model))
     if joints is not None and joints.shape[0] != cfg.data_preset.num_joints:
         raise PosekitError(
             f"{checkpoint}: checkpoint predicts {joints.shape[0]} joints but {cfg.path or 'the config'} "
@@ -106,6 +106,9 @@ def load_fastpose_network(cfg: Config, checkpoint: str | Path, device: str = "cp
     check_state_dict(model, state, str(checkpoint))
     model.load_state_dict(state, strict=False)
     return model.to(device).eval()
+
+
+load_fastpose_network = load_pose_network  # the name callers used before every MODEL.TYPE was supported
 
 
 def find_imagenet_resnet(depth: int) -> Path | None:
@@ -120,10 +123,11 @@ def load_imagenet_backbone(
 ) -> tuple[int, Path | None]:
     """Copy a torchvision-format ImageNet ResNet into `model.preact` (shape-matched keys; fc dropped).
 
-    Returns (tensors loaded, file used); (0, None) when no file is given or found in the hub cache.
+    Returns (tensors loaded, file used); (0, None) when no file is given or found in the hub cache, or
+    the network has no ResNet backbone.
     """
     source = Path(path) if path else find_imagenet_resnet(depth)
-    if source is None:
+    if source is None or not hasattr(model, "preact"):  # HRNet has no ResNet backbone
         return 0, None
     state = read_state_dict(source)
     backbone = model.preact.state_dict()
