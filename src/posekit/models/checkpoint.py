@@ -94,8 +94,13 @@ def load_state(model: nn.Module, state: Mapping[str, torch.Tensor], source: str,
 
 
 def load_pose_network(cfg: Config, checkpoint: str | Path, device: str = "cpu") -> nn.Module:
-    """Build the config's model (any MODEL.TYPE), load `checkpoint` strictly, move to `device`, eval mode."""
-    model = build_pose_model(cfg.model, cfg.data_preset)
+    """Build the config's model (any MODEL.TYPE), load `checkpoint` strictly, move to `device`, eval mode.
+
+    The network is built without initialising weights (meta device) and takes the file's tensors, cast to
+    float32; a missing num_batches_tracked counts 0.
+    """
+    with torch.device("meta"):
+        model = build_pose_model(cfg.model, cfg.data_preset)
     state = read_state_dict(checkpoint)
     joints = state.get(output_layer_key(model))
     if joints is not None and joints.shape[0] != cfg.data_preset.num_joints:
@@ -104,7 +109,9 @@ def load_pose_network(cfg: Config, checkpoint: str | Path, device: str = "cpu") 
             f"says DATA_PRESET.NUM_JOINTS {cfg.data_preset.num_joints}"
         )
     check_state_dict(model, state, str(checkpoint))
-    model.load_state_dict(state, strict=False)
+    counter = torch.zeros((), dtype=torch.long)
+    full = {k: state.get(k, counter).to(v.dtype) for k, v in model.state_dict().items()}
+    model.load_state_dict(full, assign=True)
     return model.to(device).eval()
 
 
