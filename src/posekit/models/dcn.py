@@ -8,7 +8,9 @@ by bilinear interpolation, with zeros outside the image. Offsets hold (dy, dx) p
 channels are split into DEFORM_GROUP contiguous groups, each with its own offsets. v2 multiplies each
 sample by its mask value (channel g * K + k).
 
-Sampling uses grid_sample, so the layer trains with autograd and exports to ONNX (GridSample, opset 16).
+Sampling gathers the four neighbours of every sampling point from a row-per-pixel copy of the input (one
+extra zero row stands for "outside"), so the layer trains with autograd and exports to ONNX with plain
+Gather/Floor/Where ops (opset 11), which onnxruntime and OpenVINO run.
 """
 
 from __future__ import annotations
@@ -16,10 +18,31 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-DCN_MIN_OPSET = 16  # ONNX GridSample
+
+def _bilinear_rows(
+    rows: torch.Tensor, y: torch.Tensor, x: torch.Tensor, height: int, width: int
+) -> torch.Tensor:
+    """Bilinear samples at (y, x) (B, P) from `rows` (B*H*W + 1, C): row b*H*W + i*W + j is pixel (i, j)
+    of image b, the last row zeros. Returns (B, P, C); neighbours outside the image count 0."""
+    batch = y.shape[0]
+    base = (torch.arange(batch, device=y.device) * (height * width)).view(batch, 1)
+    outside = rows.shape[0] - 1
+    y0, x0 = torch.floor(y), torch.floor(x)
+    wy1, wx1 = y - y0, x - x0
+    wy0, wx0 = 1 - wy1, 1 - wx1
+    y0i, x0i = y0.long(), x0.long()
+    out = None
+    for dy, wy in ((0, wy0), (1, wy1)):
+        for dx, wx in ((0, wx0), (1, wx1)):
+            yi, xi = y0i + dy, x0i + dx
+            inside = (yi >= 0) & (yi < height) & (xi >= 0) & (xi < width)
+            index = torch.where(inside, base + yi * width + xi, torch.full_like(yi, outside))
+            part = rows.index_select(0, index.reshape(-1)).reshape(*index.shape, rows.shape[1])
+            term = part * (wy * wx).unsqueeze(-1)
+            out = term if out is None else out + term
+    return out
 
 
 def deform_conv2d(
@@ -37,10 +60,11 @@ def deform_conv2d(
     out_channels, _, kh, kw = weight.shape
     taps = kh * kw
     groups = offset.shape[1] // (2 * taps)
+    per_group = channels // groups
     out_h, out_w = offset.shape[2], offset.shape[3]
     dtype, device = x.dtype, x.device
 
-    # Base sampling positions (taps, out_h, out_w) in input pixels.
+    # Base sampling positions (taps, out_h, out_w) in input pixels, taps in row-major order.
     rows = torch.arange(out_h, dtype=dtype, device=device) * stride - padding
     cols = torch.arange(out_w, dtype=dtype, device=device) * stride - padding
     tap_rows = (torch.arange(kh, dtype=dtype, device=device) * dilation).repeat_interleave(kw)
@@ -48,20 +72,20 @@ def deform_conv2d(
     base_y = tap_rows.view(taps, 1, 1) + rows.view(1, out_h, 1)
     base_x = tap_cols.view(taps, 1, 1) + cols.view(1, 1, out_w)
 
-    pairs = offset.reshape(n, groups, taps, 2, out_h, out_w)
-    y = base_y + pairs[:, :, :, 0]  # (N, G, taps, out_h, out_w)
-    xs = base_x + pairs[:, :, :, 1]
-    # Pixel coordinates -> grid_sample's [-1, 1] (align_corners=False: pixel centres at (2p + 1) / size - 1).
-    grid = torch.stack(((2 * xs + 1) / width - 1, (2 * y + 1) / height - 1), dim=-1)
-    grid = grid.reshape(n * groups, taps * out_h, out_w, 2)
-    per_group = x.reshape(n * groups, channels // groups, height, width)
-    sampled = F.grid_sample(per_group, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    sampled = sampled.reshape(n, groups, channels // groups, taps, out_h, out_w)
+    pairs = offset.reshape(n * groups, taps, 2, out_h, out_w)
+    y = (base_y + pairs[:, :, 0]).reshape(n * groups, taps * out_h * out_w)
+    xs = (base_x + pairs[:, :, 1]).reshape(n * groups, taps * out_h * out_w)
+    pixels = x.reshape(n * groups, per_group, height * width).transpose(1, 2).reshape(-1, per_group)
+    pixels = torch.cat([pixels, pixels.new_zeros(1, per_group)])
+    sampled = _bilinear_rows(pixels, y, xs, height, width)  # (N*G, taps*out_h*out_w, C/G)
+    sampled = sampled.reshape(n, groups, taps, out_h * out_w, per_group)
     if mask is not None:
-        sampled = sampled * mask.reshape(n, groups, 1, taps, out_h, out_w)
-    columns = sampled.reshape(n, channels * taps, out_h * out_w)
-    out = torch.matmul(weight.reshape(out_channels, channels * taps), columns)
-    out = out.reshape(n, out_channels, out_h, out_w)
+        sampled = sampled * mask.reshape(n, groups, taps, out_h * out_w, 1)
+    # columns (N, HW, G*taps*C/G) against the weight in the same (group, tap, channel) order
+    columns = sampled.permute(0, 3, 1, 2, 4).reshape(n, out_h * out_w, channels * taps)
+    kernel = weight.reshape(out_channels, groups, per_group, taps).permute(0, 1, 3, 2)
+    out = torch.matmul(columns, kernel.reshape(out_channels, channels * taps).t())
+    out = out.transpose(1, 2).reshape(n, out_channels, out_h, out_w)
     if bias is not None:
         out = out + bias.view(1, -1, 1, 1)
     return out
@@ -144,8 +168,3 @@ class DCN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         offset, mask = split_offset_mask(self.conv_offset(x), self.modulated, self.deform_group, self.taps)
         return self.conv(x, offset, mask)
-
-
-def has_deform_conv(model: nn.Module) -> bool:
-    """Whether `model` samples with deformable convolutions (its ONNX export needs opset DCN_MIN_OPSET)."""
-    return any(isinstance(m, DeformConv) for m in model.modules())
