@@ -91,6 +91,10 @@ def deform_conv2d(
     return out
 
 
+# A leaf for torch.fx: networks with DCN still trace, so inference folds their BatchNorms.
+torch.fx.wrap("deform_conv2d")
+
+
 class DeformConv(nn.Module):
     """A deformable conv's weights (mmcv's DeformConv / ModulatedDeformConv): `weight`, optional `bias`.
 
