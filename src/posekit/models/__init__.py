@@ -1,1 +1,1 @@
-"""Pose networks (FastPose, FastPose_DUC, SimplePose, HRNet; ResNet backbones, DCN), the builder, checkpoints."""
+"""Pose networks (FastPose, FastPose_DUC, SimplePose, HRNet; ResNet backbones, DCN), builder, checkpoints."""
