@@ -162,12 +162,12 @@ def main() -> None:
     args = parser.parse_args()
 
     from posekit.models.builder import build_pose_model
-    from posekit.models.checkpoint import load_fastpose_network
+    from posekit.models.checkpoint import load_pose_network
 
     cfg = load_config(args.cfg)
     input_hw = tuple(cfg.data_preset.image_size)
     if args.checkpoint:
-        model = load_fastpose_network(cfg, args.checkpoint, device="cpu")
+        model = load_pose_network(cfg, args.checkpoint, device="cpu")
     else:
         torch.manual_seed(0)
         model = build_pose_model(cfg.model, cfg.data_preset).eval()

@@ -18,7 +18,7 @@ sys.path.insert(0, str(REPO))
 
 from devkit.train_helpers import OVERFIT_OVERRIDES, overfit_tiny_model, tiny_config  # noqa: E402
 from posekit.evaluate.validate import validate_det_boxes, validate_gt_boxes  # noqa: E402
-from posekit.models.checkpoint import load_fastpose_network  # noqa: E402
+from posekit.models.checkpoint import load_pose_network  # noqa: E402
 from posekit.pose.estimator import TopDownEstimator  # noqa: E402
 from posekit.runtime.torch_backend import TorchBackend  # noqa: E402
 
@@ -37,7 +37,7 @@ def main() -> None:
         else:
             checkpoint = overfit_tiny_model(coco, Path(tmp))[1].work_dir / "final_DPG.pth"
         cfg = tiny_config(coco, **OVERFIT_OVERRIDES)
-        model = load_fastpose_network(cfg, checkpoint)
+        model = load_pose_network(cfg, checkpoint)
         preset = cfg.data_preset
         print("| decoding | flip test | gt-box AP | det-box AP |\n|---|---|---|---|")
         for refine in (False, True):

@@ -63,10 +63,8 @@ def test_wrong_length_image_size(tmp_path):
 
 
 def test_unknown_keys_warn_but_load(tmp_path):
-    text = SEED_CFG.read_text().replace(
-        "MODEL:\n", "MODEL:\n  DCN: {MODULATED: false}\n  STAGE_WITH_DCN: [1]\n"
-    )
-    with pytest.warns(UserWarning, match=r"unknown key MODEL\.DCN"):
+    text = SEED_CFG.read_text().replace("MODEL:\n", "MODEL:\n  WIDGET: {SIZE: 3}\n")
+    with pytest.warns(UserWarning, match=r"unknown key MODEL\.WIDGET"):
         cfg = load_config(_write(tmp_path, text))
     assert cfg.model.num_layers == 50
 

@@ -506,7 +506,7 @@ def test_a_small_checkpoint_claiming_gigabytes_and_a_folder_are_refused_unread(t
 
 def test_fastpose_sizes_from_the_config_are_checked_against_the_checkpoint_first(tmp_path):
     from posekit.models.builder import build_pose_model
-    from posekit.models.checkpoint import load_fastpose_network
+    from posekit.models.checkpoint import load_pose_network
 
     tiny = REPO / "configs" / "tests" / "tiny_res18_128x96.yaml"
     weights = tmp_path / "tiny.pth"
@@ -515,7 +515,7 @@ def test_fastpose_sizes_from_the_config_are_checked_against_the_checkpoint_first
     wide.write_text(tiny.read_text().replace("CONV_DIM: 64", "CONV_DIM: 1000000"))
     start = time.perf_counter()
     with pytest.raises(PosekitError) as err:
-        load_fastpose_network(load_config(wide), weights)
+        load_pose_network(load_config(wide), weights)
     assert time.perf_counter() - start < 10
     assert str(err.value) == (
         f"{weights}: duc2.conv.weight has shape [256, 256, 3, 3] in the file but [4000000, 256, 3, 3] "

@@ -11,7 +11,7 @@ import torch
 from posekit.config import load_config
 from posekit.errors import MissingFileError, PosekitError
 from posekit.models.builder import build_pose_model
-from posekit.models.checkpoint import load_checkpoint, load_fastpose_network, load_imagenet_backbone
+from posekit.models.checkpoint import load_checkpoint, load_imagenet_backbone, load_pose_network
 
 REPO = Path(__file__).resolve().parents[1]
 SEED_CFG = REPO / "configs/coco/resnet/256x192_res50_lr1e-3_1x.yaml"
@@ -92,7 +92,7 @@ def test_alphapose_checkpoint_loads_strictly(res50, tmp_path):
     }
     path = tmp_path / "fast_res50_256x192.pth"
     torch.save(state, path)
-    loaded = load_fastpose_network(cfg, path)
+    loaded = load_pose_network(cfg, path)
     for key in ("preact.layer3.2.conv2.weight", "duc2.bn.running_mean", "conv_out.bias"):
         assert torch.equal(loaded.state_dict()[key], state[key])
     # Without num_batches_tracked (older files) and with DataParallel prefixes, still strict.
@@ -128,12 +128,12 @@ def test_joint_count_mismatch_and_missing_file(tmp_path):
     with pytest.raises(
         PosekitError, match=r"checkpoint predicts 14 joints but .* says DATA_PRESET\.NUM_JOINTS 17"
     ):
-        load_fastpose_network(cfg, path)
+        load_pose_network(cfg, path)
     with pytest.raises(MissingFileError, match="checkpoint not found"):
-        load_fastpose_network(cfg, tmp_path / "absent.pth")
+        load_pose_network(cfg, tmp_path / "absent.pth")
     (tmp_path / "junk.pth").write_bytes(b"not a checkpoint")
     with pytest.raises(PosekitError, match="not a readable PyTorch checkpoint"):
-        load_fastpose_network(cfg, tmp_path / "junk.pth")
+        load_pose_network(cfg, tmp_path / "junk.pth")
 
 
 @pytest.mark.parametrize("depth", [18, 34, 101])

@@ -15,8 +15,8 @@ from posekit.models import checkpoint
 from posekit.models.builder import build_pose_model
 from posekit.models.checkpoint import (
     load_checkpoint,
-    load_fastpose_network,
     load_imagenet_backbone,
+    load_pose_network,
     read_state_dict,
 )
 from posekit.train.loop import RESUME_FILE, TrainOptions, train
@@ -67,7 +67,7 @@ def test_every_checkpoint_reader_refuses_the_payload(tmp_path):
     _assert_refused(lambda: read_state_dict(path), path, marker)
     _assert_refused(lambda: load_checkpoint(model, path), path, marker)
     _assert_refused(lambda: load_checkpoint(model, path, strict=False), path, marker)
-    _assert_refused(lambda: load_fastpose_network(cfg, path), path, marker)
+    _assert_refused(lambda: load_pose_network(cfg, path), path, marker)
     _assert_refused(lambda: load_imagenet_backbone(model, 18, path), path, marker)
     _assert_refused(lambda: load_yolox_checkpoint(YOLOX("nano"), path, "yolox-nano"), path, marker)
 

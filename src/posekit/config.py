@@ -40,23 +40,27 @@ def no_augmentation() -> AugConfig:
 class DatasetSplit:
     """One dataset split: where the images and annotations are."""
 
-    root: str
-    ann: str | list[str]
-    img_prefix: str = ""
+    root: str | list[str] = field(default="", metadata={"required_unless": "set_list"})
+    ann: str | list[str] = field(default="", metadata={"required_unless": "set_list"})
+    img_prefix: str | list[str] = ""
     type: str = "Mscoco"
     det_file: str = ""
     aug: AugConfig = field(default_factory=no_augmentation)  # AUG given: missing keys as the seed config
+    set_list: list[DatasetSplit] = field(default_factory=list)  # ConcatDataset: the datasets it joins
 
     @property
     def ann_path(self) -> Path:
-        """Annotation file path (the first one when ANN is a list)."""
-        ann = self.ann[0] if isinstance(self.ann, list) else self.ann
-        return Path(self.root) / ann
+        """Annotation file path (the first one when ANN, ROOT are lists, as in multi-dataset configs)."""
+        return Path(_first(self.root)) / _first(self.ann)
 
     @property
     def image_dir(self) -> Path:
-        """Folder holding the split's images."""
-        return Path(self.root) / self.img_prefix
+        """Folder holding the split's images (the first dataset's when ROOT/IMG_PREFIX are lists)."""
+        return Path(_first(self.root)) / _first(self.img_prefix)
+
+
+def _first(value: str | list[str]) -> str:
+    return value[0] if isinstance(value, list) else value
 
 
 @dataclass
@@ -81,15 +85,46 @@ class DataPreset:
 
 
 @dataclass
+class DCNConfig:
+    """MODEL.DCN: deformable convolution in the backbone stages STAGE_WITH_DCN names."""
+
+    modulated: bool = False  # v2: a sigmoid mask per sampling point
+    deform_group: int = 1
+    fallback_on_stride: bool = False  # AlphaPose: true keeps plain 3x3 convs everywhere
+
+
+@dataclass
+class StageConfig:
+    """MODEL.STAGE1..STAGE4: FastPose_DUC's upsampling stages (NUM_CONV) or HRNet's stages (the rest)."""
+
+    num_conv: int = 1
+    num_modules: int = 1
+    num_branches: int = 1
+    num_blocks: list[int] = field(default_factory=list)
+    num_channels: list[int] = field(default_factory=list)
+    block: str = "BASIC"
+    fuse_method: str = "SUM"
+
+
+@dataclass
 class ModelConfig:
-    """MODEL: the pose network."""
+    """MODEL: the pose network (TYPE picks the architecture; each reads the keys it uses)."""
 
     type: str = "FastPose"
     num_layers: int = 50
     pretrained: str = ""
     try_load: str = ""
-    conv_dim: int = 128
-    num_deconv_filters: list[int] = field(default_factory=lambda: [256, 256, 256])
+    conv_dim: int | None = None  # FastPose: 128 (256 in whole-body configs); 32 for ResNet-18/34
+    num_deconv_filters: list[int] = field(default_factory=lambda: [256, 256, 256])  # SimplePose
+    backbone: str = "se-resnet"  # FastPose_DUC: 'se-resnet', 'shuffle', anything else a plain ResNet
+    final_conv_kernel: int = 1  # HRNet's final layer: 1 or 3
+    pretrained_layers: list[str] = field(default_factory=lambda: ["*"])
+    dcn: DCNConfig | None = None
+    stage_with_dcn: list[bool] = field(default_factory=lambda: [False, False, False, False])
+    stage1: StageConfig | None = None
+    stage2: StageConfig | None = None
+    stage3: StageConfig | None = None
+    stage4: StageConfig | None = None
 
 
 LOSS_TYPES = ("MSELoss", "L1JointRegression", "Combined")
@@ -233,9 +268,17 @@ def _build(cls: type, data: Any, where: str, src: Path) -> Any:
         dotted = _join(where, key)
         if key in upper:
             kwargs[f.name] = _coerce(hints[f.name], upper[key], dotted, src)
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+        elif _required(f, upper):
             raise ConfigError(f"{src}: missing key {dotted}")
     return cls(**kwargs)
+
+
+def _required(f: dataclasses.Field, given: dict[str, Any]) -> bool:
+    """Whether absent field `f` must be given: no default, or its `required_unless` key is absent too."""
+    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+        return True
+    unless = f.metadata.get("required_unless")
+    return bool(unless) and unless.upper() not in given
 
 
 def _join(where: str, key: str) -> str:
@@ -349,7 +392,7 @@ def validate_config(config: Config, src: Path) -> None:
         "a number in (0, 100]",
         preset.sigma,
     )
-    need(config.model.conv_dim >= 1, "MODEL.CONV_DIM", "an integer >= 1", config.model.conv_dim)
+    validate_model(config.model, src)
     _validate_loss(config, need)
     for name in ("train", "val", "test"):
         split = getattr(config.dataset, name)
@@ -357,7 +400,8 @@ def validate_config(config: Config, src: Path) -> None:
             continue
         key = f"DATASET.{name.upper()}"
         need(
-            bool(split.ann) and all(split.ann if isinstance(split.ann, list) else [split.ann]),
+            bool(split.set_list)
+            or (bool(split.ann) and all(split.ann if isinstance(split.ann, list) else [split.ann])),
             f"{key}.ANN",
             "a file name or a non-empty list of file names",
             split.ann,
@@ -394,3 +438,58 @@ def _validate_loss(config: Config, need) -> None:
             f"more than the {face_hand} face and hand joints a Combined head regresses",
             preset.num_joints,
         )
+
+
+MODEL_DEPTHS = (18, 34, 50, 101, 152)
+HRNET_BLOCKS = ("BASIC", "BOTTLENECK")
+
+
+def validate_model(model: ModelConfig, src: Path) -> None:
+    """Raise ConfigError naming the MODEL key whose value the architecture MODEL.TYPE cannot build."""
+
+    def need(ok: bool, key: str, allowed: str, value: Any) -> None:
+        if not ok:
+            raise ConfigError(f"{src}: MODEL.{key} must be {allowed}, got {value!r}")
+
+    if model.type != "PoseHighResolutionNet":
+        need(model.num_layers in MODEL_DEPTHS, "NUM_LAYERS", f"one of {list(MODEL_DEPTHS)}", model.num_layers)
+    if model.conv_dim is not None:
+        need(model.conv_dim >= 1, "CONV_DIM", "an integer >= 1", model.conv_dim)
+    need(len(model.stage_with_dcn) == 4, "STAGE_WITH_DCN", "4 true/false values", model.stage_with_dcn)
+    if model.dcn is not None:
+        need(model.dcn.deform_group >= 1, "DCN.DEFORM_GROUP", "an integer >= 1", model.dcn.deform_group)
+    if model.type == "SimplePose":
+        filters = model.num_deconv_filters
+        need(len(filters) == 3 and min(filters) >= 1, "NUM_DECONV_FILTERS", "3 integers >= 1", filters)
+        need(model.num_layers >= 50, "NUM_LAYERS", "50, 101 or 152 (SimplePose)", model.num_layers)
+    if model.type == "FastPose_DUC":
+        for index in (1, 2, 3):
+            stage = getattr(model, f"stage{index}")
+            need(stage is not None, f"STAGE{index}", "given (NUM_CONV) for FastPose_DUC", None)
+            need(stage.num_conv >= 1, f"STAGE{index}.NUM_CONV", "an integer >= 1", stage.num_conv)
+    if model.type == "PoseHighResolutionNet":
+        need(model.final_conv_kernel in (1, 3), "FINAL_CONV_KERNEL", "1 or 3", model.final_conv_kernel)
+        _validate_hrnet_stages(model, need)
+
+
+def _validate_hrnet_stages(model: ModelConfig, need: typing.Callable[..., None]) -> None:
+    previous = 1
+    for index in (2, 3, 4):
+        key, stage = f"STAGE{index}", getattr(model, f"stage{index}")
+        need(stage is not None, key, "given (NUM_MODULES, NUM_BRANCHES, ...) for PoseHighResolutionNet", None)
+        branches = stage.num_branches
+        need(
+            branches > previous, f"{key}.NUM_BRANCHES", f"more than the previous stage's {previous}", branches
+        )
+        need(stage.num_modules >= 1, f"{key}.NUM_MODULES", "an integer >= 1", stage.num_modules)
+        for name in ("num_blocks", "num_channels"):
+            values = getattr(stage, name)
+            need(
+                len(values) == branches and all(v >= 1 for v in values),
+                f"{key}.{name.upper()}",
+                f"{branches} integers >= 1 (one per branch)",
+                values,
+            )
+        need(stage.block in HRNET_BLOCKS, f"{key}.BLOCK", f"one of {list(HRNET_BLOCKS)}", stage.block)
+        need(stage.fuse_method == "SUM", f"{key}.FUSE_METHOD", "'SUM'", stage.fuse_method)
+        previous = branches

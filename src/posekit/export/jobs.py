@@ -23,11 +23,11 @@ def export_checkpoint(
     refused first."""
     from posekit.config import load_config
     from posekit.export.onnx import export_onnx
-    from posekit.models.checkpoint import load_fastpose_network
+    from posekit.models.checkpoint import load_pose_network
 
     check_apart([p for p in (cfg_path, checkpoint, check_image) if p], files=[output])
     cfg = load_config(cfg_path)
-    model = load_fastpose_network(cfg, checkpoint, device="cpu")
+    model = load_pose_network(cfg, checkpoint, device="cpu")
     return export_onnx(model, output, cfg.data_preset.image_size, options, check_image)
 
 

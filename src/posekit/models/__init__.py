@@ -1,1 +1,1 @@
-"""Pose networks (SE-ResNet backbones, FastPose head), the builder and checkpoint loading."""
+"""Pose networks (FastPose, FastPose_DUC, SimplePose, HRNet; ResNet backbones, DCN), builder, checkpoints."""

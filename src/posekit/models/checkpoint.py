@@ -13,7 +13,7 @@ from torch import nn
 
 from posekit.config import Config
 from posekit.errors import MissingFileError, PosekitError
-from posekit.models.builder import build_pose_model
+from posekit.models.builder import build_pose_model, output_layer_key
 
 MAX_UNPACKED_BYTES = 4 << 30  # AlphaPose's largest checkpoints are a few hundred MB
 
@@ -113,24 +113,30 @@ def load_state(model: nn.Module, state: Mapping[str, torch.Tensor], source: str,
     return len(matched)
 
 
-def load_fastpose_network(cfg: Config, checkpoint: str | Path, device: str = "cpu") -> nn.Module:
-    """Build the config's model, load `checkpoint` strictly, move to `device`, eval mode.
+def load_pose_network(cfg: Config, checkpoint: str | Path, device: str = "cpu") -> nn.Module:
+    """Build the config's model (any MODEL.TYPE), load `checkpoint` strictly, move to `device`, eval mode.
 
-    The checkpoint is read first and compared with the model built on the meta device (no memory), so
-    a NUM_JOINTS or layer size the checkpoint contradicts is refused before anything is allocated."""
+    The network is built without initialising weights (meta device: no memory) and compared with the
+    checkpoint first, so a NUM_JOINTS or layer size the checkpoint contradicts is refused before anything
+    is allocated; it then takes the file's tensors, cast to float32; a missing num_batches_tracked
+    counts 0.
+    """
+    with torch.device("meta"):
+        model = build_pose_model(cfg.model, cfg.data_preset)
     state = read_state_dict(checkpoint)
-    joints = state.get("conv_out.weight")
+    joints = state.get(output_layer_key(model))
     if joints is not None and joints.shape[0] != cfg.data_preset.num_joints:
         raise PosekitError(
             f"{checkpoint}: checkpoint predicts {joints.shape[0]} joints but {cfg.path or 'the config'} "
             f"says DATA_PRESET.NUM_JOINTS {cfg.data_preset.num_joints}"
         )
-    with torch.device("meta"):  # shapes only: sizes the config claims are checked before allocation
-        probe = build_pose_model(cfg.model, cfg.data_preset)
-    check_state_dict(probe, state, str(checkpoint))
-    model = build_pose_model(cfg.model, cfg.data_preset)
-    model.load_state_dict(state, strict=False)
+    check_state_dict(model, state, str(checkpoint))
+    counter = torch.zeros((), dtype=torch.long)
+    full = {k: state.get(k, counter).to(v.dtype) for k, v in model.state_dict().items()}
+    model.load_state_dict(full, assign=True)
     return model.to(device).eval()
+
+
 
 
 def find_imagenet_resnet(depth: int) -> Path | None:
@@ -145,10 +151,11 @@ def load_imagenet_backbone(
 ) -> tuple[int, Path | None]:
     """Copy a torchvision-format ImageNet ResNet into `model.preact` (shape-matched keys; fc dropped).
 
-    Returns (tensors loaded, file used); (0, None) when no file is given or found in the hub cache.
+    Returns (tensors loaded, file used); (0, None) when no file is given or found in the hub cache, or
+    the network has no ResNet backbone.
     """
     source = Path(path) if path else find_imagenet_resnet(depth)
-    if source is None:
+    if source is None or not hasattr(model, "preact"):  # HRNet has no ResNet backbone
         return 0, None
     state = read_state_dict(source)
     backbone = model.preact.state_dict()

@@ -37,9 +37,9 @@ def build_backend(
         return backend
     if kind == "openvino" and not str(device).startswith("cpu"):
         raise PosekitError(f"the openvino backend runs on the CPU, not {device}: use --backend torch")
-    from posekit.models.checkpoint import load_fastpose_network
+    from posekit.models.checkpoint import load_pose_network
 
-    model = load_fastpose_network(cfg, checkpoint, device="cpu" if kind != "torch" else device)
+    model = load_pose_network(cfg, checkpoint, device="cpu" if kind != "torch" else device)
     return build_runner(
         model, (1, 3, *expected), kind, precision, device, fp32_output_conv=True, compile=compile
     )
