@@ -134,7 +134,7 @@ def test_res152_duc_file_loads_strictly(tmp_path):
     relative = "coco/resnet/256x192_res152_lr1e-3_1x-duc.yaml"
     path = tmp_path / "fast_421_res152_256x192.pth"
     torch.save(_random_state(CASES[relative]()), path)
-    model = load_pose_network(_cfg(relative), path)  # the old name still loads any MODEL.TYPE
+    model = load_pose_network(_cfg(relative), path)
     with torch.no_grad():
         assert model(torch.zeros(1, 3, 256, 192)).shape == (1, 17, 64, 48)
 

@@ -22,7 +22,7 @@ from posekit.io.images import list_images
 from posekit.io.jsonio import read_json
 from posekit.io.labelme_write import labelme_document, write_labelme
 from posekit.paths import folder_lock
-from posekit.skeleton import KEYPOINT_NAMES
+from posekit.skeleton import set_for_joints
 
 # What to do with an image that already has a Labelme file.
 MODES = ("new", "only-missing", "merge", "overwrite")
@@ -89,11 +89,12 @@ def annotate_folder(
     output: str | Path | None = None,
     options: AnnotateOptions | None = None,
     progress: bool = True,
-    names: Sequence[str] = KEYPOINT_NAMES,
+    names: Sequence[str] | None = None,
     on_image: Callable[[int, int], None] | None = None,
 ) -> AnnotateSummary:
     """Pre-label every photo of indir into output (default: beside the photos) with pipe's models;
-    on_image(done, total) is called after each photo."""
+    points are labelled with `names` (default: the names of the keypoint set the model predicts, e.g.
+    Halpe-26's feet); on_image(done, total) is called after each photo."""
     options = options or AnnotateOptions()
     indir = Path(indir)
     output = Path(output) if output is not None else indir
@@ -137,6 +138,7 @@ def _annotate_all(pipe, tasks, options, names, summary, progress, on_image) -> N
 
 def _annotate_one(task, shape, result, options, names, summary, bar) -> None:
     height, width = shape[:2]
+    names = names or set_for_joints(result.keypoints.shape[1]).names
     if options.mode == "merge" and task.json_path.exists():
         try:
             document = read_json(task.json_path, "Labelme file")
