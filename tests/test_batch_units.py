@@ -65,3 +65,47 @@ def test_without_ray_batch_says_how_to_get_it(collection, tmp_path, monkeypatch)
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(PosekitError, match=r"pip install 'posekit\[ray\]'"):
         run_batch([collection / "a.mp4"], tmp_path / "out")
+
+
+def test_inputs_inside_the_output_folder_and_urls_are_refused_by_name(collection, tmp_path):
+    units, problems = find_units([collection, "s3://bucket/clips/a.mp4"], exclude=collection.parent)
+    assert units == []
+    assert problems == [
+        (str(collection), f"lies inside the output folder {collection.parent}: choose an --outdir outside "
+         "the inputs"),
+        ("s3://bucket/clips/a.mp4", "object-store and web URLs are not read directly: mount the bucket (e.g. "
+         "s3fs, gcsfuse) on every node and give its path"),
+    ]  # fmt: skip
+
+
+def test_workers_fit_the_gpus_they_ask_for():
+    from posekit.batching.driver import BatchOptions, _worker_count
+
+    assert _worker_count({"CPU": 16.0, "GPU": 1.0}, BatchOptions(gpus_per_worker=0.5), 100) == (2, 16)
+    assert _worker_count({"CPU": 16.0}, BatchOptions(), 100) == (16, 16)
+    assert _worker_count({"CPU": 16.0}, BatchOptions(), 3) == (3, 16)
+    with pytest.raises(PosekitError, match="has 0 GPU"):
+        _worker_count({"CPU": 16.0}, BatchOptions(gpus_per_worker=1.0), 100)
+    with pytest.raises(PosekitError, match="need 4 GPUs; the Ray cluster has 2"):
+        _worker_count({"CPU": 16.0, "GPU": 2.0}, BatchOptions(workers=4, gpus_per_worker=1.0), 100)
+
+
+def test_a_unit_commit_keeps_a_nested_units_outputs(tmp_path):
+    """A folder of images with a subfolder `vis/` of images: both are units, and the parent's renderings
+    in OUT/<rel>/vis/ merge with the child unit's outputs instead of replacing them."""
+    from posekit.batching.outputs import commit, unit_complete
+
+    final = tmp_path / "out" / "photos"
+    child = tmp_path / "stage-child"
+    (child / "vis").mkdir(parents=True)
+    (child / "alphapose-results.json").write_text("[]")
+    (child / "vis" / "inner.jpg").write_bytes(b"child")
+    commit(child, final / "vis")
+    parent = tmp_path / "stage-parent"
+    (parent / "vis").mkdir(parents=True)
+    (parent / "vis" / "outer.jpg").write_bytes(b"parent")
+    (parent / "alphapose-results.json").write_text('[{"image_id": "outer.jpg"}]')
+    commit(parent, final)
+    assert (final / "vis" / "outer.jpg").read_bytes() == b"parent"
+    assert unit_complete(final / "vis", save_video=False) and unit_complete(final, save_video=False)
+    assert (final / "vis" / "vis" / "inner.jpg").read_bytes() == b"child"

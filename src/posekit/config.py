@@ -322,12 +322,10 @@ def _coerce(kind: Any, value: Any, dotted: str, src: Path) -> Any:
             return int(value)
         raise ConfigError(f"{src}: {dotted} must be an integer, got {brief(value)}")
     if kind is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
+        if isinstance(value, int | float | str) and not isinstance(value, bool):
             try:
                 return float(value)
-            except ValueError:
+            except (ValueError, OverflowError):  # e.g. a 400-digit integer
                 pass
         raise ConfigError(f"{src}: {dotted} must be a number, got {brief(value)}")
     if kind is str:

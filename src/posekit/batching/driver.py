@@ -138,8 +138,7 @@ def _run_on_ray(
     if started_here:
         _start_ray(ray, batch)
     try:
-        cores = max(1, int(ray.cluster_resources().get("CPU", os.cpu_count() or 1)))
-        workers = min(batch.workers or cores, len(units))
+        workers, cores = _worker_count(ray.cluster_resources(), batch, len(units))
         threads = batch.threads or max(1, cores // workers)
         actor = ray.remote(UnitWorker).options(
             num_cpus=min(threads, cores / workers),  # fractional: every worker fits on the cores
@@ -160,6 +159,28 @@ def _run_on_ray(
     finally:
         if started_here:
             ray.shutdown()
+
+
+def _worker_count(resources: dict[str, float], batch: BatchOptions, units: int) -> tuple[int, int]:
+    """How many workers (the asked number, else one per CPU, and no more than the GPUs hold at
+    gpus_per_worker each, nor than there are units) and the cluster's CPUs."""
+    cores = max(1, int(resources.get("CPU", os.cpu_count() or 1)))
+    workers = batch.workers or cores
+    if batch.gpus_per_worker > 0:
+        fit = int(resources.get("GPU", 0) // batch.gpus_per_worker)
+        if fit < 1:
+            raise PosekitError(
+                f"--gpus-per-worker {batch.gpus_per_worker}: the Ray cluster has "
+                f"{resources.get('GPU', 0):g} GPU(s), not enough for one worker"
+            )
+        if batch.workers and batch.workers > fit:
+            need = batch.workers * batch.gpus_per_worker
+            raise PosekitError(
+                f"--workers {batch.workers} at --gpus-per-worker {batch.gpus_per_worker} need {need:g} "
+                f"GPUs; the Ray cluster has {resources.get('GPU', 0):g}"
+            )
+        workers = min(workers, fit)
+    return max(1, min(workers, units)), cores
 
 
 def _schedule(

@@ -58,19 +58,23 @@ def unit_complete(final: Path, save_video: bool) -> bool:
 
 
 def commit(staging: Path, final: Path) -> None:
-    """Move every entry of staging into final (replacing entries of the same name), the results json last."""
+    """Move every file of staging into final (replacing files of the same name, folders merged so a
+    nested unit's outputs below them stay), the results json last."""
     final.mkdir(parents=True, exist_ok=True)
     (final / RESULTS_FILE).unlink(missing_ok=True)  # the unit is incomplete until the new one lands
-    entries = sorted(staging.iterdir(), key=lambda p: p.name == RESULTS_FILE)
-    for entry in entries:
-        target = final / entry.name
-        if entry.is_dir() and target.is_dir() and not target.is_symlink():
-            trash = final / f".{entry.name}.old-{uuid.uuid4().hex[:8]}"
-            os.replace(target, trash)
-            os.replace(entry, target)
-            shutil.rmtree(trash, ignore_errors=True)
+    _merge_into(staging, final, last=RESULTS_FILE)
+
+
+def _merge_into(source: Path, target: Path, last: str | None = None) -> None:
+    for entry in sorted(source.iterdir(), key=lambda p: p.name == last):
+        destination = target / entry.name
+        if entry.is_dir() and not entry.is_symlink():
+            if destination.is_symlink() or (destination.exists() and not destination.is_dir()):
+                destination.unlink()
+            destination.mkdir(exist_ok=True)
+            _merge_into(entry, destination)
         else:
-            os.replace(entry, target)
+            os.replace(entry, destination)
 
 
 class Manifest:

@@ -38,10 +38,14 @@ def find_units(
     units: list[Unit] = []
     problems: list[tuple[str, str]] = []
     loose: list[tuple[Path, str]] = []  # files named one by one: rel decided once all are known
+    inside = exclude.resolve() if exclude is not None else None
     for raw in inputs:
         for path, problem in _expand(str(raw)):
+            if not problem and inside is not None and path.resolve().is_relative_to(inside):
+                problem = f"lies inside the output folder {exclude}: choose an --outdir outside the inputs"
             if problem:
-                problems.append((str(path), problem))
+                url = str(raw).lower().startswith(UNSUPPORTED_SCHEMES)
+                problems.append((str(raw) if url else str(path), problem))
             elif path.is_dir():
                 units.extend(_folder_units(path, exclude))
             else:

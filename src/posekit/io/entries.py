@@ -26,8 +26,14 @@ def field(source: str | Path, where: str, entry: object, key: str) -> object:
 
 
 def is_number(value: object) -> bool:
-    """An int or float, Python's or numpy's (not a bool)."""
-    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+    """An int or float, Python's or numpy's (not a bool), that a float can hold (not a 400-digit int)."""
+    if not isinstance(value, int | float | np.integer | np.floating) or isinstance(value, bool):
+        return False
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
 
 
 def finite_number(
