@@ -266,3 +266,40 @@ def test_ui_pre_labels_as_the_cli_does(coco_mini, tmp_path, fake_models, request
     assert main(["annotate", "--indir", str(images), "--output", str(cli), "--kpt_thr", "0.5"]) == 0
     for path in sorted(cli.glob("*.json")):
         assert json.loads((tmp_path / "ui" / path.name).read_text()) == json.loads(path.read_text())
+
+
+def test_coco_images_with_one_base_name_in_several_folders_keep_a_file_each(posetrack_mini, tmp_path):
+    """PoseTrack names every first frame images/val/<video>/000000.jpg: each still gets its own file."""
+    from posekit.convert.coco_labelme import coco_to_labelme
+
+    ann = posetrack_mini / "annotations/test_posetrack18_val.json"
+    summary = coco_to_labelme(ann, posetrack_mini, tmp_path / "out")
+    assert len(summary.written) == 3 and not summary.skipped and not summary.kept
+    for path in summary.written:
+        document = json.loads(path.read_text())
+        image = tmp_path / "out" / document["imagePath"]
+        assert path.stem == image.stem and image.is_file() and document["shapes"]
+
+
+def test_merge_skips_a_hand_made_person_with_broken_points(coco_mini, tmp_path, fake_models):  # noqa: F811
+    images = tmp_path / "photos"
+    shutil.copytree(coco_mini / "val2017", images)
+    first = sorted(images.glob("*.jpg"))[0]
+    broken = {
+        "shapes": [{"label": "person", "points": [["a", "b"], None, [1e400, 2]], "shape_type": "polygon"}]
+    }
+    (images / f"{first.stem}.json").write_text(json.dumps(broken).replace("Infinity", "1e400"))
+    assert main(["annotate", "--indir", str(images), "--merge"]) == 0
+    merged = json.loads((images / f"{first.stem}.json").read_text())
+    assert merged["shapes"][0]["points"][0] == ["a", "b"] and len(merged["shapes"]) > 1
+
+
+def test_a_symlink_where_an_image_goes_is_never_written_through(tmp_path):
+    from posekit.convert.coco_labelme import place_image
+
+    source = tmp_path / "a.jpg"
+    source.write_bytes(b"x")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "a.jpg").symlink_to(tmp_path / "elsewhere.jpg")
+    assert "symbolic link" in place_image(source, tmp_path / "out" / "a.jpg")
+    assert not (tmp_path / "elsewhere.jpg").exists()

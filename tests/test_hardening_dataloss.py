@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -27,6 +28,7 @@ from posekit.io.outnames import NAME_MAX, OutputNames, fit_name
 from posekit.io.video import VideoWriter, probe_video, read_frames
 from posekit.paths import check_apart
 from tests.pipeline_fakes import FakeDetector, FakePoseModel
+from tests.test_pipeline_cli import fake_models  # noqa: F401  (fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -397,3 +399,25 @@ def test_a_stream_whose_size_changes_is_rendered_whole(tmp_path):
     last = decoded[-1].astype(int)  # 40x60 scaled to 32x48, centred: black bars left and right
     assert last[:, :12].max() <= 20 and last[:, -12:].max() <= 20
     assert abs(np.median(last[:, 20:44]) - 210) <= 6
+
+
+def test_a_detection_file_or_ground_truth_is_never_an_output(coco_mini, tmp_path, fake_models):  # noqa: F811
+    """--detfile equal to the results json, and eval --out equal to an input, are refused by name."""
+    out = tmp_path / "out"
+    out.mkdir()
+    detfile = out / "alphapose-results.json"
+    shutil.copy(coco_mini / "annotations/person_detections_val2017.json", detfile)
+    before = detfile.read_bytes()
+    argv = ["infer", "--indir", str(coco_mini / "val2017"), "--outdir", str(out), "--detfile", str(detfile)]
+    assert main(argv) == 1 and detfile.read_bytes() == before
+    gt = tmp_path / "gt.json"
+    shutil.copy(coco_mini / "annotations/person_keypoints_val2017.json", gt)
+    results = tmp_path / "r.json"
+    results.write_text("[]")
+    assert main(["eval", str(gt), str(results), "--out", str(gt)]) == 1
+    assert gt.read_bytes() == (coco_mini / "annotations/person_keypoints_val2017.json").read_bytes()
+
+
+def test_a_video_named_near_the_limit_gets_a_rendering_name_that_fits(tmp_path):
+    outputs = RenderedOutputs(tmp_path, save_img=False, save_video=True, video_stem="v" * 250)
+    assert len(outputs.video_path.name.encode()) <= NAME_MAX and outputs.video_path.suffix == ".mp4"

@@ -21,10 +21,12 @@ def run(args: argparse.Namespace) -> int:
     """Print pycocotools' summary and the stats, and write the stats as json."""
     from posekit.evaluate.coco import evaluate_keypoints
     from posekit.io.atomic import atomic_write_json
+    from posekit.paths import check_apart
 
+    out = Path(args.out) if args.out else Path(args.results_json).with_suffix(".stats.json")
+    check_apart([args.gt_json, args.results_json], files=[out])
     stats = evaluate_keypoints(args.gt_json, args.results_json, verbose=True)
     print(" | ".join(f"{name} {value:.4f}" for name, value in stats.items()))
-    out = Path(args.out) if args.out else Path(args.results_json).with_suffix(".stats.json")
     atomic_write_json(out, stats, indent=2)
     print(f"stats written to {out}")
     return 0

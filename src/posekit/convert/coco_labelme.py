@@ -1,6 +1,7 @@
 """COCO person keypoints -> Labelme files (to review or fix an existing data set in Labelme).
 
-Each image gets `<output>/<image stem>.json` beside a hard link (else a copy) of the image, so Labelme
+Each image gets `<output>/<image stem>.json` beside a hard link (else a copy) of the image (named by its
+whole file_name path, flattened with "__", when another image already took its name), so Labelme
 and `posekit convert labelme` open the folder on its own. A person becomes its segmentation polygons
 (its bbox as a rectangle where it has none) labelled `person` and one point per labelled keypoint
 (v > 0), v = 1 flagged `occluded` as the Labelme reader expects; all with the person's group_id.
@@ -32,6 +33,7 @@ class CocoToLabelmeSummary:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     people: int = 0
     crowd_regions: int = 0
+    names: set[str] = field(default_factory=set)  # image names taken in the output folder (lower case)
 
 
 def keypoint_names_of(data: dict[str, Any], path: Path) -> list[str]:
@@ -109,7 +111,11 @@ def _write_image(
 ) -> None:
     file_name = Path(str(image.get("file_name", "")))
     source = images_dir / file_name
-    target_json = output / file_name.with_suffix(".json").name
+    name = file_name.name
+    if name.lower() in summary.names:  # e.g. PoseTrack's images/val/<video>/000000.jpg: the whole path
+        name = "__".join(file_name.parts)
+    summary.names.add(name.lower())
+    target_json = output / Path(name).with_suffix(".json").name
     if not source.is_file():
         summary.skipped.append((str(source), "image not found"))
         return
@@ -120,18 +126,20 @@ def _write_image(
     width, height = image.get("width"), image.get("height")
     if not isinstance(width, int) or not isinstance(height, int):
         height, width = read_image_rgb(source).shape[:2]
-    problem = place_image(source, output / file_name.name)
+    problem = place_image(source, output / name)
     if problem:
         summary.skipped.append((str(source), problem))
         return
-    write_labelme(target_json, labelme_document(file_name.name, width, height, shapes))
+    write_labelme(target_json, labelme_document(name, width, height, shapes))
     summary.written.append(target_json)
     summary.people += len(annotations)
 
 
 def place_image(source: Path, target: Path) -> str | None:
     """Put the image beside its json (nothing when it is already there, else a hard link or a copy);
-    the problem when another file holds the name."""
+    the problem when another file or a symbolic link holds the name."""
+    if target.is_symlink():
+        return f"{target} is a symbolic link (never written through)"
     if target.exists():
         return None if target.samefile(source) else f"{target} is another file with the same name"
     try:

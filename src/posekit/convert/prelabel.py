@@ -10,6 +10,7 @@ feet), which a polygon around the keypoints alone would cut off.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -76,7 +77,9 @@ def annotated_boxes(shapes: Sequence[Any]) -> tuple[np.ndarray, list[int]]:
         label = raw.get("label")
         points = raw.get("points")
         if isinstance(label, str) and normalize_label(label) == PERSON_LABEL and isinstance(points, list):
-            numbers = [p for p in points if isinstance(p, list | tuple) and len(p) == 2]
+            numbers = [
+                p for p in points if isinstance(p, list | tuple) and len(p) == 2 and all(map(_finite, p))
+            ]
             corners.setdefault(group_id, []).extend((float(x), float(y)) for x, y in numbers)
     boxes = [
         [min(x for x, _ in pts), min(y for _, y in pts), max(x for x, _ in pts), max(y for _, y in pts)]
@@ -84,6 +87,16 @@ def annotated_boxes(shapes: Sequence[Any]) -> tuple[np.ndarray, list[int]]:
         if pts
     ]
     return np.asarray(boxes, dtype=np.float64).reshape(-1, 4), used
+
+
+def _finite(value: Any) -> bool:
+    """A number a float holds, finite (a hand-made file may hold anything)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def new_people(result: PoseResult, shapes: Sequence[Any], iou: float = MERGE_IOU) -> PoseResult:

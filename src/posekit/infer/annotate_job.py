@@ -21,6 +21,7 @@ from posekit.infer.sources import open_images
 from posekit.io.images import list_images
 from posekit.io.jsonio import read_json
 from posekit.io.labelme_write import labelme_document, write_labelme
+from posekit.io.outnames import fit_name
 from posekit.paths import folder_lock
 from posekit.skeleton import set_for_joints
 
@@ -74,7 +75,7 @@ def plan_tasks(indir: Path, output: Path) -> tuple[list[Task], list[tuple[str, s
     json per stem)."""
     tasks, refused, taken = [], [], {}
     for image in list_images(indir):
-        json_path = output / f"{image.stem}.json"
+        json_path = output / fit_name(image.stem, ".json")
         if json_path in taken:
             refused.append((str(image), f"{taken[json_path].name} has the same stem (one json per stem)"))
             continue

@@ -19,6 +19,7 @@ class DetectionFile:
     name = "detfile"
 
     def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
         grouped: dict[str, list[Detections]] = {}
         for image_id, dets in read_detections(path).items():
             grouped.setdefault(str(image_id), []).append(dets)

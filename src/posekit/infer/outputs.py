@@ -14,7 +14,7 @@ import numpy as np
 
 from posekit.infer.sources import Frame
 from posekit.io.images import encoded_suffix, write_image_bgr
-from posekit.io.outnames import OutputNames
+from posekit.io.outnames import OutputNames, fit_name
 from posekit.render.draw import draw_poses
 
 
@@ -40,7 +40,7 @@ class RenderedOutputs:
     ) -> None:
         self.outdir = Path(outdir)
         self.save_img, self.save_video = save_img, save_video
-        self.video_path = self.outdir / f"AlphaPose_{video_stem}.mp4"
+        self.video_path = self.outdir / fit_name(f"AlphaPose_{video_stem}", ".mp4")
         self.fps = fps or 25.0
         self.fast, self.show_box, self.tracking = fast, show_box, tracking
         self._video = None

@@ -91,8 +91,9 @@ def run_inference(
     """
     check_writable_folder(outdir)
     outputs = outputs or RenderedOutputs(outdir, save_img=False, save_video=False)
+    detfile = (detector.path,) if isinstance(detector, DetectionFile) else ()
     check_apart(
-        source.inputs,
+        (*source.inputs, *detfile),
         trees=[Path(outdir) / name for name in ("vis", "sep-json", "poseflow")],
         files=[Path(outdir) / RESULTS_FILE, outputs.video_path],
     )
