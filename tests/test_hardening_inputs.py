@@ -518,7 +518,7 @@ def test_fastpose_sizes_from_the_config_are_checked_against_the_checkpoint_first
         load_pose_network(load_config(wide), weights)
     assert time.perf_counter() - start < 10
     assert str(err.value) == (
-        f"{weights}: duc2.conv.weight has shape [256, 256, 3, 3] in the file but [4000000, 256, 3, 3] "
+        f"{weights}: duc2.conv.weight has shape [256, 64, 3, 3] in the file but [4000000, 64, 3, 3] "
         "in the model built from the config"
     )
 

@@ -25,7 +25,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 # paths (where model files live) go with models; convert (the Labelme -> COCO job) with the jobs;
 # `posekit` itself (the top-level __init__) is api; __main__ is cli.
 LAYERS: list[tuple[str, set[str]]] = [
-    ("types", {"types", "errors", "registry"}),
+    ("types", {"types", "errors", "registry", "console"}),
     ("skeleton", {"skeleton"}),
     ("io", {"io"}),
     ("config", {"config"}),

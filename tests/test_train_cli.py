@@ -102,5 +102,5 @@ def test_seed_training_command_end_to_end(tmp_path, monkeypatch):
     transfer = _train_script(
         tmp_path, env, f"--try_load={WORK}/final_DPG.pth", "--end_epoch=1", "--exp-id=transfer", "--debug"
     )
-    assert "Loaded 150 of 150 tensors whose name and shape match" in transfer.stdout
+    assert "Loaded 146 of 146 tensors whose name and shape match" in transfer.stdout
     assert (tmp_path / "exp/transfer-tiny_res18_128x96.yaml/final_DPG.pth").is_file()

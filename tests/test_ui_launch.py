@@ -32,14 +32,16 @@ def launched(monkeypatch) -> list[dict]:
     return calls
 
 
-def _host_warnings(record: list[warnings.WarningMessage]) -> list[str]:
-    return [str(w.message) for w in record if "posekit ui listens on" in str(w.message)]
+def _host_warnings(err: str) -> list[str]:
+    """The host warnings the command printed (one `warning: ...` line each on stderr)."""
+    return [line.removeprefix("warning: ") for line in err.splitlines() if "posekit ui listens on" in line]
 
 
-def test_default_binds_to_localhost_with_the_upload_limit_and_no_warning(launched) -> None:
-    with warnings.catch_warnings(record=True) as record:
+def test_default_binds_to_localhost_with_the_upload_limit_and_no_warning(launched, capsys) -> None:
+    with warnings.catch_warnings():
         warnings.simplefilter("always")
         assert main(["ui"]) == 0
+    record = capsys.readouterr().err
     assert len(launched) == 1
     args = launched[0]
     assert (args["server_name"], args["server_port"], args["max_file_size"]) == ("127.0.0.1", 7860, "500mb")
@@ -47,10 +49,11 @@ def test_default_binds_to_localhost_with_the_upload_limit_and_no_warning(launche
     assert _host_warnings(record) == []
 
 
-def test_other_host_warns_and_upload_limit_is_passed(launched) -> None:
-    with warnings.catch_warnings(record=True) as record:
+def test_other_host_warns_and_upload_limit_is_passed(launched, capsys) -> None:
+    with warnings.catch_warnings():
         warnings.simplefilter("always")
         assert main(["ui", "--host", "0.0.0.0", "--port", "8123", "--max-upload", "20mb"]) == 0
+    record = capsys.readouterr().err
     args = launched[0]
     assert (args["server_name"], args["server_port"], args["max_file_size"]) == ("0.0.0.0", 8123, "20mb")
     assert _host_warnings(record) == [
@@ -59,10 +62,11 @@ def test_other_host_warns_and_upload_limit_is_passed(launched) -> None:
 
 
 @pytest.mark.parametrize("host", ["localhost", "::1"])
-def test_other_local_names_do_not_warn(launched, host) -> None:
-    with warnings.catch_warnings(record=True) as record:
+def test_other_local_names_do_not_warn(launched, host, capsys) -> None:
+    with warnings.catch_warnings():
         warnings.simplefilter("always")
         assert main(["ui", "--host", host]) == 0
+    record = capsys.readouterr().err
     assert launched[0]["server_name"] == host
     assert _host_warnings(record) == []
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
+
+INTERRUPTED = 130
 
 
 def main() -> int:
@@ -10,7 +13,12 @@ def main() -> int:
     try:
         from posekit.cli.main import main as run
 
-        return run()
+        code = run()
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        code = INTERRUPTED
+    if code == INTERRUPTED:  # the outputs are closed; end now, whatever a runtime left to do with the signal
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(INTERRUPTED)
+    return code

@@ -45,6 +45,7 @@ def run_guarded(run, args: argparse.Namespace) -> int:
 
     The console is set up first: warnings as one `warning: ...` line that leaves a progress bar
     intact, and -v (args.verbose) for posekit's extra lines (posekit.console)."""
+    hooks = warnings.formatwarning, warnings.showwarning
     warnings.formatwarning = _one_line_warning
     warnings.showwarning = console.show_warning
     console.set_verbose(getattr(args, "verbose", False))
@@ -63,6 +64,8 @@ def run_guarded(run, args: argparse.Namespace) -> int:
     except MemoryError:
         print("error: out of memory (an input larger than this machine can hold?)", file=sys.stderr)
         return 1
+    finally:
+        warnings.formatwarning, warnings.showwarning = hooks  # a caller of main() keeps its own
 
 
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:
