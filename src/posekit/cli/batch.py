@@ -6,7 +6,12 @@ import argparse
 import sys
 
 from posekit.cli.common import flag
-from posekit.cli.infer import add_model_flags, add_video_flags, model_options_from_args
+from posekit.cli.infer import (
+    add_model_flags,
+    add_video_flags,
+    model_options_from_args,
+    output_options_from_args,
+)
 
 
 def register(subparsers) -> None:
@@ -52,22 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from posekit.batching import BatchOptions, run_batch
     from posekit.infer.options import InferOptions
 
-    tracker = "poseflow" if args.pose_flow else "oks" if args.pose_track else "none"
-    options = InferOptions(
-        **model_options_from_args(args),
-        tracker=tracker,
-        format=args.format or "coco",
-        for_eval=args.eval,
-        save_img=True if args.save_img else False if args.no_save_img else None,
-        save_video=args.save_video,
-        vis_fast=args.vis_fast,
-        showbox=args.showbox,
-        det_interval=args.det_interval,
-        smooth=args.smooth,
-        smooth_min_cutoff=args.smooth_min_cutoff,
-        smooth_beta=args.smooth_beta,
-        smooth_d_cutoff=args.smooth_d_cutoff,
-    )
+    options = InferOptions(**model_options_from_args(args), **output_options_from_args(args))
     batch = BatchOptions(args.workers, args.threads, args.ray, args.gpus_per_worker, args.retries)
     summary = run_batch(args.inputs, args.outdir, options, batch)
     report(summary)

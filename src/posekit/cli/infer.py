@@ -170,16 +170,21 @@ def infer_options_from_args(args: argparse.Namespace):
     """The InferOptions the flags say (validated: a bad value is one PosekitError line)."""
     from posekit.infer.options import InferOptions
 
-    tracker = "poseflow" if args.pose_flow else "oks" if args.pose_track else "none"
-    save_img = True if args.save_img else False if args.no_save_img else None
     return InferOptions(
         **model_options_from_args(args),
+        **output_options_from_args(args),
         detfile=args.detfile or None,
-        tracker=tracker,
         outdir=args.outputpath,
+    )
+
+
+def output_options_from_args(args: argparse.Namespace) -> dict:
+    """The InferOptions fields of the output, tracking and video flags (shared with `posekit batch`)."""
+    return dict(
+        tracker="poseflow" if args.pose_flow else "oks" if args.pose_track else "none",
         format=args.format or "coco",
         for_eval=args.eval,
-        save_img=save_img,
+        save_img=True if args.save_img else False if args.no_save_img else None,
         save_video=args.save_video,
         vis_fast=args.vis_fast,
         showbox=args.showbox,
