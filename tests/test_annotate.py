@@ -154,6 +154,7 @@ def test_existing_files_are_kept_skipped_merged_or_replaced_as_asked(
     (images / f"{first.stem}.json").write_text(json.dumps(hand_made))
     assert main(["annotate", "--indir", str(images)]) == 1  # without a mode nothing is touched
     assert "1 of the 4 images already have a Labelme file" in capsys.readouterr().err
+    assert fake_models == {}  # refused before any model was loaded
     assert json.loads((images / f"{first.stem}.json").read_text()) == hand_made
     assert not (images / f"{second.stem}.json").exists()
 

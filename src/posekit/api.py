@@ -79,9 +79,10 @@ def annotate(
     `posekit annotate` does: options are `posekit.load`'s (the model), mode one of "new" (stop if a
     Labelme file exists), "only-missing", "merge", "overwrite". Returns the AnnotateSummary."""
     from posekit.infer.annotate_job import AnnotateOptions, annotate_folder
+    from posekit.infer.options import InferOptions
 
     settings = AnnotateOptions(kpt_thr=kpt_thr, mode=mode, embed_images=embed_images)
-    return annotate_folder(load(**options), indir, output, settings, progress=progress)
+    return annotate_folder(InferOptions(**options), indir, output, settings, progress=progress)
 
 
 def batch(

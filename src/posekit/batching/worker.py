@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from posekit import console
 from posekit.batching.outputs import commit, staging_folder
 from posekit.batching.units import Unit
 from posekit.errors import PosekitError
@@ -38,10 +39,6 @@ def _one_line(exc: Exception) -> str:
     """A PosekitError's message; another exception's type and first line."""
     first = (str(exc).strip().splitlines() or [""])[0]
     return first if isinstance(exc, PosekitError) else f"{type(exc).__name__}: {first}"
-
-
-def _quiet(message: str) -> None:
-    """The pipeline's AlphaPose messages are not printed by workers (the driver reports per unit)."""
 
 
 def open_unit(unit: Unit, max_pixels: int | None) -> Source:
@@ -81,7 +78,7 @@ class UnitWorker:
         staging = staging_folder(Path(outdir))
         try:
             pipe = self.pipe.with_options(outdir=str(staging))
-            summary = pipe.run(open_unit(unit, self.options.max_pixels), progress=False, log=_quiet)
+            summary = pipe.run(open_unit(unit, self.options.max_pixels), progress=False, log=console.detail)
             skipped = "; ".join(f"{name}: {error}" for name, error in summary.failed[:3])
             if summary.interrupted:
                 raise PosekitError("interrupted")

@@ -38,14 +38,12 @@ def run(args: argparse.Namespace) -> int:
     from posekit.convert.prelabel import DEFAULT_KPT_THR
     from posekit.infer.annotate_job import AnnotateOptions, annotate_folder
     from posekit.infer.options import InferOptions
-    from posekit.infer.pipeline import Pipeline
 
     chosen = {"only-missing": args.only_missing, "merge": args.merge, "overwrite": args.overwrite}
     mode = next((name for name, on in chosen.items() if on), "new")
     kpt_thr = DEFAULT_KPT_THR if args.kpt_thr is None else args.kpt_thr
     options = AnnotateOptions(kpt_thr=kpt_thr, mode=mode, embed_images=args.embed_image)
-    pipe = Pipeline(InferOptions(**model_options_from_args(args)), log=print)
-    summary = annotate_folder(pipe, args.indir, args.output, options)
+    summary = annotate_folder(InferOptions(**model_options_from_args(args)), args.indir, args.output, options)
     print(
         f"pre-labelled {summary.people} people ({summary.points} points) in "
         f"{len(summary.written) + len(summary.merged)} Labelme file(s) in {summary.output} "

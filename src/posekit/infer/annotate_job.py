@@ -12,9 +12,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from posekit import console
 from posekit.convert.coco_labelme import place_image
 from posekit.convert.prelabel import DEFAULT_KPT_THR, new_people, next_group_id, predicted_shapes
 from posekit.errors import PosekitError
+from posekit.infer.options import InferOptions
 from posekit.infer.pipeline import Pipeline
 from posekit.infer.run import OUTPUT_BUSY, OUTPUT_LOCK
 from posekit.infer.sources import open_images
@@ -85,17 +87,19 @@ def plan_tasks(indir: Path, output: Path) -> tuple[list[Task], list[tuple[str, s
 
 
 def annotate_folder(
-    pipe: Pipeline,
+    models: InferOptions,
     indir: str | Path,
     output: str | Path | None = None,
     options: AnnotateOptions | None = None,
     progress: bool = True,
     names: Sequence[str] | None = None,
     on_image: Callable[[int, int], None] | None = None,
+    log: Callable[[str], None] = console.detail,
 ) -> AnnotateSummary:
-    """Pre-label every photo of indir into output (default: beside the photos) with pipe's models;
-    points are labelled with `names` (default: the names of the keypoint set the model predicts, e.g.
-    Halpe-26's feet); on_image(done, total) is called after each photo."""
+    """Pre-label every photo of indir into output (default: beside the photos) with the models
+    `models` names, loaded only once the existing Labelme files allow the run (log: their loading
+    messages); points are labelled with `names` (default: the names of the keypoint set the model
+    predicts, e.g. Halpe-26's feet); on_image(done, total) is called after each photo."""
     options = options or AnnotateOptions()
     indir = Path(indir)
     output = Path(output) if output is not None else indir
@@ -111,8 +115,9 @@ def annotate_folder(
         )
     if options.mode == "only-missing":
         summary.kept.extend(task.json_path for task in existing)
-        tasks = [task for task in tasks if not task.json_path.exists()]
+        tasks = [task for task in tasks if task not in existing]
     with folder_lock(output, OUTPUT_LOCK, OUTPUT_BUSY):
+        pipe = Pipeline(models, log=log)
         _annotate_all(pipe, tasks, options, names, summary, progress, on_image)
     summary.seconds = time.perf_counter() - start
     return summary

@@ -54,19 +54,18 @@ def run_prelabel(
     """Pre-label a folder of photos into Labelme files in the output folder (as `posekit annotate`)."""
     from posekit.infer.annotate_job import AnnotateOptions, annotate_folder
     from posekit.infer.options import InferOptions
-    from posekit.infer.pipeline import Pipeline
 
     source = required_path(input_dir, "folder of photos")
     target = output_folder(output_dir)
     options = AnnotateOptions(kpt_thr=float(kpt_thr), mode=PRELABEL_MODES.get(mode, mode))
-    pipe = Pipeline(InferOptions(detector=detector, device="cpu"), log=print)
     summary = annotate_folder(
-        pipe,
+        InferOptions(detector=detector, device="cpu"),
         source,
         target,
         options,
         progress=False,
         on_image=lambda done, total: progress(done / max(total, 1), desc="pre-labelling"),
+        log=print,
     )
     lines = [
         f"**{summary.people} people ({summary.points} points) pre-labelled** in `{target}`: "
