@@ -435,3 +435,16 @@ def test_batchnorm_fusion_keeps_outputs(tmp_path: Path) -> None:
         x = torch.rand(1, 3, 64, 64)
         expected = darknet(x)
         torch.testing.assert_close(fuse_batchnorm(darknet)(x), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_batchnorm_without_running_statistics_is_left_unfolded() -> None:
+    # Such a BatchNorm normalises by each batch's own statistics even in eval mode: no conv can hold it.
+    block = torch.nn.Module()
+    block.conv, block.bn = torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4, track_running_stats=False)
+    block.eval()
+    x = torch.rand(2, 3, 8, 8)
+    with torch.no_grad():
+        expected = block.bn(block.conv(x))
+        fuse_batchnorm(block)
+        assert isinstance(block.bn, torch.nn.BatchNorm2d)
+        torch.testing.assert_close(block.bn(block.conv(x)), expected)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import pytest
 import torch
 
 from devkit.train_helpers import REPO, TINY_CFG, tiny_config
-from posekit.config import load_config
+from posekit.config import DatasetSplit, load_config
 from posekit.errors import PosekitError
 from posekit.geometry import box_to_center_scale, center_scale_to_box, heatmap_to_image_coords
 from posekit.io.coco import read_coco_people
@@ -182,6 +184,32 @@ def test_bad_annotation_file(tmp_path):
     cfg = tiny_config(tmp_path)
     with pytest.raises(PosekitError, match="annotation file not found"):
         KeypointDataset(cfg, cfg.dataset.train, train=True)
+
+
+def test_listed_roots_find_an_image_by_its_coco_url_under_the_first_root(tmp_path):
+    # ROOT, ANN, IMG_PREFIX as lists (multi-dataset configs): the first dataset is read, and an image
+    # missing from its IMG_PREFIX folder is looked up from its coco_url under the first ROOT.
+    first, second = tmp_path / "first", tmp_path / "second"
+    (first / "annotations").mkdir(parents=True)
+    (first / "val2017").mkdir()
+    cv2.imwrite(str(first / "val2017" / "x.jpg"), np.full((100, 80, 3), 128, np.uint8))
+    keypoints = [v for i in range(17) for v in (20.0 + i, 30.0 + i, 2)]
+    document = {
+        "images": [{"id": 7, "file_name": "x.jpg", "coco_url": "http://h/val2017/x.jpg", "width": 80,
+                    "height": 100}],
+        "annotations": [{"id": 1, "image_id": 7, "keypoints": keypoints, "bbox": [10, 20, 40, 60],
+                         "area": 2400, "num_keypoints": 17}],
+        "categories": [{"id": 1, "keypoints": [f"joint{i}" for i in range(17)]}],
+    }  # fmt: skip
+    (first / "annotations" / "people.json").write_text(json.dumps(document), encoding="utf-8")
+    split = DatasetSplit(
+        root=[str(first), str(second)],
+        ann=["annotations/people.json", "annotations/other.json"],
+        img_prefix=["images", "images"],
+    )
+    data = KeypointDataset(tiny_config(tmp_path), split, train=False)
+    assert [(p.image_path, p.image_id) for p in data.people] == [(first / "val2017" / "x.jpg", 7)]
+    assert data[0][0].shape == (3, 128, 96)
 
 
 def _options(cfg, tmp_path, **kw):

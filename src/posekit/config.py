@@ -58,6 +58,20 @@ class DatasetSplit:
         """Folder holding the split's images (the first dataset's when ROOT/IMG_PREFIX are lists)."""
         return Path(_first(self.root)) / _first(self.img_prefix)
 
+    @property
+    def coco_files(self) -> CocoFiles:
+        """The first dataset's root, annotation file and image folder, as posekit.io.coco reads them."""
+        return CocoFiles(_first(self.root), self.ann_path, self.image_dir)
+
+
+@dataclass
+class CocoFiles:
+    """Where one COCO-layout dataset lies: its ROOT, annotation file and image folder."""
+
+    root: str
+    ann_path: Path
+    image_dir: Path
+
 
 def _first(value: str | list[str]) -> str:
     return value[0] if isinstance(value, list) else value
@@ -278,7 +292,9 @@ def _required(f: dataclasses.Field, given: dict[str, Any]) -> bool:
     if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
         return True
     unless = f.metadata.get("required_unless")
-    return bool(unless) and unless.upper() not in given
+    if not unless:
+        return False
+    return str(unless).upper() not in given
 
 
 def _join(where: str, key: str) -> str:
@@ -300,7 +316,7 @@ def _coerce(kind: Any, value: Any, dotted: str, src: Path) -> Any:
             except ConfigError as exc:
                 errors.append(exc)
         raise errors[-1]
-    if dataclasses.is_dataclass(kind):
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         return _build(kind, value, dotted, src)
     if origin in (list, tuple):
         if not isinstance(value, list | tuple):

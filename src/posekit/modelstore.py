@@ -19,7 +19,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from posekit.errors import MissingFileError, PosekitError
 from posekit.io.atomic import atomic_path
@@ -243,13 +243,13 @@ def list_models() -> list[ModelEntry]:
     checkpoints = torch_checkpoints_dir()
     for name in IMAGENET_FILES:
         depth = name.split("-")[0]
-        found = sorted(checkpoints.glob(f"{depth}-*.pth")) if checkpoints.is_dir() else []
+        weights = sorted(checkpoints.glob(f"{depth}-*.pth")) if checkpoints.is_dir() else []
         entries.append(
             ModelEntry(
                 name,
                 f"ImageNet {depth} weights (torchvision; any {depth}-*.pth there is used)",
-                bool(found),
-                found[-1] if found else checkpoints / name,
+                bool(weights),
+                weights[-1] if weights else checkpoints / name,
                 str(checkpoints),
             )
         )
@@ -297,7 +297,7 @@ def _check_size(model: WheelModel, item: ModelFile, origin: str, size: int) -> N
         )
 
 
-def _read_exactly(handle: BinaryIO, size: int, origin: str, name: str) -> bytes:
+def _read_exactly(handle: IO[bytes], size: int, origin: str, name: str) -> bytes:
     """`size` bytes from handle, refusing a stream that gives more or fewer (reads at most size + 1)."""
     data = handle.read(size + 1)
     if len(data) != size:

@@ -62,8 +62,8 @@ def check_apart(
     compared resolved (a symlinked input also by where the link itself lies), so symlinks and `..` do
     not hide an overlap. Raises PosekitError naming both paths.
     """
-    trees = [Path(tree) for tree in trees]
-    resolved_trees = [os.path.realpath(tree.expanduser()) for tree in trees]
+    tree_paths = [Path(tree) for tree in trees]
+    resolved_trees = [os.path.realpath(tree.expanduser()) for tree in tree_paths]
     written = {os.path.realpath(Path(file).expanduser()): Path(file) for file in files}
     parents: dict[str, str] = {}  # folder -> resolved folder: one realpath per input folder, not per file
     for item in inputs:
@@ -79,7 +79,7 @@ def check_apart(
                 raise PosekitError(
                     f"{written[place]}: the output file is the input {item}; write it elsewhere"
                 )
-            for tree, target in zip(trees, resolved_trees):
+            for tree, target in zip(tree_paths, resolved_trees):
                 if _within(place, target) or (recursive and _within(target, place)):
                     kind = "folder" if os.path.isdir(place) else "file"
                     raise PosekitError(

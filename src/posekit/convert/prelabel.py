@@ -55,7 +55,7 @@ def predicted_shapes(
         kept = np.isfinite(points).all(axis=1) & np.isfinite(scores) & inside & (scores >= kpt_thr)
         outline = person_outline(np.asarray(result.boxes[person], np.float64), points[kept], width, height)
         shapes.append(shape(PERSON_LABEL, outline, group_id, "polygon"))
-        for joint in np.flatnonzero(kept):
+        for joint in np.flatnonzero(kept).tolist():
             x, y = points[joint]
             shapes.append(
                 shape(names[joint], [(x, y)], group_id, "point", description=f"score {scores[joint]:.3f}")

@@ -22,13 +22,13 @@ _TEMPLATE = np.array(
 
 def sample_document(
     rng: np.random.Generator, image_name: str, width: int = 320, height: int = 240, max_people: int = 3
-) -> tuple[dict, np.ndarray]:
+) -> tuple[dict[str, object], np.ndarray]:
     """One Labelme document (version 5 layout) and its BGR image with 1..max_people drawn figures.
 
     Some keypoints are left out and some carry the Labelme flag `occluded`.
     """
     image = np.full((height, width, 3), 235, np.uint8)
-    shapes = []
+    shapes: list[dict[str, object]] = []
     for group_id in range(1, int(rng.integers(1, max_people + 1)) + 1):
         size = rng.uniform(0.5, 0.85) * height
         margin = 0.06 * size
@@ -50,7 +50,7 @@ def sample_document(
                 continue  # not labelled
             flags = {"occluded": True} if draw > 0.9 else {}
             shapes.append(_shape(name, [points[index].round(2).tolist()], group_id, "point", flags))
-    document = {
+    document: dict[str, object] = {
         "version": "5.4.1",
         "flags": {},
         "shapes": shapes,
@@ -81,7 +81,9 @@ def write_sample_labelme(
     return paths
 
 
-def _shape(label: str, points: list, group_id: int, kind: str, flags: dict | None = None) -> dict:
+def _shape(
+    label: str, points: list[list[float]], group_id: int, kind: str, flags: dict[str, bool] | None = None
+) -> dict[str, object]:
     return {
         "label": label,
         "points": points,

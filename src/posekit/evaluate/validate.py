@@ -34,13 +34,13 @@ def _images(split: DatasetSplit) -> dict[int, dict]:
 
 def gt_box_results(pose_model: PoseModel, cfg: Config) -> list[dict]:
     """Pose results for every usable ground-truth person of DATASET.VAL, from its own box."""
-    people, _ = read_coco_people(cfg.dataset.val, cfg.data_preset.num_joints)
+    people, _ = read_coco_people(cfg.dataset.val.coco_files, cfg.data_preset.num_joints)
     by_image = defaultdict(list)
     for person in people:
         by_image[(person.image_id, person.image_path)].append(person.box)
     results = []
-    for (image_id, path), boxes in tqdm(by_image.items(), desc="gt box", leave=False):
-        boxes = np.array(boxes, dtype=np.float64)
+    for (image_id, path), person_boxes in tqdm(by_image.items(), desc="gt box", leave=False):
+        boxes = np.array(person_boxes, dtype=np.float64)
         keypoints, scores = pose_model.estimate(read_image_rgb(path), boxes)
         person = scores.mean(axis=1) + 1.25 * scores.max(axis=1)
         result = PoseResult(boxes, np.ones(len(boxes)), keypoints, scores, person)
@@ -121,10 +121,11 @@ def validate_det_boxes(
         raise PosekitError(
             f"{det_file}: {nms} pose NMS kept no pose (no pose reaches a keypoint score of 0.3)"
         )
+    ann_path = _test_split(cfg).ann_path
     if not results:
-        raise PosekitError(f"{det_file}: no person detections for the images of {cfg.dataset.test.ann_path}")
+        raise PosekitError(f"{det_file}: no person detections for the images of {ann_path}")
     atomic_write_json(out_json, results)
-    return evaluate_keypoints(cfg.dataset.test.ann_path, results)["AP"]
+    return evaluate_keypoints(ann_path, results)["AP"]
 
 
 def _test_split(cfg: Config) -> DatasetSplit:

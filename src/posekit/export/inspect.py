@@ -37,9 +37,10 @@ def onnx_input_info(path: str | Path) -> OnnxInputInfo:
     tensor = inputs[0].type.tensor_type
     elem_type = onnx.TensorProto.DataType.Name(tensor.elem_type).lower()
     dims = [d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim]
-    if elem_type != "float" or len(dims) != 4 or dims[1] != 3 or None in dims[2:]:
+    size = [d for d in dims[2:] if d is not None]
+    if elem_type != "float" or len(dims) != 4 or dims[1] != 3 or len(size) != 2:
         raise PosekitError(
             f"{path}: input '{inputs[0].name}' is {elem_type}{dims}; expected float32 N x 3 x H x W "
             "(export without --preprocess: on Ascend the AIPP config does the normalisation)"
         )
-    return OnnxInputInfo(path, inputs[0].name, "float32", dims[0], (int(dims[2]), int(dims[3])))
+    return OnnxInputInfo(path, inputs[0].name, "float32", dims[0], (size[0], size[1]))

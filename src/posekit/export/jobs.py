@@ -44,7 +44,7 @@ def plan_om(
     from posekit.export.inspect import onnx_input_info
 
     info = onnx_input_info(onnx_path)
-    input_hw = tuple(info.input_hw)
+    input_hw = info.input_hw
     if cfg_path:
         from posekit.config import load_config
 

@@ -50,6 +50,8 @@ class ExportReport:
 class Uint8Preprocess(nn.Module):
     """uint8 RGB crops -> model(rgb / 255 - mean): the same normalisation as posekit.geometry."""
 
+    mean: torch.Tensor  # a buffer
+
     def __init__(self, model: nn.Module, layout: str = "nhwc") -> None:
         super().__init__()
         if layout not in PREPROCESS_LAYOUTS:

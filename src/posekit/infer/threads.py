@@ -9,7 +9,13 @@ from typing import TypeVar
 
 T = TypeVar("T")
 _POLL_S = 0.1
-_END = object()
+
+
+class _End:
+    """The producer's last hand-over: `items` is exhausted."""
+
+
+_END = _End()
 
 
 class _Failure:
@@ -24,10 +30,10 @@ def threaded(items: Iterable[T], maxsize: int, name: str = "stage") -> Iterator[
     consumer, such as Ctrl-C) stops the thread at its next hand-over and closes `items`, so chains of
     threaded stages shut down from the consumer end without hanging.
     """
-    handover: queue.Queue = queue.Queue(maxsize=max(1, int(maxsize)))
+    handover: queue.Queue[T | _Failure | _End] = queue.Queue(maxsize=max(1, int(maxsize)))
     stop = threading.Event()
 
-    def put(item: object) -> bool:
+    def put(item: T | _Failure | _End) -> bool:
         while not stop.is_set():
             try:
                 handover.put(item, timeout=_POLL_S)
@@ -60,7 +66,7 @@ def threaded(items: Iterable[T], maxsize: int, name: str = "stage") -> Iterator[
                 if not worker.is_alive() and handover.empty():
                     raise RuntimeError(f"pipeline stage {name!r} stopped without finishing") from None
                 continue
-            if item is _END:
+            if isinstance(item, _End):
                 break
             if isinstance(item, _Failure):
                 raise item.exc

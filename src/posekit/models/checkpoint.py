@@ -137,8 +137,6 @@ def load_pose_network(cfg: Config, checkpoint: str | Path, device: str = "cpu") 
     return model.to(device).eval()
 
 
-
-
 def find_imagenet_resnet(depth: int) -> Path | None:
     """A torchvision ImageNet file for ResNet-`depth` (e.g. resnet50-0676ba61.pth) in torch's hub cache."""
     folder = Path(torch.hub.get_dir()) / "checkpoints"
@@ -155,10 +153,11 @@ def load_imagenet_backbone(
     the network has no ResNet backbone.
     """
     source = Path(path) if path else find_imagenet_resnet(depth)
-    if source is None or not hasattr(model, "preact"):  # HRNet has no ResNet backbone
+    preact = getattr(model, "preact", None)
+    if source is None or not isinstance(preact, nn.Module):  # HRNet has no ResNet backbone
         return 0, None
     state = read_state_dict(source)
-    backbone = model.preact.state_dict()
+    backbone = preact.state_dict()
     matched = {k: v for k, v in state.items() if k in backbone and tuple(v.shape) == tuple(backbone[k].shape)}
-    model.preact.load_state_dict(matched, strict=False)
+    preact.load_state_dict(matched, strict=False)
     return len(matched), source

@@ -33,16 +33,17 @@ def _bilinear_rows(
     wy1, wx1 = y - y0, x - x0
     wy0, wx0 = 1 - wy1, 1 - wx1
     y0i, x0i = y0.long(), x0.long()
-    out = None
-    for dy, wy in ((0, wy0), (1, wy1)):
-        for dx, wx in ((0, wx0), (1, wx1)):
-            yi, xi = y0i + dy, x0i + dx
-            inside = (yi >= 0) & (yi < height) & (xi >= 0) & (xi < width)
-            index = torch.where(inside, base + yi * width + xi, torch.full_like(yi, outside))
-            part = rows.index_select(0, index.reshape(-1)).reshape(*index.shape, rows.shape[1])
-            term = part * (wy * wx).unsqueeze(-1)
-            out = term if out is None else out + term
-    return out
+
+    def corner(dy: int, dx: int, weight: torch.Tensor) -> torch.Tensor:
+        yi, xi = y0i + dy, x0i + dx
+        inside = (yi >= 0) & (yi < height) & (xi >= 0) & (xi < width)
+        index = torch.where(inside, base + yi * width + xi, torch.full_like(yi, outside))
+        part = rows.index_select(0, index.reshape(-1)).reshape(*index.shape, rows.shape[1])
+        return part * weight.unsqueeze(-1)
+
+    return (
+        corner(0, 0, wy0 * wx0) + corner(0, 1, wy0 * wx1) + corner(1, 0, wy1 * wx0) + corner(1, 1, wy1 * wx1)
+    )
 
 
 def deform_conv2d(

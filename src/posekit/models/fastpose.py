@@ -57,7 +57,8 @@ class FastPose(nn.Module):
         self.duc2 = DUC(first // 2, conv_dim * 4)
         self.conv_out = nn.Conv2d(conv_dim, num_joints, 3, padding=1)
         nn.init.normal_(self.conv_out.weight, std=0.001)
-        nn.init.constant_(self.conv_out.bias, 0.0)
+        if self.conv_out.bias is not None:  # made with a bias
+            nn.init.constant_(self.conv_out.bias, 0.0)
 
     @classmethod
     def from_config(cls, model: ModelConfig, num_joints: int) -> FastPose:

@@ -54,7 +54,8 @@ class FastPoseDUC(nn.Module):
         self.duc3 = duc_stage(channels // 4, CONV_DIM, num_convs[2])
         self.conv_out = nn.Conv2d(CONV_DIM, num_joints, 3, padding=1)
         nn.init.normal_(self.conv_out.weight, std=0.001)
-        nn.init.constant_(self.conv_out.bias, 0.0)
+        if self.conv_out.bias is not None:  # made with a bias
+            nn.init.constant_(self.conv_out.bias, 0.0)
 
     @classmethod
     def from_config(cls, model: ModelConfig, num_joints: int) -> FastPoseDUC:

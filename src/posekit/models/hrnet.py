@@ -11,10 +11,14 @@ heatmaps (N, K, H/4, W/4).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import cast
+
 import torch
 from torch import nn
 
 from posekit.config import ModelConfig, StageConfig
+from posekit.errors import ConfigError
 
 
 class BasicBlock(nn.Module):
@@ -65,10 +69,12 @@ class Bottleneck(nn.Module):
         return self.relu(out + residual)
 
 
-BLOCKS: dict[str, type[nn.Module]] = {"BASIC": BasicBlock, "BOTTLENECK": Bottleneck}
+BLOCKS: dict[str, type[BasicBlock] | type[Bottleneck]] = {"BASIC": BasicBlock, "BOTTLENECK": Bottleneck}
 
 
-def residual_layer(block: type[nn.Module], inplanes: int, planes: int, blocks: int) -> nn.Sequential:
+def residual_layer(
+    block: type[BasicBlock] | type[Bottleneck], inplanes: int, planes: int, blocks: int
+) -> nn.Sequential:
     """`blocks` residual blocks at stride 1; block 0 gets a 1x1 conv + BN downsample when widths differ."""
     out = planes * block.expansion
     downsample = None
@@ -103,9 +109,10 @@ class HighResolutionModule(nn.Module):
         )
         self.out_channels = [c * block.expansion for c in stage.num_channels]
         outputs = self.num_branches if multi_scale_output else 1
-        self.fuse_layers = nn.ModuleList(
-            nn.ModuleList(self._fuse(j, i) for j in range(self.num_branches)) for i in range(outputs)
-        )
+        rows = [[self._fuse(j, i) for j in range(self.num_branches)] for i in range(outputs)]
+        # torch's stub takes modules only, but ModuleList stores None (add_module accepts it); the None
+        # entries keep the indices of AlphaPose's checkpoint keys (fuse_layers.<i>.<j>)
+        self.fuse_layers = nn.ModuleList(nn.ModuleList(row) for row in rows)  # type: ignore[arg-type]
         self.relu = nn.ReLU(inplace=False)
 
     def _fuse(self, source: int, target: int) -> nn.Module | None:
@@ -135,7 +142,8 @@ class HighResolutionModule(nn.Module):
     def forward(self, xs: list[torch.Tensor]) -> list[torch.Tensor]:
         xs = [branch(x) for branch, x in zip(self.branches, xs)]
         fused = []
-        for i, row in enumerate(self.fuse_layers):
+        rows = cast(Iterable[nn.ModuleList], self.fuse_layers)  # built as a ModuleList of ModuleLists
+        for i, row in enumerate(rows):
             y = xs[0] if i == 0 else row[0](xs[0])
             for j in range(1, self.num_branches):
                 y = y + (xs[j] if i == j else row[j](xs[j]))
@@ -160,7 +168,7 @@ def transition(previous: list[int], current: list[int]) -> nn.ModuleList:
                 )
             )
         )
-    return nn.ModuleList(layers)
+    return nn.ModuleList(layers)  # type: ignore[arg-type]  # None entries: see HighResolutionModule
 
 
 class PoseHighResolutionNet(nn.Module):
@@ -199,7 +207,10 @@ class PoseHighResolutionNet(nn.Module):
     @classmethod
     def from_config(cls, model: ModelConfig, num_joints: int) -> PoseHighResolutionNet:
         """The network MODEL describes (STAGE2-4, FINAL_CONV_KERNEL)."""
-        return cls([model.stage2, model.stage3, model.stage4], num_joints, model.final_conv_kernel)
+        stages = [stage for stage in (model.stage2, model.stage3, model.stage4) if stage is not None]
+        if len(stages) != 3:
+            raise ConfigError("MODEL: PoseHighResolutionNet needs STAGE2, STAGE3 and STAGE4")
+        return cls(stages, num_joints, model.final_conv_kernel)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.relu(self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x))))))

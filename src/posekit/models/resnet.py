@@ -115,7 +115,7 @@ class Bottleneck(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = F.relu(self.bn1(self.conv1(x)))
-        if self.conv2_offset is not None:
+        if self.conv2_offset is not None and self.dcn is not None:  # made together in __init__
             offset, mask = split_offset_mask(
                 self.conv2_offset(out), self.dcn.modulated, self.dcn.deform_group
             )
@@ -144,7 +144,7 @@ def _shuffle_conv(planes: int, stride: int, dcn: DCNConfig | None) -> nn.Module:
 
 
 # depth -> (block type, blocks per layer)
-ARCHITECTURES: dict[int, tuple[type[nn.Module], list[int]]] = {
+ARCHITECTURES: dict[int, tuple[type[BasicBlock] | type[Bottleneck], list[int]]] = {
     18: (BasicBlock, [2, 2, 2, 2]),
     34: (BasicBlock, [3, 4, 6, 3]),
     50: (Bottleneck, [3, 4, 6, 3]),
@@ -183,7 +183,12 @@ class ResNetBackbone(nn.Module):
         self.out_channels = 512 * block.expansion
 
     def _make_layer(
-        self, block: type[nn.Module], planes: int, blocks: int, stride: int, dcn: DCNConfig | None
+        self,
+        block: type[BasicBlock] | type[Bottleneck],
+        planes: int,
+        blocks: int,
+        stride: int,
+        dcn: DCNConfig | None,
     ) -> nn.Sequential:
         out = planes * block.expansion
         downsample = None

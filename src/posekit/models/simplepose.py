@@ -38,7 +38,8 @@ class SimplePose(nn.Module):
         self.deconv_layers = nn.Sequential(*layers)
         self.final_layer = nn.Conv2d(dims[-1], num_joints, 1)
         nn.init.normal_(self.final_layer.weight, std=0.001)
-        nn.init.constant_(self.final_layer.bias, 0.0)
+        if self.final_layer.bias is not None:  # made with a bias
+            nn.init.constant_(self.final_layer.bias, 0.0)
 
     @classmethod
     def from_config(cls, model: ModelConfig, num_joints: int) -> SimplePose:

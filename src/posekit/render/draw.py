@@ -243,7 +243,8 @@ def _blend_limb(
     mx, my = (start[0] + end[0]) / 2.0, (start[1] + end[1]) / 2.0
     length = math.hypot(start[0] - end[0], start[1] - end[1])
     angle = math.degrees(math.atan2(start[1] - end[1], start[0] - end[0]))
-    polygon = cv2.ellipse2Poly((int(mx), int(my)), (int(length / 2), int(width)), int(angle), 0, 360, 1)
+    outline = cv2.ellipse2Poly((int(mx), int(my)), (int(length / 2), int(width)), int(angle), 0, 360, 1)
+    polygon = np.asarray(outline)  # an (N, 2) int32 array already; cv2's stub calls it a sequence
     _blend_region(
         canvas,
         polygon.astype(np.float64),

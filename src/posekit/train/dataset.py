@@ -60,7 +60,7 @@ class KeypointDataset(Dataset):
         self.dpg = dpg
         self.seed = seed
         self.epoch = 0
-        self.people, self.keypoint_names = read_coco_people(split, cfg.data_preset.num_joints)
+        self.people, self.keypoint_names = read_coco_people(split.coco_files, cfg.data_preset.num_joints)
         if not self.people:
             raise PosekitError(f"{split.ann_path}: no usable person annotations (need keypoints and a box)")
         check_image_files(sorted({p.image_path for p in self.people}), split.ann_path)

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 import yaml
 from torch import nn
-from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
+from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, Sampler
 from tqdm import tqdm
 
 from posekit.config import Config, config_to_dict
@@ -235,6 +235,7 @@ def _scheduler(
 
 def _loader(dataset: KeypointDataset, opts: TrainOptions, info: DistInfo, epoch: int) -> DataLoader:
     dataset.set_epoch(epoch)
+    sampler: Sampler[int]
     if info.enabled:
         sampler = DistributedSampler(dataset, info.world_size, info.rank, shuffle=True, seed=opts.seed)
         sampler.set_epoch(epoch)
