@@ -182,7 +182,7 @@ def test_det_box_validation_oks_nms_equals_alphapose(tiny_estimator, coco_mini):
 
 
 def test_det_box_validation_creates_det_file(tiny_estimator, tmp_path, capsys, coco_mini):
-    from posekit.detectors import DETECTORS
+    from posekit.detectors import DETECTOR_CLASSES, DETECTORS
 
     cfg, estimator = tiny_estimator
     cfg.dataset.test.det_file = str(tmp_path / "json" / "test_det.json")
@@ -204,11 +204,11 @@ def test_det_box_validation_creates_det_file(tiny_estimator, tmp_path, capsys, c
     module = types.ModuleType("posekit_test_fake_detector")
     module.OneBoxDetector = OneBoxDetector
     sys.modules[module.__name__] = module
-    DETECTORS["fake"] = (module.__name__, "OneBoxDetector")
+    DETECTORS["fake"], DETECTOR_CLASSES["fake"] = "fake", (module.__name__, "OneBoxDetector")
     try:
         validate_det_boxes(estimator, cfg, tmp_path / "out.json", detector="fake")
     finally:
-        del DETECTORS["fake"]
+        del DETECTORS["fake"], DETECTOR_CLASSES["fake"]
     assert f"Will create detection results to {cfg.dataset.test.det_file}" in capsys.readouterr().out
     written = json.loads((tmp_path / "json" / "test_det.json").read_text())
     assert len(written) == 4 and written[0]["bbox"] == [10.0, 10.0, 190.0, 290.0]

@@ -21,11 +21,11 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 # - evaluate sits below train: training validates every epoch (train/loop.py -> evaluate), the direction
 #   issue 17 keeps when it moves COCO reading out of train;
 # - ui sits below cli: the cli's `posekit ui` command starts the UI (DESIGN.md's cli line lists ui).
-# Not named in DESIGN.md: errors and registry (the standard library only) go with types; modelstore and
-# paths (where model files live) go with models; convert (the Labelme -> COCO job) with the jobs;
-# `posekit` itself (the top-level __init__) is api; __main__ is cli.
+# Not named in DESIGN.md: errors, registry and choices (the standard library only) go with types;
+# modelstore and paths (where model files live) go with models; convert (the Labelme -> COCO job) with
+# the jobs; `posekit` itself (the top-level __init__) is api; __main__ is cli.
 LAYERS: list[tuple[str, set[str]]] = [
-    ("types", {"types", "errors", "registry", "console"}),
+    ("types", {"types", "errors", "registry", "console", "choices"}),
     ("skeleton", {"skeleton"}),
     ("io", {"io"}),
     ("config", {"config"}),

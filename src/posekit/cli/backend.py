@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from posekit.runtime import BACKEND_CHOICES, PRECISIONS
+from posekit.choices import BACKEND_CHOICES, PRECISIONS
 
 
 def add_backend_flags(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:

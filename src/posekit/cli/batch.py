@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from posekit.choices import FORMATS
 from posekit.cli.common import flag
 from posekit.cli.infer import (
     add_model_flags,
@@ -27,7 +28,7 @@ def register(subparsers) -> None:
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="folder, video, image, glob or list file")
     parser.add_argument("--outdir", required=True, help="output folder (a path every node sees)")
     out = parser.add_argument_group("output (as posekit infer)")
-    out.add_argument("--format", choices=["coco", "cmu", "open"], default=None, help="results json layout")
+    out.add_argument("--format", choices=FORMATS, default=None, help="results json layout")
     out.add_argument("--eval", action="store_true", help="integer image ids in the json")
     flag(out, "save_img", action="store_true", help="render images (on for image folders)")
     flag(out, "no_save_img", action="store_true", help="do not render images")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 
+from posekit.choices import PREPROCESS_LAYOUTS
 from posekit.export import DEFAULT_SOC_VERSION
 
 
@@ -22,7 +23,7 @@ def add_onnx_flags(parser: argparse.ArgumentParser) -> None:
         "--preprocess",
         nargs="?",
         const="nhwc",
-        choices=["nhwc", "nchw"],
+        choices=PREPROCESS_LAYOUTS,
         default=None,
         help="take uint8 RGB crops (NHWC by default) and normalise inside the graph",
     )

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from posekit import console
+from posekit.choices import FORMATS, POSE_MODELS
 from posekit.cli.backend import add_backend_flags
 from posekit.cli.common import (
     add_cfg_checkpoint,
@@ -55,7 +56,7 @@ def add_infer_flags(parser: argparse.ArgumentParser) -> None:
     flag(out, "vis_fast", action="store_true", help="fast drawing (solid points and lines)")
     out.add_argument("--showbox", action="store_true", help="draw the detection boxes (and track ids)")
     out.add_argument("--vis", action="store_true", help="live window (not available with headless OpenCV)")
-    out.add_argument("--format", choices=["coco", "cmu", "open"], default=None, help="results json layout")
+    out.add_argument("--format", choices=FORMATS, default=None, help="results json layout")
     out.add_argument(
         "--eval", action="store_true", help="integer image ids in the json (for COCO evaluation)"
     )
@@ -79,8 +80,8 @@ def add_model_flags(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     flag(
         run,
         "pose_model",
-        choices=["auto", "default", "detector"],
-        default="auto",
+        choices=POSE_MODELS,
+        default=Defaults.pose_model,
         help="without --cfg/--checkpoint: default (BlazePose landmarks on the boxes), detector (a "
         "keypoint detector's own keypoints, one-stage) or auto (detector's if it has them)",
     )

@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from posekit.track import TRACKERS
+from posekit.choices import TRACKERS
 
 TRACK_HELP = "track people through an image sequence from a pose results json"
 

@@ -11,45 +11,24 @@ from pathlib import Path
 from typing import Any
 
 from posekit import registry
+from posekit.choices import (
+    DEFAULT_DETECTOR,
+    DETECTORS,
+    FILE_DETECTORS,
+    canonical_detector_name,
+    detector_names,
+)
 from posekit.detectors.base import Detector
-from posekit.errors import PosekitError
 from posekit.types import Detections
 
-# name -> (module, class). Each class is constructed as cls(name=..., weights=..., device=..., **options).
-DETECTORS: dict[str, tuple[str, str]] = {
+# The detector names (and which family each belongs to) are posekit.choices.DETECTORS; this registry
+# says where each family's class lives: family -> (module, class).
+DETECTOR_CLASSES: dict[str, registry.Entry] = {
     "blazepose": ("posekit.families.blazepose.detector", "BlazePoseDetector"),
-    "yolo": ("posekit.detectors.yolov3", "YOLOv3SPPDetector"),
-    "yolox-nano": ("posekit.detectors.yolox", "YOLOXDetector"),
-    "yolox-tiny": ("posekit.detectors.yolox", "YOLOXDetector"),
-    "yolox-s": ("posekit.detectors.yolox", "YOLOXDetector"),
-    "yolox-m": ("posekit.detectors.yolox", "YOLOXDetector"),
-    "yolox-l": ("posekit.detectors.yolox", "YOLOXDetector"),
-    "yolox-x": ("posekit.detectors.yolox", "YOLOXDetector"),
-    "yolo11n-pose": ("posekit.families.yolo_pose.detector", "YoloPoseDetector"),
+    "yolov3": ("posekit.detectors.yolov3", "YOLOv3SPPDetector"),
+    "yolox": ("posekit.detectors.yolox", "YOLOXDetector"),
+    "yolo-pose": ("posekit.families.yolo_pose.detector", "YoloPoseDetector"),
 }
-# weight-file suffix -> (module, class) of the detector that reads such files (constructed with the
-# file name as its name and, unless given, as its weights)
-FILE_DETECTORS: dict[str, tuple[str, str]] = {
-    ".pt": ("posekit.families.yolo_pose.detector", "YoloPoseDetector")
-}
-ALIASES = {"yolox": "yolox-x", "yolov3": "yolo", "yolov3-spp": "yolo", "default": "blazepose"}
-DEFAULT_DETECTOR = "blazepose"
-
-
-def detector_names() -> list[str]:
-    """Every name `--detector` accepts."""
-    return sorted([*DETECTORS, *ALIASES])
-
-
-def canonical_detector_name(name: str) -> str:
-    """Resolve aliases ("yolox" -> "yolox-x"); a weight file name stays as given; raises PosekitError
-    for an unknown name."""
-    if Path(name).suffix.lower() in FILE_DETECTORS:
-        return name
-    key = ALIASES.get(name.lower(), name.lower())
-    if key not in DETECTORS:
-        raise PosekitError(f"unknown detector {name!r}; choose one of: {', '.join(detector_names())}")
-    return key
 
 
 def build_detector(
@@ -58,14 +37,18 @@ def build_detector(
     """Construct a detector by name or weight file; `weights` overrides where its weights are looked for."""
     key = canonical_detector_name(name)
     if key in DETECTORS:
-        cls = registry.load(DETECTORS[key])
+        cls = registry.load(DETECTOR_CLASSES[DETECTORS[key]])
     else:
-        cls, weights = registry.load(FILE_DETECTORS[Path(key).suffix.lower()]), weights or key
+        family, weights = FILE_DETECTORS[Path(key).suffix.lower()], weights or key
+        cls = registry.load(DETECTOR_CLASSES[family])
     return cls(name=key, weights=weights, device=device, **options)
 
 
 __all__ = [
     "DEFAULT_DETECTOR",
+    "DETECTORS",
+    "DETECTOR_CLASSES",
+    "FILE_DETECTORS",
     "Detections",
     "Detector",
     "build_detector",

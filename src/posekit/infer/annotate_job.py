@@ -13,6 +13,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from posekit import console
+from posekit.choices import ANNOTATE_MODES
 from posekit.convert.coco_labelme import place_image
 from posekit.convert.prelabel import DEFAULT_KPT_THR, new_people, next_group_id, predicted_shapes
 from posekit.errors import PosekitError
@@ -27,9 +28,6 @@ from posekit.io.outnames import fit_name
 from posekit.paths import folder_lock
 from posekit.skeleton import set_for_joints
 
-# What to do with an image that already has a Labelme file.
-MODES = ("new", "only-missing", "merge", "overwrite")
-
 
 @dataclass(frozen=True)
 class AnnotateOptions:
@@ -42,8 +40,8 @@ class AnnotateOptions:
     embed_images: bool = False
 
     def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise PosekitError(f"annotate mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+        if self.mode not in ANNOTATE_MODES:
+            raise PosekitError(f"annotate mode must be one of {', '.join(ANNOTATE_MODES)}, not {self.mode!r}")
         if not 0.0 <= float(self.kpt_thr) <= 1.0:
             raise PosekitError(f"--kpt-thr must be between 0 and 1, not {self.kpt_thr!r}")
 

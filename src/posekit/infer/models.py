@@ -6,10 +6,10 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 
+from posekit.choices import POSE_MODELS
 from posekit.detectors.base import Detector, KeypointDetector
 from posekit.errors import PosekitError
 from posekit.infer.detfile import DetectionFile
-from posekit.infer.options import POSE_MODEL_CHOICES
 from posekit.pose.types import PoseModel
 
 
@@ -67,10 +67,8 @@ def load_pose_estimator(
     build_backend); without them, by `pose_model`: "default" the embedded default model, "detector"
     the keypoints of a keypoint detector such as YOLO-pose (one-stage), "auto" the detector's
     keypoints when it has them, else the default model."""
-    if pose_model not in POSE_MODEL_CHOICES:
-        raise PosekitError(
-            f"unknown pose model {pose_model!r}; choose one of: {', '.join(POSE_MODEL_CHOICES)}"
-        )
+    if pose_model not in POSE_MODELS:
+        raise PosekitError(f"unknown pose model {pose_model!r}; choose one of: {', '.join(POSE_MODELS)}")
     one_stage = isinstance(detector, KeypointDetector)
     if pose_model == "detector" and not one_stage:
         name = getattr(detector, "name", "this")

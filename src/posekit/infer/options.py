@@ -11,15 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
+from posekit.choices import BACKEND_CHOICES as BACKENDS
+from posekit.choices import FORMATS, INFER_TRACKERS, POSE_MODELS, PRECISIONS, canonical_detector_name
 from posekit.errors import PosekitError
 from posekit.io.images import DEFAULT_MAX_PIXELS
 from posekit.one_euro import DEFAULT_BETA, DEFAULT_D_CUTOFF, DEFAULT_MIN_CUTOFF, OneEuroParams
-from posekit.track import TRACKERS as TRACKER_NAMES
 
-TRACKERS = ("none", *TRACKER_NAMES)
-FORMATS = ("coco", "cmu", "open")
-POSE_MODEL_CHOICES = ("auto", "default", "detector")
-PRECISIONS = ("auto", "fp32", "bf16")
 # The options that decide which detector and which pose model are loaded (a Pipeline whose options
 # differ elsewhere reuses its models).
 DETECTOR_OPTIONS = (
@@ -117,9 +114,6 @@ class InferOptions:
     smooth_d_cutoff: float = DEFAULT_D_CUTOFF
 
     def __post_init__(self) -> None:
-        from posekit.detectors import canonical_detector_name
-        from posekit.runtime import BACKEND_CHOICES as BACKENDS
-
         for name in BOOL_OPTIONS:
             self._check(name, lambda v: isinstance(v, bool), "True or False")
         self._check("save_img", lambda v: v is None or isinstance(v, bool), "None, True or False")
@@ -132,8 +126,8 @@ class InferOptions:
         for name in ("smooth_min_cutoff", "smooth_d_cutoff"):
             self._check(name, lambda v: _is_number(v, int | float) and v > 0, "a number > 0")
         self._check("smooth_beta", lambda v: _is_number(v, int | float) and v >= 0, "a number >= 0")
-        for name, allowed in (("backend", BACKENDS), ("precision", PRECISIONS), ("tracker", TRACKERS),
-                              ("format", FORMATS), ("pose_model", POSE_MODEL_CHOICES)):  # fmt: skip
+        for name, allowed in (("backend", BACKENDS), ("precision", PRECISIONS), ("tracker", INFER_TRACKERS),
+                              ("format", FORMATS), ("pose_model", POSE_MODELS)):  # fmt: skip
             self._check(name, lambda v, allowed=allowed: v in allowed, f"one of {', '.join(allowed)}")
         for name in ("detector", "device", "outdir"):
             self._check(name, lambda v: isinstance(v, str) and v != "", "a non-empty string")

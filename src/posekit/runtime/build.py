@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from posekit.choices import BACKEND_CHOICES
 from posekit.errors import PosekitError
 from posekit.runtime import onnx_backend, openvino_backend
 from posekit.runtime.precision import cpu_has_native_bf16, optimize_for_inference, resolve_precision
@@ -55,7 +56,6 @@ def _openvino(model, sample, device, precision, options) -> Runner:
 
 # backend name -> builder(model, sample, device, precision, options) -> Runner
 BACKENDS: dict[str, Callable[..., Runner]] = {"torch": _torch, "onnx": _onnx, "openvino": _openvino}
-BACKEND_CHOICES = ("auto", *BACKENDS)
 
 
 def resolve_backend(kind: str, source: str | Path | None = None, device: str = "cpu") -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-PRECISIONS = ("auto", "fp32", "bf16")
+from posekit.choices import PRECISIONS
 
 
 def cpu_has_native_bf16() -> bool:

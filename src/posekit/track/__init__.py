@@ -1,4 +1,4 @@
-"""Pose tracking: PoseFlow and an online OKS/IoU tracker, built by name from TRACKERS."""
+"""Pose tracking: PoseFlow and an online OKS/IoU tracker, built by name (posekit.choices.TRACKERS)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ from typing import Any, Protocol
 import numpy as np
 
 from posekit import registry
+from posekit.choices import DEFAULT_TRACKER, TRACKERS
 from posekit.errors import PosekitError
 from posekit.track.state import LiveTrack
 from posekit.types import PoseResult
 
-# name -> (module, class) (posekit.registry); names are matched ignoring case, "-" and "_".
-TRACKERS: dict[str, registry.Entry] = {
+# tracker name (posekit.choices.TRACKERS) -> (module, class) (posekit.registry)
+TRACKER_CLASSES: dict[str, registry.Entry] = {
     "oks": ("posekit.track.oks", "OksTracker"),
     "poseflow": ("posekit.track.poseflow", "PoseFlowTracker"),
 }
-DEFAULT_TRACKER = "oks"
 
 
 class Tracker(Protocol):
@@ -35,7 +35,7 @@ def build_tracker(name: str = DEFAULT_TRACKER, **opts: Any) -> Tracker:
     key = name.lower().replace("-", "").replace("_", "")
     if key not in TRACKERS:
         raise PosekitError(f"unknown tracker {name!r}; choose one of: {', '.join(TRACKERS)}")
-    cls = registry.load(TRACKERS[key])
+    cls = registry.load(TRACKER_CLASSES[key])
     try:
         return cls(**opts)
     except TypeError as exc:

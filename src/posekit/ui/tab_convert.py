@@ -96,7 +96,7 @@ def build() -> None:
 
 def build_prelabel() -> None:
     """Pre-labelling: a folder of photos -> Labelme files of predicted people."""
-    from posekit.detectors import DEFAULT_DETECTOR, detector_names
+    from posekit.choices import DEFAULT_DETECTOR, detector_names
 
     gr.Markdown("Pre-label photos: a pose model writes a Labelme file per photo for you to review.")
     with gr.Row():

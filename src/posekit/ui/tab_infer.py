@@ -141,7 +141,7 @@ def run_infer(
 
 def build() -> None:
     """The Infer tab's components and events."""
-    from posekit.detectors import DEFAULT_DETECTOR, detector_names
+    from posekit.choices import DEFAULT_DETECTOR, detector_names
 
     gr.Markdown("Detect people and estimate their COCO-17 poses, as `posekit infer` does.")
     with gr.Row():

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import gradio as gr
 
+from posekit.choices import DEFAULT_TRACKER, TRACKERS
 from posekit.infer.tracked import DEFAULT_DET_INTERVAL
 from posekit.one_euro import DEFAULT_BETA, DEFAULT_D_CUTOFF, DEFAULT_MIN_CUTOFF
-from posekit.track import TRACKERS
 from posekit.ui import tab_infer
 from posekit.ui.common import friendly_errors, inside, output_folder, required_path
 
@@ -69,14 +69,14 @@ def run_track_files(imgdir: str, in_json: str, tracker: str, output_dir: str):
 
 def build() -> None:
     """The Track tab's components and events."""
-    from posekit.detectors import DEFAULT_DETECTOR, detector_names
+    from posekit.choices import DEFAULT_DETECTOR, detector_names
 
     gr.Markdown(
         "Give every person a track id across frames: **oks** is the fast online tracker, **poseflow** "
         "AlphaPose's PoseFlow (ORB feature matching)."
     )
     with gr.Row():
-        tracker = gr.Radio(list(TRACKERS), value="oks", label="Tracker", elem_id="track-tracker")
+        tracker = gr.Radio(list(TRACKERS), value=DEFAULT_TRACKER, label="Tracker", elem_id="track-tracker")
         outdir = gr.Textbox(label="Output folder", value="examples/tracked/", elem_id="track-output")
     with gr.Tab("Video"):
         with gr.Row():

@@ -46,7 +46,7 @@ def run_validate(cfg_path: str, checkpoint: str, detector: str, output_dir: str,
 
 def build() -> None:
     """The Validate tab's components and events."""
-    from posekit.detectors import DEFAULT_DETECTOR, detector_names
+    from posekit.choices import DEFAULT_DETECTOR, detector_names
 
     gr.Markdown(
         "COCO keypoint mAP on the config's validation split, with ground-truth boxes and with detected "
