@@ -136,6 +136,20 @@ def test_call_takes_a_path_or_an_array_and_matches_a_run(coco_mini, tmp_path):
         pipe(tmp_path / "nope.jpg")
 
 
+def test_call_with_a_path_honours_max_pixels_as_stream_does(coco_mini):
+    path = list_images(coco_mini / "val2017")[0]
+    height, width = read_image_rgb(path).shape[:2]
+    small = _fake_pipeline(max_pixels=width * height - 1)
+    refused = rf"{path.name}: image header says {width}x{height} \(0 Mpixels\), over the limit of"
+    with pytest.raises(PosekitError, match=refused):
+        small(path)
+    with pytest.warns(UserWarning, match=refused):
+        assert list(small.stream(path)) == []
+    exact = _fake_pipeline(max_pixels=width * height)
+    _same(exact(path), _fake_pipeline()(read_image_rgb(path)))
+    assert len(exact(str(path))) == 2
+
+
 def test_stream_takes_every_kind_of_source_with_the_same_results(coco_mini, posetrack_mini, tmp_path):
     # det_interval 1: the fake pose model's keypoints do not span its box, so the pose-guided crops of
     # video would shrink from frame to frame (they are tested in test_track_video.py)

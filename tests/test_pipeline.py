@@ -148,6 +148,24 @@ def test_detfile_boxes_are_used(coco_mini, tmp_path):
         np.testing.assert_allclose(got, np.array(want), rtol=1e-5, atol=1e-3)
 
 
+def test_detfile_is_a_named_detector_in_the_detect_stage(coco_mini):
+    from posekit.detectors.base import NamedDetector
+    from posekit.infer.sources import Frame
+
+    detfile = DetectionFile(coco_mini / "annotations" / "person_detections_val2017.json")
+    assert isinstance(detfile, NamedDetector) and detfile.name == "detfile"
+    paths = collect_image_paths(str(coco_mini / "val2017"), None, None)
+    frames = [Frame(i, p.name, np.zeros((8, 8, 3), np.uint8)) for i, p in enumerate(paths)]
+    frames.append(Frame(len(paths), "unlisted.jpg", np.zeros((8, 8, 3), np.uint8)))
+    out = list(detect_stage(iter(frames), detfile, 3, defaultdict(float)))
+    for frame, path in zip(out, paths):
+        np.testing.assert_array_equal(frame.detections.boxes, detfile.lookup(path.name).boxes)
+        assert len(frame.detections) > 0
+    assert len(out[-1].detections) == 0
+    with pytest.raises(PosekitError, match="a detection file finds boxes by image name, not by pixels"):
+        detfile.detect([frames[0].image])
+
+
 # ---------------------------------------------------------------- video and Ctrl-C
 
 

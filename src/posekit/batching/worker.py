@@ -15,7 +15,7 @@ from posekit.batching.units import Unit
 from posekit.errors import PosekitError
 from posekit.infer.options import InferOptions
 from posekit.infer.pipeline import Pipeline
-from posekit.infer.sources import Source, collect_image_paths, open_images, open_video
+from posekit.infer.sources import Source, SourceKind, open_source
 
 
 @dataclass
@@ -41,13 +41,12 @@ def _one_line(exc: Exception) -> str:
     return first if isinstance(exc, PosekitError) else f"{type(exc).__name__}: {first}"
 
 
+UNIT_SOURCE_KINDS: dict[str, SourceKind] = {"video": "video", "images": "folder", "image": "image"}
+
+
 def open_unit(unit: Unit, max_pixels: int | None) -> Source:
     """The frames of a unit, as `posekit infer --video/--indir/--image` opens them."""
-    if unit.kind == "video":
-        return open_video(unit.path, max_pixels)
-    if unit.kind == "images":
-        return open_images(collect_image_paths(str(unit.path), None, None), max_pixels)
-    return open_images([unit.path], max_pixels)
+    return open_source(unit.path, max_pixels, kind=UNIT_SOURCE_KINDS[unit.kind])
 
 
 class UnitWorker:

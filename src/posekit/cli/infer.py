@@ -267,22 +267,23 @@ def sigterm_as_interrupt() -> Iterator[None]:
 
 
 def _open_source(args: argparse.Namespace):
-    from posekit.infer.sources import (
-        collect_image_paths,
-        open_images,
-        open_video,
-        open_webcam,
-    )
+    from posekit.errors import PosekitError
+    from posekit.infer.sources import open_source
     from posekit.io.images import sample_image_path
 
     if args.webcam >= 0:
-        return open_webcam(args.webcam)
+        return open_source(args.webcam, kind="webcam")
     if args.video:
-        return open_video(args.video, args.max_pixels)
-    if args.sample and not (args.inputlist or args.inputpath or args.inputimg):
-        return open_images([sample_image_path()])
-    paths = collect_image_paths(args.inputpath, args.inputlist, args.inputimg)
-    return open_images(paths, args.max_pixels)
+        return open_source(args.video, args.max_pixels, kind="video")
+    if args.inputlist:
+        return open_source(args.inputlist, args.max_pixels, kind="list", list_base=args.inputpath)
+    if args.inputpath:
+        return open_source(args.inputpath, args.max_pixels, kind="folder")
+    if args.inputimg:
+        return open_source(args.inputimg, args.max_pixels, kind="image")
+    if args.sample:
+        return open_source(sample_image_path(), kind="image")
+    raise PosekitError("no input: give --image, --list, --indir, --video, --webcam or --sample")
 
 
 def _report(summary, args: argparse.Namespace, save_img: bool) -> None:

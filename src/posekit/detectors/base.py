@@ -37,3 +37,13 @@ class ThoroughDetector(Detector, Protocol):
     def detect_thorough(self, images: Sequence[np.ndarray]) -> list[Detections]:
         """detect(), scanning harder."""
         ...
+
+
+@runtime_checkable
+class NamedDetector(Detector, Protocol):
+    """A detector whose people depend on which image it is given, not only on its pixels (boxes read
+    from a detection file): the run calls detect_named with each frame's name."""
+
+    def detect_named(self, names: Sequence[str], images: Sequence[np.ndarray]) -> list[Detections]:
+        """One Detections per (name, image)."""
+        ...

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from posekit.errors import PosekitError
 from posekit.io.detections import read_detections
 from posekit.types import Detections
 
 
 class DetectionFile:
-    """Person boxes per image from a detection file (posekit.io.detections), looked up by image name.
+    """Person boxes per image from a detection file (posekit.io.detections), looked up by image name:
+    a detector (posekit.detectors.base.NamedDetector) that the run gives each frame's name.
 
     An image matches by its file name, its stem, or its stem's integer value ("000000000785.jpg" -> 785).
     """
@@ -42,3 +45,11 @@ class DetectionFile:
             if key in self._by_image:
                 return self._by_image[key]
         return Detections.empty()
+
+    def detect_named(self, names: Sequence[str], images: Sequence[np.ndarray]) -> list[Detections]:
+        """The file's detections of each named image (the pixels are not looked at)."""
+        return [self.lookup(name) for name in names]
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
+        """Refused: the file's boxes are found by image name (detect_named)."""
+        raise PosekitError(f"{self.path}: a detection file finds boxes by image name, not by pixels")

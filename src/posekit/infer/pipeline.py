@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from posekit.errors import PosekitError
 from posekit.infer.options import InferOptions, infer_options
-from posekit.infer.sources import Frame, Source, open_source, rgb_image
+from posekit.infer.sources import Frame, Source, open_source
 from posekit.types import PoseResult
 
 if TYPE_CHECKING:
@@ -153,16 +154,14 @@ class Pipeline:
         )
 
     def __call__(self, image: np.ndarray | str | Path) -> PoseResult:
-        """The people in one image: an RGB uint8 array (H, W, 3) or an image file path.
+        """The people in one image: an RGB uint8 array (H, W, 3) or an image file path (refused, as
+        `stream` skips it, when unreadable or over options.max_pixels).
 
         Each call stands alone (no tracking across calls: for track ids use `stream`)."""
-        from posekit.io.images import read_image_rgb
-
-        if isinstance(image, str | Path):
-            frame = Frame(0, Path(image).name, read_image_rgb(image))
-        else:
-            frame = Frame(0, "0.jpg", rgb_image(image))
-        (done,) = self.frames(Source([frame], 1, None, "image", is_video=False), single_thread=True)
+        source = open_source(image, self.options.max_pixels, kind="image")
+        (done,) = self.frames(source, single_thread=True)
+        if done.image is None:
+            raise PosekitError(done.error or f"{done.name}: not readable")
         return done.result
 
     def stream(self, source: Any) -> Iterator[tuple[str, np.ndarray, PoseResult]]:

@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -163,7 +164,7 @@ def open_webcam(device: int) -> Source:
     return Source(frames(), None, fps if fps > 0 else 25.0, f"webcam{device}", is_video=True, live=True)
 
 
-def rgb_image(image: np.ndarray, what: str = "image") -> np.ndarray:
+def rgb_image(image: object, what: str = "image") -> np.ndarray:
     """`image` checked as an RGB uint8 array (H, W, 3); a grey (H, W) array is expanded to RGB."""
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
         kind = image.dtype if isinstance(image, np.ndarray) else type(image).__name__
@@ -185,28 +186,84 @@ def item_frames(items: Iterable[object], max_pixels: int | None = DEFAULT_MAX_PI
             yield Frame(index, f"{index}.jpg", rgb_image(item, f"item {index}"))
 
 
-def open_source(source: object, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Source:
-    """A source from what a Python caller gives: a Source, a video file, an image file, a folder of
-    images, a webcam index (int), one RGB array, or a list / any iterable of image paths and arrays
-    (image files over `max_pixels` are skipped unread)."""
+SourceKind = Literal["auto", "image", "images", "folder", "list", "video", "webcam"]
+
+
+def open_source(
+    source: object,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    *,
+    kind: SourceKind = "auto",
+    list_base: str | Path | None = None,
+) -> Source:
+    """The Source every caller (CLI, UI, batch, Python API) opens its input with.
+
+    kind says what `source` is: "image" (one image file or RGB array), "images" (image paths and RGB
+    arrays), "folder", "list" (a text file of image paths, relative to `list_base`, else the working
+    folder), "video", "webcam" (a camera index), or "auto": decided from `source` (source_kind). A Source
+    is returned as it is. Image files over `max_pixels` become Frames with an error (skipped), a video
+    over it is refused.
+    """
     if isinstance(source, Source):
         return source
+    if kind == "auto":
+        kind = source_kind(source)
+    if kind == "images":
+        return open_items(source, max_pixels)
+    if kind == "image" and not isinstance(source, str | Path):
+        return Source([Frame(0, "0.jpg", rgb_image(source))], 1, None, "images", is_video=False)
+    if kind == "webcam":
+        return open_webcam(_camera_index(source))
+    if not isinstance(source, str | Path):
+        raise PosekitError(f"not a {kind} path: {type(source).__name__}")
+    if kind == "video":
+        return open_video(source, max_pixels)
+    if kind == "image":
+        return open_images([Path(source)], max_pixels)
+    if kind == "folder":
+        return open_images(collect_image_paths(str(source), None, None), max_pixels)
+    base = None if list_base is None else str(list_base)
+    return open_images(collect_image_paths(base, str(source), None), max_pixels)
+
+
+def source_kind(source: object) -> SourceKind:
+    """What kind of input `source` is: an int is a webcam index; a path a folder, an image file (by its
+    suffix) or else a video file; an array one image (a 4-d stack: images); any other iterable images."""
     if isinstance(source, bool):
         raise PosekitError(f"not an input: {source!r}")
     if isinstance(source, int):
-        return open_webcam(source)
-    if isinstance(source, np.ndarray) and source.ndim in (2, 3) and source.dtype == np.uint8:
-        source = [source]
+        return "webcam"
+    if isinstance(source, np.ndarray):
+        return "images" if source.ndim == 4 else "image"
     if isinstance(source, str | Path):
         path = Path(source)
         if path.is_dir():
-            return open_images(collect_image_paths(str(path), None, None), max_pixels)
+            return "folder"
         if path.suffix.lower() in IMAGE_SUFFIXES:
-            return open_images([path], max_pixels)
+            return "image"
         if not path.is_file():
             raise PosekitError(f"{path}: no such video, image or folder")
-        return open_video(path, max_pixels)
+        return "video"
     if not isinstance(source, Iterable):
         raise PosekitError(f"not an input: {type(source).__name__} (give a path, a webcam index or images)")
-    total = len(source) if isinstance(source, list | tuple) else None
-    return Source(item_frames(source, max_pixels), total, None, "images", is_video=False)
+    return "images"
+
+
+def open_items(items: object, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Source:
+    """A source over image paths and RGB arrays: a list of paths only is opened as image files are
+    (open_images), anything else frame by frame (item_frames)."""
+    if not isinstance(items, Iterable):
+        raise PosekitError(f"not a sequence of images: {type(items).__name__}")
+    if isinstance(items, list | tuple) and items and all(isinstance(p, str | Path) for p in items):
+        return open_images([Path(p) for p in items], max_pixels)
+    total = len(items) if isinstance(items, list | tuple) else None
+    return Source(item_frames(items, max_pixels), total, None, "images", is_video=False)
+
+
+def _camera_index(source: object) -> int:
+    """A webcam's index: an int, or a string of digits."""
+    if isinstance(source, int) and not isinstance(source, bool):
+        return source
+    if isinstance(source, str) and source.isdigit():
+        return int(source)
+    raise PosekitError(f"webcam {source!r}: expected a camera index")

@@ -11,13 +11,16 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 
-from posekit.detectors.base import Detector, ThoroughDetector
-from posekit.infer.detfile import DetectionFile
+import numpy as np
+
+from posekit.detectors.base import Detector, NamedDetector, ThoroughDetector
 from posekit.infer.sources import Frame, Source
 from posekit.infer.threads import threaded
 from posekit.infer.tracked import PoseStep, VideoOptions
 from posekit.pose.types import PoseModel
+from posekit.track import Tracker
 from posekit.track.schedule import DetectionSchedule
+from posekit.types import Detections
 
 STAGES = ("read", "detect", "pose", "nms", "track", "render")
 
@@ -43,16 +46,17 @@ def _timed(items: Iterable[Frame], times: dict[str, float], key: str) -> Iterato
 
 def detect_stage(
     frames: Iterable[Frame],
-    detector: Detector | DetectionFile,
+    detector: Detector,
     batch_size: int,
     times: dict[str, float],
     schedule: DetectionSchedule | None = None,
 ) -> Iterator[Frame]:
     """Fill frame.detections, calling the detector on batches of `batch_size` readable frames (in order);
     with a schedule of an interval > 1, only on the frames it picks (the others keep detections None),
-    and with the detector's thorough scan when it has one (ThoroughDetector)."""
+    and with the detector's thorough scan when it has one (ThoroughDetector); a NamedDetector (a
+    detection file) is given the frames' names too."""
     batch: list[Frame] = []
-    thorough = schedule is not None and schedule.interval > 1 and isinstance(detector, ThoroughDetector)
+    detect = _detect_call(detector, thorough=schedule is not None and schedule.interval > 1)
 
     def flush() -> list[Frame]:
         readable = []
@@ -61,13 +65,7 @@ def detect_stage(
                 readable.append(f)
                 f.new_scene = schedule is not None and schedule.cut
         start = time.perf_counter()
-        if isinstance(detector, DetectionFile):
-            found = [detector.lookup(f.name) for f in readable]
-        elif readable:
-            images = [f.image for f in readable]
-            found = detector.detect_thorough(images) if thorough else detector.detect(images)
-        else:
-            found = []
+        found = detect(readable) if readable else []
         times["detect"] += time.perf_counter() - start
         for f, detections in zip(readable, found):
             f.detections = detections
@@ -80,6 +78,23 @@ def detect_stage(
             batch = []
     if batch:
         yield from flush()
+
+
+def _detect_call(detector: Detector, thorough: bool) -> Callable[[list[Frame]], list[Detections]]:
+    """How the detect stage calls `detector` on readable frames: with their names (NamedDetector), with
+    its thorough scan (when `thorough` and it has one), else detect()."""
+    if isinstance(detector, NamedDetector):
+        named = detector
+        return lambda frames: named.detect_named([f.name for f in frames], _images(frames))
+    if thorough and isinstance(detector, ThoroughDetector):
+        scanner = detector
+        return lambda frames: scanner.detect_thorough(_images(frames))
+    return lambda frames: detector.detect(_images(frames))
+
+
+def _images(frames: list[Frame]) -> list[np.ndarray]:
+    """The images of readable frames."""
+    return [f.image for f in frames if f.image is not None]
 
 
 def pose_stage(
@@ -99,10 +114,10 @@ def pose_stage(
 
 def process(
     source: Source,
-    detector: Detector | DetectionFile,
+    detector: Detector,
     pose_model: PoseModel,
     *,
-    tracker=None,
+    tracker: Tracker | None = None,
     detbatch: int = 5,
     qsize: int = 32,
     single_thread: bool = False,

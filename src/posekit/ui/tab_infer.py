@@ -43,14 +43,14 @@ def copy_uploads(files: list[str] | None, folder: Path) -> list[Path]:
 
 def open_source(uploads: list[Path], video: Path | None, folder_path: str):
     """The pipeline source from what the user gave: a video, uploaded images, else a typed folder."""
-    from posekit.infer.sources import collect_image_paths, open_images, open_video
+    from posekit.infer.sources import open_source as open_input
 
     if video is not None:
-        return open_video(video)
+        return open_input(video, kind="video")
     if uploads:
-        return open_images(uploads)
+        return open_input(uploads, kind="images")
     if folder_path and folder_path.strip():
-        return open_images(collect_image_paths(folder_path.strip(), None, None))
+        return open_input(folder_path.strip(), kind="folder")
     raise gr.Error("no input: upload images or a video, or type a folder of images")
 
 
