@@ -161,6 +161,19 @@ def test_landmark_model_with_no_boxes_and_bad_weights(models, tmp_path):
         BlazePoseLandmarkModel(weights=tmp_path / "absent.tflite")
 
 
+def test_the_detector_and_the_pose_model_share_one_landmark_interpreter():
+    """One LiteRT interpreter of the landmark model for the detector's passes and the pose model's; the
+    same file with another thread count, or another file, gets its own."""
+    from posekit.families.blazepose import BlazePoseDetector, BlazePoseLandmarkModel
+
+    detector, model = BlazePoseDetector(), BlazePoseLandmarkModel()
+    assert detector._landmarks is not None
+    assert detector._landmarks._interpreter is model._interpreter
+    assert BlazePoseDetector()._interpreter is detector._interpreter
+    assert detector._interpreter is not model._interpreter
+    assert BlazePoseLandmarkModel(num_threads=1)._interpreter is not model._interpreter
+
+
 def test_detection_fields_travel_with_selected_detections():
     found = Detections(np.arange(8, dtype=np.float32).reshape(2, 4), np.array([0.9, 0.4], np.float32))
     found.rotations = np.array([90.0, -45.0])

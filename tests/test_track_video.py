@@ -162,7 +162,7 @@ def test_a_person_who_leaves_the_frame_ends_their_track(posetrack_mini, tracker)
     assert tid not in results[-1].ids
 
 
-def test_a_guided_crop_costs_one_landmark_pass_when_it_is_confident(posetrack_mini):
+def test_a_guided_crop_costs_one_landmark_pass_when_it_is_confident(posetrack_mini, monkeypatch):
     """Clip frame 0 detected, frame 1 not (--det_interval 10): each guided crop of frame 1 runs exactly
     one landmark pass (MediaPipe's region of the hint's alignment points, 1.25x, not moved) when that
     pass is confident (mean score >= doubtful), two when it is doubtful; the same boxes without hints
@@ -189,7 +189,7 @@ def test_a_guided_crop_costs_one_landmark_pass_when_it_is_confident(posetrack_mi
 
     calls = []
     invoke = model._interpreter.invoke
-    model._interpreter.invoke = lambda: calls.append(1) or invoke()
+    monkeypatch.setattr(model._interpreter, "invoke", lambda: calls.append(1) or invoke())
     poses = model.estimate(second, crops, hints)
     keypoints, scores = poses.keypoints, poses.scores
     alignment, speeds = step.guide.filter_alignment(hints, poses.alignment)

@@ -22,7 +22,7 @@ import numpy as np
 from posekit.errors import PosekitError
 from posekit.families.blazepose.alignment import alignment_rotation, alignment_to_box, clip_boxes
 from posekit.families.blazepose.landmarks import DEFAULT_THREADS, BlazePoseLandmarkModel
-from posekit.families.blazepose.litert import load_interpreter
+from posekit.families.blazepose.litert import shared_interpreter
 from posekit.families.blazepose.ssd import INPUT_SIZE, decode, weighted_nms
 from posekit.geometry import box_iou
 from posekit.io.images import checked_rgb_uint8
@@ -172,7 +172,8 @@ class BlazePoseDetector:
         if refine:
             scales = (float(region_scale),)
             self._landmarks = BlazePoseLandmarkModel(crop_scales=scales, num_threads=num_threads)
-        self._interpreter = load_interpreter(path, num_threads)
+        self._shared = shared_interpreter(path, num_threads)
+        self._interpreter = self._shared.interpreter
         outputs = {tuple(d["shape"]): d["index"] for d in self._interpreter.get_output_details()}
         self._input = self._interpreter.get_input_details()[0]["index"]
         self._boxes_out, self._scores_out = outputs[(1, NUM_ANCHORS, 12)], outputs[(1, NUM_ANCHORS, 1)]
@@ -180,10 +181,11 @@ class BlazePoseDetector:
     def _run(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One letterboxed pass: scores, boxes and keypoints in this image's pixels."""
         tensor, scale, pad_x, pad_y = letterbox(image, self.sampling)
-        self._interpreter.set_tensor(self._input, tensor)
-        self._interpreter.invoke()
-        raw_boxes = self._interpreter.get_tensor(self._boxes_out)[0]
-        raw_scores = self._interpreter.get_tensor(self._scores_out)[0, :, 0]
+        with self._shared.lock:
+            self._interpreter.set_tensor(self._input, tensor)
+            self._interpreter.invoke()
+            raw_boxes = self._interpreter.get_tensor(self._boxes_out)[0]
+            raw_scores = self._interpreter.get_tensor(self._scores_out)[0, :, 0]
         scores, boxes, keypoints = decode(raw_boxes, raw_scores, self.score_threshold)
         pad = np.array([pad_x, pad_y])
         boxes = (boxes - np.tile(pad, 2)) / scale

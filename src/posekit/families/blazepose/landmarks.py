@@ -43,7 +43,7 @@ import numpy as np
 
 from posekit.errors import PosekitError
 from posekit.families.blazepose.alignment import alignment_region
-from posekit.families.blazepose.litert import load_interpreter
+from posekit.families.blazepose.litert import shared_interpreter
 from posekit.geometry import affine_points, get_affine_transform
 from posekit.types import Detections, PersonHint, Poses
 
@@ -173,7 +173,8 @@ class BlazePoseLandmarkModel:
         self.refine = bool(refine)
         self.min_rotation = float(min_rotation)
         self.doubtful = None if doubtful is None else float(doubtful)
-        self._interpreter = load_interpreter(path, num_threads)
+        self._shared = shared_interpreter(path, num_threads)  # the BlazePose detector's too
+        self._interpreter = self._shared.interpreter
         self._input = self._interpreter.get_input_details()[0]["index"]
         by_shape = {tuple(d["shape"]): d["index"] for d in self._interpreter.get_output_details()}
         self._landmarks_out = by_shape[(1, NUM_LANDMARKS * 5)]
@@ -187,13 +188,15 @@ class BlazePoseLandmarkModel:
         crop = cv2.warpAffine(
             image, matrix, (INPUT_SIZE, INPUT_SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         )
-        self._interpreter.set_tensor(self._input, (crop.astype(np.float32) / 255.0)[None])
-        self._interpreter.invoke()
-        raw = self._interpreter.get_tensor(self._landmarks_out)[0].reshape(NUM_LANDMARKS, 5)
-        flag = float(self._interpreter.get_tensor(self._flag_out)[0, 0])
+        with self._shared.lock:
+            self._interpreter.set_tensor(self._input, (crop.astype(np.float32) / 255.0)[None])
+            self._interpreter.invoke()
+            raw = self._interpreter.get_tensor(self._landmarks_out)[0].reshape(NUM_LANDMARKS, 5)
+            flag = float(self._interpreter.get_tensor(self._flag_out)[0, 0])
+            heatmap = self._interpreter.get_tensor(self._heatmap_out)[0] if self.refine else None
         points = raw[:, :2].astype(np.float64)
-        if self.refine:
-            points = refine_from_heatmap(points, self._interpreter.get_tensor(self._heatmap_out)[0])
+        if heatmap is not None:
+            points = refine_from_heatmap(points, heatmap)
         inverse = get_affine_transform(centre, size, rotation, (INPUT_SIZE, INPUT_SIZE), inv=True)
         height, width = image.shape[:2]
         return LandmarkPass(affine_points(points, inverse), raw, flag, (width, height))
