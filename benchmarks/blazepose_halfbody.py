@@ -33,9 +33,8 @@ COCO_LANDMARKS = [0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28]
 def people(detector, pose, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Keypoints, scores and detection scores as `posekit infer` gets them."""
     found = detector.detect([image])[0]
-    extras = {name: found.extras[name] for name in pose.detection_extras if name in found.extras}
-    keypoints, scores = pose.estimate(image, found.boxes, **extras)
-    return keypoints, scores, found.scores
+    poses = pose.estimate(image, found)
+    return poses.keypoints, poses.scores, found.scores
 
 
 def halfbody(detector, pose, root: Path) -> tuple[int, int, int, dict[str, float]]:

@@ -2,7 +2,7 @@
 
     python benchmarks/default_model.py [--repeat 3]
 
-Keypoint AP (pycocotools) with the GT boxes and end to end with the BlazePose detector (its extras passed
+Keypoint AP (pycocotools) with the GT boxes and end to end with the BlazePose detector (its detections passed
 to the pose model as `posekit infer` does, so end to end most people keep the detector's own landmark
 pass), for the landmark crop variants and the detector variants that led to posekit's defaults, then
 milliseconds per stage
@@ -31,6 +31,7 @@ from devkit.shared_data import shared_data_root  # noqa: E402
 from posekit.families.blazepose import BlazePoseDetector, BlazePoseLandmarkModel  # noqa: E402
 from posekit.families.blazepose.detector import letterbox, tile_windows  # noqa: E402
 from posekit.io.images import read_image_rgb  # noqa: E402
+from posekit.types import Detections  # noqa: E402
 
 POSE_VARIANTS = {
     "1.25x square crop, no heatmap refinement": dict(crop_scales=(1.25,), align=False, refine=False),
@@ -77,7 +78,9 @@ def ap_gt_boxes(gt: COCO, images: dict, model: BlazePoseLandmarkModel) -> float:
         if ann["num_keypoints"] == 0:
             continue
         x, y, w, h = ann["bbox"]
-        keypoints, scores = model.estimate(images[ann["image_id"]], np.array([[x, y, x + w, y + h]]))
+        box = Detections.from_boxes(np.array([[x, y, x + w, y + h]]))
+        poses = model.estimate(images[ann["image_id"]], box)
+        keypoints, scores = poses.keypoints, poses.scores
         results.append(entry(ann["image_id"], keypoints[0], scores[0], scores[0].mean()))
     return keypoint_ap(gt, results)
 
@@ -86,8 +89,8 @@ def ap_end_to_end(gt: COCO, images: dict, detector, model: BlazePoseLandmarkMode
     results = []
     for image_id, image in images.items():
         found = detector.detect([image])[0]
-        extras = {name: found.extras[name] for name in model.detection_extras if name in found.extras}
-        keypoints, scores = model.estimate(image, found.boxes, **extras)
+        poses = model.estimate(image, found)
+        keypoints, scores = poses.keypoints, poses.scores
         for i in range(len(found)):
             results.append(entry(image_id, keypoints[i], scores[i], found.scores[i] * scores[i].mean()))
     return keypoint_ap(gt, results)

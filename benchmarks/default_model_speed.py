@@ -5,7 +5,7 @@
 
 Each tree runs in its own subprocess (PYTHONPATH = that tree's src), the trees alternating, `--runs`
 times; frames/s are medians over the runs. A run times the BlazePose detector + landmark model (one
-thread of Python, LiteRT's own threads inside; the detector's extras passed to the pose model as the
+thread of Python, LiteRT's own threads inside; the detector's detections passed to the pose model as the
 pipeline does) on the 4 coco-val-mini images and the 5 frames of the posetrack18-mini mp4, and measures
 keypoint AP (pycocotools via posekit.evaluate) end to end and on the GT boxes. `--variants` adds this
 tree with each step of the speed-up switched off in turn. Nothing is asserted.
@@ -25,7 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 MP4 = "posetrack18-mini/videos/000001_mpiinew_test/000001_mpiinew_test.mp4"
 GT = "coco-val-mini/annotations/person_keypoints_val2017.json"
-# label -> (detector options, pose model options[, detection extras passed on]), this tree only: each
+# label -> (detector options, pose model options[, detection fields passed on]), this tree only: each
 # step of the speed-up undone in turn.
 VARIANTS = {
     "one LiteRT thread": ({"num_threads": 1}, {"num_threads": 1}),
@@ -48,9 +48,16 @@ def _models(detector_options: dict, pose_options: dict):
 
 
 def _estimate(model, image, found, names=None):
-    names = getattr(model, "detection_extras", ()) if names is None else names
-    extras = {k: found.extras[k] for k in names if k in found.extras}
-    return model.estimate(image, found.boxes, **extras)
+    """Keypoints and scores of the pose model on the detections (only the fields `names` with the boxes,
+    when given), in this tree's API or in that of a tree before typed detections (found.extras)."""
+    if hasattr(found, "extras"):
+        names = getattr(model, "detection_extras", ()) if names is None else names
+        extras = {k: found.extras[k] for k in names if k in found.extras}
+        return model.estimate(image, found.boxes, **extras)
+    if names is not None:
+        found = type(found)(found.boxes, found.scores, **{k: getattr(found, k) for k in names})
+    poses = model.estimate(image, found)
+    return poses.keypoints, poses.scores
 
 
 def _entry(image_id: int, keypoints, scores, score: float) -> dict:
@@ -60,7 +67,7 @@ def _entry(image_id: int, keypoints, scores, score: float) -> dict:
     return {"image_id": image_id, "category_id": 1, "keypoints": flat.tolist(), "score": float(score)}
 
 
-def worker(data: Path, detector_options: dict, pose_options: dict, extras=None, repeat: int = 2) -> dict:
+def worker(data: Path, detector_options: dict, pose_options: dict, fields=None, repeat: int = 2) -> dict:
     """One tree's numbers: frames/s on the images and the mp4 (best of `repeat`), AP end to end and on GT."""
     import numpy as np
 
@@ -79,7 +86,7 @@ def worker(data: Path, detector_options: dict, pose_options: dict, extras=None, 
         start = time.perf_counter()
         for image in batch:
             found = detector.detect([image])[0]
-            out.append((found, _estimate(model, image, found, extras)))
+            out.append((found, _estimate(model, image, found, fields)))
         return len(batch) / (time.perf_counter() - start), out
 
     run(frames[:1])  # warm-up

@@ -6,7 +6,7 @@ import threading
 
 import numpy as np
 
-from posekit.types import Detections
+from posekit.types import Detections, Poses
 
 
 class FakeDetector:
@@ -33,16 +33,14 @@ class FakePoseModel:
     """A pose spread over each box, shifted by the image's mean colour; scores from the pixels."""
 
     num_joints = 17
-    detection_extras = ()
     pose_nms = True
-    track_extras = ()
 
     def __init__(self) -> None:
         self.calls: list[np.ndarray] = []
 
-    def estimate(self, image, boxes):
-        self.calls.append(np.array(boxes, dtype=np.float64))
-        boxes = np.asarray(boxes, dtype=np.float64)
+    def estimate(self, image, people, hints=None):
+        self.calls.append(np.array(people.boxes, dtype=np.float64))
+        boxes = np.asarray(people.boxes, dtype=np.float64)
         shift = float(image.mean()) / 255.0
         grid = np.stack([np.linspace(0.2, 0.8, 17), np.linspace(0.05, 0.95, 17)], axis=1)
         size = boxes[:, None, 2:] - boxes[:, None, :2]
@@ -50,4 +48,4 @@ class FakePoseModel:
         ys = np.clip(keypoints[..., 1].astype(int), 0, image.shape[0] - 1)
         xs = np.clip(keypoints[..., 0].astype(int), 0, image.shape[1] - 1)
         scores = 0.5 + 0.5 * image[ys, xs, 0] / 255.0
-        return keypoints, scores
+        return Poses(keypoints, scores)

@@ -14,6 +14,7 @@ from posekit.pose.estimator import TopDownEstimator
 from posekit.pose.runner import build_backend
 from posekit.runtime import resolve_backend
 from posekit.runtime.openvino_backend import OpenVinoBackend, split_output_conv
+from posekit.types import Detections
 from tests.test_export import coco_crops, normalize_crops
 from tests.test_export_models import TINY_CFG
 
@@ -75,8 +76,9 @@ def test_estimator_keypoints_equal_torch_on_coco_people(tiny_fastpose, coco_mini
     image = read_image_rgb(next((coco_mini / "val2017").glob("*.jpg")))
     torch_est = TopDownEstimator.from_checkpoint(cfg, str(path), backend="torch", precision="fp32")
     ov_est = TopDownEstimator.from_checkpoint(cfg, str(path), backend="openvino", precision="fp32")
-    kp_t, sc_t = torch_est.estimate(image, boxes)
-    kp_o, sc_o = ov_est.estimate(image, boxes)
+    poses_t = torch_est.estimate(image, Detections.from_boxes(boxes))
+    poses_o = ov_est.estimate(image, Detections.from_boxes(boxes))
+    kp_t, sc_t, kp_o, sc_o = poses_t.keypoints, poses_t.scores, poses_o.keypoints, poses_o.scores
     assert np.abs(kp_o - kp_t).max() <= 0.01
     assert np.abs(sc_o - sc_t).max() < 1e-4
 

@@ -150,7 +150,8 @@ def test_landmark_model_with_no_boxes_and_bad_weights(models, tmp_path):
     from posekit.families.blazepose import BlazePoseLandmarkModel, default_pose_model
 
     model = default_pose_model()
-    keypoints, scores = model.estimate(np.zeros((64, 64, 3), np.uint8), np.zeros((0, 4)))
+    poses = model.estimate(np.zeros((64, 64, 3), np.uint8), Detections.from_boxes(np.zeros((0, 4))))
+    keypoints, scores = poses.keypoints, poses.scores
     assert keypoints.shape == (0, 17, 2) and scores.shape == (0, 17)
     bad = tmp_path / "bad.tflite"
     bad.write_bytes(b"not a model")
@@ -160,15 +161,32 @@ def test_landmark_model_with_no_boxes_and_bad_weights(models, tmp_path):
         BlazePoseLandmarkModel(weights=tmp_path / "absent.tflite")
 
 
-def test_detection_extras_travel_with_selected_detections():
+def test_the_detector_and_the_pose_model_share_one_landmark_interpreter():
+    """One LiteRT interpreter of the landmark model for the detector's passes and the pose model's; the
+    same file with another thread count, or another file, gets its own."""
+    from posekit.families.blazepose import BlazePoseDetector, BlazePoseLandmarkModel
+
+    detector, model = BlazePoseDetector(), BlazePoseLandmarkModel()
+    assert detector._landmarks is not None
+    assert detector._landmarks._interpreter is model._interpreter
+    assert BlazePoseDetector()._interpreter is detector._interpreter
+    assert detector._interpreter is not model._interpreter
+    assert BlazePoseLandmarkModel(num_threads=1)._interpreter is not model._interpreter
+
+
+def test_detection_fields_travel_with_selected_detections():
     found = Detections(np.arange(8, dtype=np.float32).reshape(2, 4), np.array([0.9, 0.4], np.float32))
-    found.extras["rotations"] = np.array([90.0, -45.0])
+    found.rotations = np.array([90.0, -45.0])
+    found.keypoints = np.arange(2 * 17 * 2.0).reshape(2, 17, 2)
+    found.second_opinion = True
     kept = found.select(np.array([False, True]))
     assert kept.boxes.tolist() == [[4, 5, 6, 7]] and kept.scores.tolist() == [np.float32(0.4)]
-    assert kept.extras["rotations"].tolist() == [-45.0]
+    assert kept.rotations is not None and kept.rotations.tolist() == [-45.0]
+    np.testing.assert_array_equal(kept.keypoints, found.keypoints[[1]])
+    assert kept.keypoint_scores is None and kept.alignment is None and kept.second_opinion
 
 
-def test_selected_people_keep_their_ids_and_extras():
+def test_selected_people_keep_their_ids_and_alignment():
     from posekit.types import PoseResult
 
     people = PoseResult(
@@ -178,13 +196,13 @@ def test_selected_people_keep_their_ids_and_extras():
         np.full((3, 17), 0.5),
         np.array([3.0, 2.0, 1.0]),
         [7, 8, 9],
-        {"alignment": np.arange(12.0).reshape(3, 2, 2)},
+        alignment=np.arange(12.0).reshape(3, 2, 2),
     )
     kept = people.select(np.array([True, False, True]))
     assert kept.ids == [7, 9] and kept.boxes.tolist() == [[0, 1, 2, 3], [8, 9, 10, 11]]
     assert kept.scores.tolist() == [3.0, 1.0] and kept.box_scores.tolist() == [0.9, 0.7]
     np.testing.assert_array_equal(kept.keypoints, people.keypoints[[0, 2]])
-    np.testing.assert_array_equal(kept.extras["alignment"], people.extras["alignment"][[0, 2]])
+    np.testing.assert_array_equal(kept.alignment, people.alignment[[0, 2]])
     assert len(people.select(np.array([], dtype=int))) == 0
     assert people.select(np.array([1])).ids == [8]
 

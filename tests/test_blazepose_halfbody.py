@@ -82,12 +82,12 @@ def person(
     models: dict, sampling: str, image: np.ndarray, target: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Keypoints (17, 2) and scores (17,) of the person nearest MediaPipe's face and shoulders, as
-    `posekit infer` finds them (the detector's extras passed to the pose model)."""
+    `posekit infer` finds them (the detections, with their landmark pass, passed to the pose model)."""
     found = models[sampling].detect([image])[0]
     assert len(found), "nobody found"
     pose = models["pose"]
-    extras = {name: found.extras[name] for name in pose.detection_extras if name in found.extras}
-    keypoints, scores = pose.estimate(image, found.boxes, **extras)
+    poses = pose.estimate(image, found)
+    keypoints, scores = poses.keypoints, poses.scores
     nearest = np.linalg.norm(keypoints[:, :7] - target[None, :7], axis=2).mean(axis=1).argmin()
     return keypoints[nearest], scores[nearest]
 

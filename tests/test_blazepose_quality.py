@@ -26,6 +26,7 @@ from posekit.geometry import box_iou
 from posekit.io.images import read_image_rgb
 from posekit.modelstore import ensure_default_model
 from posekit.skeleton import OKS_SIGMAS
+from posekit.types import Detections
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +54,9 @@ def coco_run(coco_mini):
 
 
 def _estimate(pose_model, image: np.ndarray, found) -> tuple[np.ndarray, np.ndarray]:
-    """The pose model on the detections with the extras it declares, as `posekit infer` calls it."""
-    extras = {name: found.extras[name] for name in pose_model.detection_extras if name in found.extras}
-    return pose_model.estimate(image, found.boxes, **extras)
+    """The pose model on the detections (their rotations and landmark pass), as `posekit infer` calls it."""
+    poses = pose_model.estimate(image, found)
+    return poses.keypoints, poses.scores
 
 
 def _oks(keypoints: np.ndarray, ann: dict) -> float:
@@ -114,7 +115,8 @@ def test_keypoint_ap_with_gt_boxes_and_end_to_end(coco_run, coco_mini):
             end_to_end.append(_entry(image_id, keypoints[i], scores[i], found.scores[i] * scores[i].mean()))
     on_gt_boxes = []
     for ann in [a for a in coco_run.gt["annotations"] if a["num_keypoints"] > 0]:
-        keypoints, scores = coco_run.pose_model.estimate(images[ann["image_id"]], _xyxy(ann))
+        poses = coco_run.pose_model.estimate(images[ann["image_id"]], Detections.from_boxes(_xyxy(ann)))
+        keypoints, scores = poses.keypoints, poses.scores
         on_gt_boxes.append(_entry(ann["image_id"], keypoints[0], scores[0], scores[0].mean()))
         assert _oks(keypoints[0], ann) > 0.3
     assert _keypoint_ap(gt_path, on_gt_boxes) >= 0.58  # measured 0.612
@@ -131,12 +133,13 @@ def test_rotated_person_gets_an_upright_crop_from_the_detectors_alignment(coco_r
     turned = np.ascontiguousarray(cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE))
     detector = coco_run.detector
     found = detector.detect([turned])[0]
-    rotations = found.extras["rotations"]
-    assert 45 < rotations[0] < 135
-    keypoints, _ = coco_run.pose_model.estimate(turned, found.boxes[:1], rotations=rotations[:1])
+    rotations = found.rotations
+    assert rotations is not None and 45 < rotations[0] < 135
+    rotated = Detections(found.boxes[:1], found.scores[:1], rotations=rotations[:1])
+    keypoints = coco_run.pose_model.estimate(turned, rotated).keypoints
     back = np.stack([keypoints[0][:, 1], image.shape[0] - 1 - keypoints[0][:, 0]], axis=1)
     assert _oks(back, ann) >= 0.85
-    plain, _ = coco_run.pose_model.estimate(turned, found.boxes[:1])
+    plain = coco_run.pose_model.estimate(turned, Detections.from_boxes(found.boxes[:1])).keypoints
     plain_back = np.stack([plain[0][:, 1], image.shape[0] - 1 - plain[0][:, 0]], axis=1)
     assert _oks(plain_back, ann) < 0.5
 
@@ -148,7 +151,8 @@ def test_astronaut_photo_is_one_person_with_her_face_in_place(coco_run):
     image = data.astronaut()
     found = coco_run.detector.detect([image])[0]
     assert len(found) == 1
-    keypoints, scores = coco_run.pose_model.estimate(image, found.boxes)
+    poses = coco_run.pose_model.estimate(image, Detections.from_boxes(found.boxes))
+    keypoints, scores = poses.keypoints, poses.scores
     nose, left_eye, right_eye = keypoints[0][:3]
     assert 200 < nose[0] < 255 and 100 < nose[1] < 150  # measured (228, 125)
     assert left_eye[0] > nose[0] > right_eye[0]  # she faces the camera: her left is the image's right
@@ -193,17 +197,18 @@ def test_the_thorough_scan_finds_the_far_people_the_default_tiles_miss(posetrack
     assert int((box_iou(gt, default.boxes).max(axis=1) >= 0.5).sum()) == 2
     assert int((box_iou(gt, thorough.boxes).max(axis=1) >= 0.5).sum()) == 3
     assert (box_iou(default.boxes, thorough.boxes).max(axis=1) >= 0.5).all()
-    alignment = thorough.extras["landmark_alignment"]
+    alignment = thorough.alignment
+    assert alignment is not None and thorough.second_opinion
     assert alignment.shape == (len(thorough), 2, 2)
     hips = alignment[:, 0]  # the mid-hip point lies inside the person's box
     boxes = thorough.boxes
     assert ((hips >= boxes[:, :2] - 1) & (hips <= boxes[:, 2:] + 1)).all()
     from posekit.families.blazepose import default_pose_model
-    from posekit.infer.tracked import estimate_poses
 
-    keypoints, scores, extras = estimate_poses(default_pose_model(), image, thorough, tracked=True)
-    kept = thorough.extras["landmark_scores"].mean(axis=1) >= 0.8  # the detector's pass is the pose
+    poses = default_pose_model().estimate(image, thorough)
+    assert thorough.keypoints is not None and thorough.keypoint_scores is not None
+    kept = thorough.keypoint_scores.mean(axis=1) >= 0.8  # the detector's pass is the pose
     assert kept.any()
-    np.testing.assert_allclose(keypoints[kept], thorough.extras["landmarks"][kept])
-    np.testing.assert_allclose(scores[kept], thorough.extras["landmark_scores"][kept])
-    np.testing.assert_allclose(extras["alignment"][kept], alignment[kept])  # the tracker's next region
+    np.testing.assert_allclose(poses.keypoints[kept], thorough.keypoints[kept])
+    np.testing.assert_allclose(poses.scores[kept], thorough.keypoint_scores[kept])
+    np.testing.assert_allclose(poses.alignment[kept], alignment[kept])  # the tracker's next region

@@ -25,7 +25,7 @@ from posekit.geometry import box_iou as iou_matrix
 from posekit.geometry import nms
 from posekit.io.detections import write_detections
 from posekit.io.images import list_images, read_image_rgb
-from posekit.types import Detections
+from posekit.types import Detections, Poses
 from tests.test_darknet import TINY_CFG, darknet_values, write_weights
 
 
@@ -267,13 +267,12 @@ class ConstantPose:
     """A PoseModel stand-in: every keypoint at the box centre with score 0.5."""
 
     num_joints = 17
-    detection_extras = ()
     pose_nms = True
-    track_extras = ()
 
-    def estimate(self, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def estimate(self, image: np.ndarray, people: Detections, hints: object = None) -> Poses:
+        boxes = people.boxes
         centres = (boxes[:, None, :2] + boxes[:, None, 2:]) / 2
-        return np.repeat(centres, 17, axis=1), np.full((len(boxes), 17), 0.5)
+        return Poses(np.repeat(centres, 17, axis=1), np.full((len(boxes), 17), 0.5))
 
 
 def test_validation_reads_the_detections_a_detector_writes(

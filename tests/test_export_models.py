@@ -20,6 +20,7 @@ from posekit.io.images import read_image_rgb
 from posekit.models.builder import build_pose_model
 from posekit.pose.runner import build_backend
 from posekit.runtime.onnx_backend import OnnxBackend
+from posekit.types import Detections
 from tests.test_export import coco_crops
 
 REPO = Path(__file__).resolve().parents[1]
@@ -120,8 +121,9 @@ def test_onnx_estimator_keypoints_equal_torch_on_coco_people(tmp_path, tiny_chec
             ]
         )
         rgb = read_image_rgb(coco_mini / "val2017" / image["file_name"])
-        kp_t, sc_t = torch_est.estimate(rgb, boxes)
-        kp_o, sc_o = onnx_est.estimate(rgb, boxes)
+        poses_t = torch_est.estimate(rgb, Detections.from_boxes(boxes))
+        poses_o = onnx_est.estimate(rgb, Detections.from_boxes(boxes))
+        kp_t, sc_t, kp_o, sc_o = poses_t.keypoints, poses_t.scores, poses_o.keypoints, poses_o.scores
         assert np.abs(kp_o - kp_t).max() <= 0.01
         assert np.abs(sc_o - sc_t).max() < 1e-4
         checked += len(boxes)

@@ -17,7 +17,7 @@ from posekit.pose.flip import flip_heatmaps
 from posekit.pose.nms import pose_nms
 from posekit.runtime.torch_backend import TorchBackend
 from posekit.skeleton import FLIP_PAIRS
-from posekit.types import PoseResult
+from posekit.types import Detections, PoseResult
 
 HM = (64, 48)
 
@@ -89,7 +89,7 @@ def test_flip_test_on_symmetric_input_gives_symmetric_pose():
     crop_scale = 96 / (160 * 1.25 * 0.75)
     centre = 99.5 + 0.5 / crop_scale
     box = np.array([[centre - 60, 20.0, centre + 60, 180.0]])
-    keypoints, _ = estimator.estimate(image, box)
+    keypoints = estimator.estimate(image, Detections.from_boxes(box)).keypoints
     for a, b in FLIP_PAIRS:
         assert keypoints[0, a, 1] == pytest.approx(keypoints[0, b, 1])
         assert (keypoints[0, a, 0] + keypoints[0, b, 0]) / 2 == pytest.approx(centre)

@@ -52,10 +52,10 @@ class FailingPoseModel(FakePoseModel):
         super().__init__()
         self.fail_at = fail_at
 
-    def estimate(self, image, boxes):
+    def estimate(self, image, people, hints=None):
         if len(self.calls) == self.fail_at:
             raise RuntimeError("pose model exploded\nsecond line of the message")
-        return super().estimate(image, boxes)
+        return super().estimate(image, people, hints)
 
 
 @pytest.mark.parametrize("fmt", ["coco", "cmu", "open"])

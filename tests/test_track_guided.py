@@ -13,11 +13,11 @@ from posekit.track.guided import (
     inside_fraction,
     keypoint_boxes,
     merge_crops,
-    next_boxes,
+    next_hints,
 )
 from posekit.track.schedule import DetectionSchedule
 from posekit.track.state import LiveTrack
-from posekit.types import Detections, PoseResult
+from posekit.types import Detections, PersonHint, PoseResult
 
 
 def _pose(x0: float, y0: float, w: float = 40.0, h: float = 100.0) -> np.ndarray:
@@ -27,12 +27,12 @@ def _pose(x0: float, y0: float, w: float = 40.0, h: float = 100.0) -> np.ndarray
 
 
 def _result(poses, scores=None) -> PoseResult:
-    """The poses with their boxes, and as their pose extra "alignment" the hip and head points."""
+    """The poses with their boxes, and as their alignment points the hip and head points."""
     kps = np.stack(poses)
     sc = np.full(kps.shape[:2], 0.9) if scores is None else np.asarray(scores, float)
     boxes = np.concatenate([kps.min(1), kps.max(1)], axis=1)
-    extras = {"alignment": kps[:, [11, 0]].copy()}
-    return PoseResult(boxes, np.full(len(kps), 0.9), kps, sc, sc.mean(1), [], extras)
+    alignment = kps[:, [11, 0]].copy()
+    return PoseResult(boxes, np.full(len(kps), 0.9), kps, sc, sc.mean(1), [], alignment=alignment)
 
 
 def test_keypoint_boxes_use_confident_points_with_margin():
@@ -50,48 +50,47 @@ def test_inside_fraction():
     np.testing.assert_allclose(inside_fraction(boxes, (100, 50)), [1.0, 0.5, 0.0, 0.0])
 
 
-def test_next_boxes_move_with_the_track_and_drop_people_leaving_or_unsure():
+def test_next_hints_move_with_the_track_and_drop_people_leaving_or_unsure():
     params = GuideParams(margin=0.0, min_keypoints=3)
     scores = np.full(17, 0.9)
-    aligned = {"alignment": np.array([[120.0, 100.0], [120.0, 40.0]])}
+    aligned = np.array([[120.0, 100.0], [120.0, 40.0]])
     walking = LiveTrack(1, np.zeros(4), _pose(100, 50), scores, np.array([5.0, -2.0]), aligned)
     leaving = LiveTrack(2, np.zeros(4), _pose(610, 50), scores, np.array([20.0, 0.0]), aligned)
     unsure = LiveTrack(3, np.zeros(4), _pose(300, 50), np.full(17, 0.1), np.zeros(2), aligned)
-    ids, boxes, box_scores, extras = next_boxes([walking, leaving, unsure], (640, 480), params)
-    assert ids == [1]
-    np.testing.assert_allclose(boxes, [[105.0, 48.0, 145.0, 148.0]])
+    hints, box_scores = next_hints([walking, leaving, unsure], (640, 480), params, frame_step=0.04)
+    assert [h.track_id for h in hints] == [1]
+    np.testing.assert_allclose([h.box for h in hints], [[105.0, 48.0, 145.0, 148.0]])
     np.testing.assert_allclose(box_scores, [0.9])
-    assert sorted(extras) == ["alignment"]
-    np.testing.assert_allclose(extras["alignment"], [aligned["alignment"]])  # where they were: not moved
-    bare = LiveTrack(4, np.zeros(4), _pose(300, 50), scores, np.zeros(2))  # a pose model without extras
-    _, _, _, extras = next_boxes([walking, bare], (640, 480), params)
-    assert extras == {}
+    assert hints[0].frame_step == 0.04 and hints[0].alignment_speed is None
+    np.testing.assert_allclose(hints[0].alignment, aligned)  # where they were: not moved
+    bare = LiveTrack(4, np.zeros(4), _pose(300, 50), scores, np.zeros(2))  # a pose model without alignment
+    hints, _ = next_hints([walking, bare], (640, 480), params)
+    assert hints[1].track_id == 4 and hints[1].alignment is None
 
 
 def test_a_detection_overlapping_a_guided_box_joins_its_track():
     """The guided crops come first; a detection overlapping one (IoU >= 0.4) is that track's person and
-    adds no crop, the other detections are new people with their detector extras."""
+    adds no crop, the other detections are new people with their detector fields."""
     guided = np.array([[100.0, 100.0, 200.0, 300.0], [400.0, 100.0, 480.0, 300.0]])
     dets = Detections(
         np.array([[105.0, 98.0, 205.0, 305.0], [10.0, 10.0, 60.0, 120.0]], np.float32),
         np.array([0.9, 0.7], np.float32),
-        {"rotations": np.array([12.0, -3.0])},
+        rotations=np.array([12.0, -3.0]),
     )
-    tracked = {"alignment": np.array([[[1.0, 2.0], [3.0, 4.0]], [[5.0, 6.0], [7.0, 8.0]]])}
-    crops, is_guided = merge_crops(guided, np.array([0.8, 0.6]), dets, merge_iou=0.4, guided_extras=tracked)
+    tracked = np.array([[[1.0, 2.0], [3.0, 4.0]], [[5.0, 6.0], [7.0, 8.0]]])
+    hints = [PersonHint(box, tid, alignment) for box, tid, alignment in zip(guided, [3, 5], tracked)]
+    crops, crop_hints = merge_crops(hints, np.array([0.8, 0.6]), dets, merge_iou=0.4)
     np.testing.assert_allclose(crops.boxes, np.concatenate([guided, dets.boxes[1:]]))
     np.testing.assert_allclose(crops.scores, [0.8, 0.6, 0.7], rtol=1e-6)
-    np.testing.assert_allclose(crops.extras["rotations"], [0.0, 0.0, -3.0])
-    np.testing.assert_allclose(crops.extras["alignment"], [*tracked["alignment"], np.zeros((2, 2))])
-    assert is_guided.tolist() == [True, True, False]
-    assert crops.extras["guided"].tolist() == [True, True, False]  # the pose model may run one pass there
-    crops, is_guided = merge_crops(guided, np.array([0.8, 0.6]), None, merge_iou=0.4)
+    np.testing.assert_allclose(crops.rotations, [0.0, 0.0, -3.0])
+    assert crop_hints == [*hints, None]  # the pose model may run one pass on the hinted rows
+    assert crops.keypoints is None  # a field the detector does not give stays None
+    crops, crop_hints = merge_crops(hints, np.array([0.8, 0.6]), None, merge_iou=0.4)
     np.testing.assert_allclose(crops.boxes, guided)
-    assert is_guided.tolist() == [True, True]
-    assert crops.extras["guided"].tolist() == [True, True]
-    crops, is_guided = merge_crops(np.zeros((0, 4)), np.zeros(0), dets, merge_iou=0.4)
+    assert crop_hints == hints
+    crops, crop_hints = merge_crops([], np.zeros(0), dets, merge_iou=0.4)
     np.testing.assert_allclose(crops.boxes, dets.boxes)  # nobody tracked yet: every detection
-    assert is_guided.tolist() == [False, False]
+    assert crop_hints == [None, None]
 
 
 @pytest.mark.parametrize("name", ["oks", "poseflow"])
@@ -106,7 +105,7 @@ def test_trackers_expose_their_live_tracks(name):
     for n, tid in enumerate(moved.ids):
         np.testing.assert_allclose(live[tid].keypoints, moved.keypoints[n])
         np.testing.assert_allclose(live[tid].scores, moved.keypoint_scores[n])
-        np.testing.assert_allclose(live[tid].extras["alignment"], moved.extras["alignment"][n])
+        np.testing.assert_allclose(live[tid].alignment, moved.alignment[n])
         assert live[tid].box[0] <= moved.keypoints[n][:, 0].min() + 1
     step = {tid: live[tid].velocity for tid in moved.ids}
     assert step[moved.ids[0]][0] > 0 and abs(step[moved.ids[0]][1]) < 1.0
@@ -120,9 +119,9 @@ def test_guided_crops_follow_the_trackers_state_and_end_unsure_poses():
     image = np.full((480, 640, 3), 90, np.uint8)
     tracker.update(image, _result([_pose(100, 50)]))
     guide = GuidedCrops(tracker, GuideParams(margin=0.0))
-    crops, is_guided = guide.plan((640, 480), None)
+    crops, hints = guide.plan((640, 480), None)
     np.testing.assert_allclose(crops.boxes, [[100.0, 50.0, 140.0, 150.0]])
-    assert is_guided.tolist() == [True]
+    assert [h is not None for h in hints] == [True]
     keep = guide.keep(np.array([np.full(17, 0.1), np.full(17, 0.1)]), np.array([True, False]))
     assert keep.tolist() == [False, True]  # an unsure guided pose ends; a detected one stays
 

@@ -17,7 +17,7 @@ from posekit.families.blazepose.landmarks import BlazePoseLandmarkModel
 from posekit.geometry import box_iou
 from posekit.infer.sources import Frame, Source, open_video
 from posekit.infer.stages import process
-from posekit.infer.tracked import PoseStep, VideoOptions, estimate_poses
+from posekit.infer.tracked import PoseStep, VideoOptions
 from posekit.io.images import read_image_rgb
 from posekit.io.results import result_entries
 from posekit.one_euro import FrameClock, OneEuroParams
@@ -41,7 +41,8 @@ def test_det_interval_1_writes_what_the_per_frame_path_wrote(posetrack_mini, tmp
     expected = []
     for frame in open_video(posetrack_mini / MP4).frames:
         (dets,) = detector.detect([frame.image])
-        keypoints, scores = model.estimate(frame.image, dets.boxes)
+        poses = model.estimate(frame.image, dets)
+        keypoints, scores = poses.keypoints, poses.scores
         result = tracker.update(frame.image, pose_nms(dets.boxes, dets.scores, keypoints, scores))
         expected += result_entries(frame.name, result)
     assert written == json.loads(json.dumps(expected))
@@ -161,54 +162,56 @@ def test_a_person_who_leaves_the_frame_ends_their_track(posetrack_mini, tracker)
     assert tid not in results[-1].ids
 
 
-def test_a_guided_crop_costs_one_landmark_pass_when_it_is_confident(posetrack_mini):
+def test_a_guided_crop_costs_one_landmark_pass_when_it_is_confident(posetrack_mini, monkeypatch):
     """Clip frame 0 detected, frame 1 not (--det_interval 10): each guided crop of frame 1 runs exactly
-    one landmark pass (MediaPipe's region of the track's alignment points, 1.25x, not moved) when that
-    pass is confident (mean score >= doubtful), two when it is doubtful; the same boxes without the
-    "guided" extra get the thorough search. The tracker's next state is the pass's alignment points after
-    MediaPipe's One-Euro filter (min_cutoff 0.01 Hz, beta 10, d_cutoff 1 Hz) over the frame step given,
-    here one frame of a 50 fps video."""
+    one landmark pass (MediaPipe's region of the hint's alignment points, 1.25x, not moved) when that
+    pass is confident (mean score >= doubtful), two when it is doubtful; the same boxes without hints
+    get the thorough search. The tracker's next state is the pass's alignment points after the guided
+    crops' One-Euro filter (MediaPipe's: min_cutoff 0.01 Hz, beta 10, d_cutoff 1 Hz) over the frame step
+    given, here one frame of a 50 fps video."""
     first, second = (read_image_rgb(posetrack_mini / CLIP / name) for name in FRAMES[:2])
     model = BlazePoseLandmarkModel()
     step = PoseStep(model, build_tracker("oks"), VideoOptions(det_interval=10))
     times: dict[str, float] = defaultdict(float)
     assert len(step(first, build_detector("blazepose").detect([first])[0], times)) >= 2
-    crops, guided = step.guide.plan((second.shape[1], second.shape[0]), None, frame_step=1 / 50)
-    assert len(crops) >= 2 and guided.all() and crops.extras["guided"].tolist() == guided.tolist()
+    crops, hints = step.guide.plan((second.shape[1], second.shape[0]), None, frame_step=1 / 50)
+    assert len(crops) >= 2 and all(hint is not None for hint in hints)
     live = {t.tid: t for t in step.tracker.live_tracks()}
-    assert sorted(crops.extras) == sorted(["guided", "alignment", "alignment_speed", "frame_step"])
-    assert crops.extras["frame_step"].tolist() == [1 / 50] * len(crops)
-    assert not crops.extras["alignment_speed"].any()  # tracks born from detections: no speed yet
+    assert [hint.frame_step for hint in hints] == [1 / 50] * len(crops)
+    assert not np.any([hint.alignment_speed for hint in hints])  # tracks born from detections: no speed yet
     single = []
-    for alignment in crops.extras["alignment"]:
-        assert any(np.allclose(alignment, t.extras["alignment"]) for t in live.values())
+    for hint in hints:
+        alignment = hint.alignment
+        assert np.allclose(alignment, live[hint.track_id].alignment)
         single.append(model.run_alignment_region(second, alignment, model.crop_scales[0]).pose())
     confident = np.array([scores.mean() >= model.doubtful for _, scores, _ in single])
     assert confident.sum() >= 2  # the one-pass case is what this test is about
 
     calls = []
     invoke = model._interpreter.invoke
-    model._interpreter.invoke = lambda: calls.append(1) or invoke()
-    keypoints, scores, extras = estimate_poses(model, second, crops, tracked=True)
+    monkeypatch.setattr(model._interpreter, "invoke", lambda: calls.append(1) or invoke())
+    poses = model.estimate(second, crops, hints)
+    keypoints, scores = poses.keypoints, poses.scores
+    alignment, speeds = step.guide.filter_alignment(hints, poses.alignment)
     assert len(calls) == len(crops) + int((~confident).sum())
     te, moved = 1 / 50, 0
     for i in np.flatnonzero(confident):
         np.testing.assert_allclose(keypoints[i], single[i][0])
         np.testing.assert_allclose(scores[i], single[i][1])
-        last, raw = crops.extras["alignment"][i], single[i][2]
+        last, raw = hints[i].alignment, single[i][2]
         side = 2 * np.linalg.norm(last[1] - last[0])
         a_d = 1 / (1 + 1 / (2 * np.pi * 1.0 * te))
         speed = a_d * (raw - last) / te
         a = 1 / (1 + 1 / (2 * np.pi * (0.01 + 10 * np.abs(speed) / side) * te))
-        np.testing.assert_allclose(extras["alignment_speed"][i], speed)
-        np.testing.assert_allclose(extras["alignment"][i], a * raw + (1 - a) * last)
+        np.testing.assert_allclose(speeds[i], speed)
+        np.testing.assert_allclose(alignment[i], a * raw + (1 - a) * last)
         moved += int(not np.allclose(raw, last, atol=0.5))
     assert moved >= 1  # the filter had something to do
     calls.clear()
     step(second, None, times)  # the pipeline's own step plans the same crops: the same passes
     assert len(calls) == len(crops) + int((~confident).sum())
     calls.clear()
-    model.estimate(second, crops.boxes)  # plain boxes: crop scales + the aligned pass, per person
+    model.estimate(second, crops)  # no hints: crop scales + the aligned pass, per person
     assert len(calls) >= (len(model.crop_scales) + 1) * len(crops)
 
 
@@ -438,15 +441,15 @@ def test_a_tracked_video_runs_the_thorough_scan_on_its_detection_frames(interval
     assert detector.scans == scans
 
 
-def test_pose_nms_keeps_the_pose_extras_of_its_picks():
-    """The pose model's per-pose extras follow the poses NMS keeps (the duplicate's are dropped)."""
+def test_pose_nms_keeps_the_alignment_of_its_picks():
+    """The tracked poses' alignment points follow the poses NMS keeps (the duplicate's are dropped)."""
     grid = np.stack([np.linspace(0, 40, 17), np.linspace(0, 100, 17)], axis=1)
     keypoints = np.stack([grid + 100, grid + 101, grid + 400])  # 0 and 1 are one person
     scores = np.array([np.full(17, 0.9), np.full(17, 0.7), np.full(17, 0.8)])
     boxes = np.concatenate([keypoints.min(1), keypoints.max(1)], axis=1)
-    extras = {"alignment": np.arange(12.0).reshape(3, 2, 2)}
-    result = pose_nms(boxes, np.full(3, 0.9), keypoints, scores, extras=extras)
+    alignment = np.arange(12.0).reshape(3, 2, 2)
+    result = pose_nms(boxes, np.full(3, 0.9), keypoints, scores, alignment=alignment)
     assert len(result) == 2
-    np.testing.assert_allclose(result.extras["alignment"], extras["alignment"][[0, 2]])
-    oks = pose_nms(boxes, np.full(3, 0.9), keypoints, scores, method="oks", extras=extras)
-    np.testing.assert_allclose(oks.extras["alignment"], extras["alignment"][[0, 2]])
+    np.testing.assert_allclose(result.alignment, alignment[[0, 2]])
+    oks = pose_nms(boxes, np.full(3, 0.9), keypoints, scores, method="oks", alignment=alignment)
+    np.testing.assert_allclose(oks.alignment, alignment[[0, 2]])

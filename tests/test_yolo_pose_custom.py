@@ -40,8 +40,8 @@ def test_five_keypoint_file_one_stage_results_points_only_rendering_and_eval(
         process(open_images([coco_mini / IMAGE]), detector, DetectorKeypoints(5), single_thread=True)
     )
     result = frame.result
-    np.testing.assert_allclose(result.keypoints, expected.extras["keypoints"])  # no pose NMS, no change
-    np.testing.assert_allclose(result.keypoint_scores, expected.extras["keypoint_scores"])
+    np.testing.assert_allclose(result.keypoints, expected.keypoints)  # no pose NMS, no change
+    np.testing.assert_allclose(result.keypoint_scores, expected.keypoint_scores)
     np.testing.assert_allclose(result.scores, expected.scores)
     # Rendering: points only (no COCO limbs for K != 17): every changed pixel is next to a shown point.
     canvas = image[:, :, ::-1].copy()

@@ -70,8 +70,9 @@ def test_every_reference_image_same_people_boxes_keypoints_scores(reference, yol
         np.testing.assert_allclose(people.keypoints, keypoints[..., :2], atol=0.5)
         np.testing.assert_allclose(people.keypoint_scores, keypoints[..., 2], atol=1e-3)
         assert list(people.classes) == [d["cls"] for d in expected]
-        # The detector's Detections carry the same people with their keypoints as extras.
+        # The detector's Detections carry the same people with their final keypoints.
         dets = predictions_to_detections(people)
         np.testing.assert_array_equal(dets.boxes, people.boxes)
-        np.testing.assert_array_equal(dets.extras["keypoints"], people.keypoints)
-        np.testing.assert_array_equal(dets.extras["keypoint_scores"], people.keypoint_scores)
+        np.testing.assert_array_equal(dets.keypoints, people.keypoints)
+        np.testing.assert_array_equal(dets.keypoint_scores, people.keypoint_scores)
+        assert not dets.second_opinion

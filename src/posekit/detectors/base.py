@@ -23,7 +23,7 @@ class Detector(Protocol):
 @runtime_checkable
 class KeypointDetector(Detector, Protocol):
     """A detector that also finds each person's keypoints (one-stage, e.g. YOLO-pose): its Detections
-    carry extras["keypoints"] (N, K, 2) and extras["keypoint_scores"] (N, K)."""
+    carry keypoints (N, K, 2) and keypoint_scores (N, K), final (second_opinion False)."""
 
     num_joints: int
 

@@ -24,7 +24,7 @@ from posekit.io.jsonio import read_json
 from posekit.io.results import result_entries
 from posekit.pose.nms import pose_nms
 from posekit.pose.types import PoseModel
-from posekit.types import PoseResult
+from posekit.types import Detections, PoseResult
 
 
 def _images(split: DatasetSplit) -> dict[int, dict]:
@@ -41,7 +41,8 @@ def gt_box_results(pose_model: PoseModel, cfg: Config) -> list[dict]:
     results = []
     for (image_id, path), person_boxes in tqdm(by_image.items(), desc="gt box", leave=False):
         boxes = np.array(person_boxes, dtype=np.float64)
-        keypoints, scores = pose_model.estimate(read_image_rgb(path), boxes)
+        poses = pose_model.estimate(read_image_rgb(path), Detections.from_boxes(boxes))
+        keypoints, scores = poses.keypoints, poses.scores
         person = scores.mean(axis=1) + 1.25 * scores.max(axis=1)
         result = PoseResult(boxes, np.ones(len(boxes)), keypoints, scores, person)
         results += result_entries(Path(path).name, result, image_id=image_id)
@@ -92,7 +93,8 @@ def det_box_results(pose_model: PoseModel, cfg: Config, det_file: Path, nms: str
             raise PosekitError(f"{det_file}: image_id {image_id} is not in {split.ann_path}")
         boxes, box_scores = dets.boxes, dets.scores
         name = images[image_id]["file_name"]
-        keypoints, scores = pose_model.estimate(read_image_rgb(split.image_dir / name), boxes)
+        poses = pose_model.estimate(read_image_rgb(split.image_dir / name), dets)
+        keypoints, scores = poses.keypoints, poses.scores
         if nms:
             inp_h, inp_w = cfg.data_preset.image_size
             result = pose_nms(boxes, box_scores, keypoints, scores, method=nms, crop_aspect=inp_w / inp_h)

@@ -16,10 +16,10 @@ from posekit.errors import PosekitError
 from posekit.one_euro import FrameClock, OneEuroParams
 from posekit.pose.nms import detected_poses, pose_nms
 from posekit.pose.types import PoseModel
-from posekit.track.guided import GuidedCrops, GuideParams
+from posekit.track.guided import GuidedCrops, GuideParams, guided_rows
 from posekit.track.schedule import DetectionSchedule
 from posekit.track.smoothing import TrackSmoother
-from posekit.types import Detections, PoseResult, extras_rows
+from posekit.types import Detections, PersonHint, PoseResult, Poses
 
 # Chosen from benchmarks/track_e2e.py (README, "Video: people kept between detections").
 DEFAULT_DET_INTERVAL = 5
@@ -60,20 +60,6 @@ def video_options(
     return options, tracker
 
 
-def estimate_poses(
-    pose_model: PoseModel, image: np.ndarray, detections: Detections, tracked: bool = False
-) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """The pose model on the boxes, with the detection extras it declares (e.g. the BlazePose
-    detector's rotations, so lying or tilted people get an upright crop): keypoints, scores and, when
-    `tracked` and the model has any, the pose extras its trackers keep (PoseModel.track_extras)."""
-    wanted = [name for name in pose_model.detection_extras if name in detections.extras]
-    extras = {name: detections.extras[name] for name in wanted}
-    if tracked and pose_model.track_extras:
-        return pose_model.estimate_tracked(image, detections.boxes, **extras)
-    keypoints, scores = pose_model.estimate(image, detections.boxes, **extras)
-    return keypoints, scores, {}
-
-
 class PoseStep:
     """Turns one frame's image and detections (None: the detector did not run on it) into its result."""
 
@@ -112,33 +98,15 @@ class PoseStep:
         """The frame's people: poses, NMS, track ids and (with smoothing) smoothed keypoints; on a
         new_scene frame no track is followed in (its people come from its detections only)."""
         now, step = self.clock.tick(timestamp)
-        guided = np.zeros(0, dtype=bool)
+        hints: list[PersonHint | None] | None = None
         if self.guide is not None:
             size = (image.shape[1], image.shape[0])
-            detections, guided = self.guide.plan(size, detections, step, follow=not new_scene)
+            detections, hints = self.guide.plan(size, detections, step, follow=not new_scene)
         if detections is not None and len(detections):
             start = time.perf_counter()
-            keypoints, scores, extras = estimate_poses(
-                self.pose_model, image, detections, tracked=self.guide is not None
-            )
+            poses = self.pose_model.estimate(image, detections, hints)
             middle = time.perf_counter()
-            boxes, box_scores = detections.boxes, detections.scores
-            if self.guide is not None:
-                boxes = self.guide.boxes(boxes, keypoints, scores, guided)
-                keep = self.guide.keep(scores, guided)
-                boxes, box_scores = boxes[keep], box_scores[keep]
-                keypoints, scores = keypoints[keep], scores[keep]
-                extras = extras_rows(extras, keep)
-            if self.pose_model.pose_nms:
-                heatmap_head = getattr(self.pose_model, "loss_type", "MSELoss") == "MSELoss"
-                result = pose_nms(
-                    boxes, box_scores, keypoints, scores, min_box_area=self.min_box_area, extras=extras,
-                    heatmap_head=heatmap_head,
-                )  # fmt: skip
-            else:  # one-stage: the detector's NMS ran
-                result = detected_poses(
-                    boxes, box_scores, keypoints, scores, min_box_area=self.min_box_area, extras=extras
-                )
+            result = self._final(detections, poses, hints)
             times["pose"] += middle - start
             times["nms"] += time.perf_counter() - middle
         else:
@@ -150,3 +118,34 @@ class PoseStep:
                 result = self.smoother(result, now)
             times["track"] += time.perf_counter() - start
         return result
+
+    def _final(
+        self, detections: Detections, poses: Poses, hints: list[PersonHint | None] | None
+    ) -> PoseResult:
+        """The frame's people from the poses of its crops: with guided crops their own boxes, the unsure
+        ones dropped and the alignment points filtered (posekit.track.guided); then pose NMS (or, for a
+        one-stage model, only the small ones dropped)."""
+        boxes, box_scores = detections.boxes, detections.scores
+        keypoints, scores = poses.keypoints, poses.scores
+        alignment = speed = None
+        if self.guide is not None and hints is not None:
+            guided = guided_rows(hints)
+            if poses.alignment is not None:
+                alignment, speed = self.guide.filter_alignment(hints, poses.alignment)
+            boxes = self.guide.boxes(boxes, keypoints, scores, guided)
+            keep = self.guide.keep(scores, guided)
+            boxes, box_scores = boxes[keep], box_scores[keep]
+            keypoints, scores = keypoints[keep], scores[keep]
+            if alignment is not None and speed is not None:
+                alignment, speed = alignment[keep], speed[keep]
+        if self.pose_model.pose_nms:
+            heatmap_head = getattr(self.pose_model, "loss_type", "MSELoss") == "MSELoss"
+            return pose_nms(
+                boxes, box_scores, keypoints, scores, min_box_area=self.min_box_area, alignment=alignment,
+                alignment_speed=speed, heatmap_head=heatmap_head,
+            )  # fmt: skip
+        # one-stage: the detector's NMS ran
+        return detected_poses(
+            boxes, box_scores, keypoints, scores, min_box_area=self.min_box_area, alignment=alignment,
+            alignment_speed=speed,
+        )  # fmt: skip

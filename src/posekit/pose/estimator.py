@@ -17,6 +17,7 @@ from posekit.pose.decode import Decoder, decoder_for_config
 from posekit.pose.flip import flip_batch, flip_heatmaps
 from posekit.pose.types import HeatmapBackend
 from posekit.skeleton import FLIP_PAIRS, set_for_config
+from posekit.types import Detections, PersonHint, Poses
 
 
 class TopDownEstimator:
@@ -46,9 +47,7 @@ class TopDownEstimator:
         self.loss_type = loss_type
         self.norm_type = norm_type
 
-    detection_extras: tuple[str, ...] = ()
     pose_nms = True
-    track_extras: tuple[str, ...] = ()
 
     @classmethod
     def from_checkpoint(
@@ -101,11 +100,14 @@ class TopDownEstimator:
             outputs.append(hms)
         return np.concatenate(outputs)
 
-    def estimate(self, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """RGB image and (N, 4) xyxy boxes -> keypoints (N, K, 2) in image pixels and scores (N, K)."""
-        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    def estimate(
+        self, image: np.ndarray, people: Detections, hints: Sequence[PersonHint | None] | None = None
+    ) -> Poses:
+        """RGB image and the people's boxes -> keypoints (N, K, 2) in image pixels and scores (N, K);
+        every person is cropped from their box (hints are not used)."""
+        boxes = np.asarray(people.boxes, dtype=np.float64).reshape(-1, 4)
         if len(boxes) == 0:
-            return np.zeros((0, self.num_joints, 2)), np.zeros((0, self.num_joints))
+            return Poses(np.zeros((0, self.num_joints, 2)), np.zeros((0, self.num_joints)))
         crops, crop_boxes = crop_people(image, boxes, self.input_hw)
         hms = self.heatmaps(normalize_crops(crops))
-        return self.decoder(hms, crop_boxes)
+        return Poses(*self.decoder(hms, crop_boxes))

@@ -14,7 +14,7 @@ import numpy as np
 from posekit.errors import PosekitError
 from posekit.geometry import box_to_center_scale
 from posekit.skeleton import set_for_joints
-from posekit.types import PoseResult, extras_rows
+from posekit.types import PoseResult
 
 # AlphaPose's constants for 17-joint bodies.
 DELTA1, MU, DELTA2, GAMMA = 1.0, 1.7, 2.65, 22.48
@@ -56,13 +56,15 @@ def pose_nms(
     min_box_area: float = 0.0,
     method: str = "parametric",
     crop_aspect: float = 192 / 256,
-    extras: dict[str, np.ndarray] | None = None,
+    alignment: np.ndarray | None = None,
+    alignment_speed: np.ndarray | None = None,
     heatmap_head: bool = True,
 ) -> PoseResult:
     """Suppress duplicate poses of one image; "parametric" (AlphaPose's default) or "oks".
 
-    crop_aspect: the pose input's w/h, which makes the crop boxes whose areas OKS NMS uses; extras: the
-    pose model's per-pose extras (N rows each), kept for the picked poses (PoseResult.extras).
+    crop_aspect: the pose input's w/h, which makes the crop boxes whose areas OKS NMS uses; alignment,
+    alignment_speed: the tracked poses' alignment points and their filter's speed (N rows each), kept
+    for the picked poses (PoseResult.alignment, alignment_speed).
     133/136 joints use AlphaPose's whole-body similarity (pose_nms_fullbody), with its other constants
     when the poses come from a regression head (heatmap_head False).
     """
@@ -74,7 +76,9 @@ def pose_nms(
     if len(boxes) == 0:
         return PoseResult.empty(num_joints)
     if method == "oks":
-        return _oks(boxes, box_scores, keypoints, scores, crop_aspect, min_box_area, extras)
+        return _oks(
+            boxes, box_scores, keypoints, scores, crop_aspect, min_box_area, alignment, alignment_speed
+        )
     if method != "parametric":
         raise PosekitError(f"unknown pose NMS method {method!r} (use 'parametric' or 'oks')")
     scores[scores == 0] = 1e-5
@@ -93,7 +97,8 @@ def pose_nms(
         keypoint_scores=merged_scores,
         scores=proposal_scores(merged_scores, box_scores[picks]),
         ids=[[int(i) for i in k[3]] for k in kept],
-        extras=extras_rows(extras, picks),
+        alignment=_rows(alignment, picks),
+        alignment_speed=_rows(alignment_speed, picks),
     )
 
 
@@ -103,11 +108,12 @@ def detected_poses(
     keypoints: np.ndarray,
     keypoint_scores: np.ndarray,
     min_box_area: float = 0.0,
-    extras: dict[str, np.ndarray] | None = None,
+    alignment: np.ndarray | None = None,
+    alignment_speed: np.ndarray | None = None,
 ) -> PoseResult:
     """The poses as detected, for people that are already final (a one-stage detector's NMS ran):
-    only those smaller than min_box_area are dropped; the person score is the box score; extras as
-    in pose_nms."""
+    only those smaller than min_box_area are dropped; the person score is the box score; alignment and
+    alignment_speed as in pose_nms."""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     keypoints = np.asarray(keypoints, dtype=np.float64)
     keep = [i for i in range(len(boxes)) if not _too_small(keypoints[i], min_box_area)]
@@ -119,8 +125,14 @@ def detected_poses(
         keypoint_scores=np.asarray(keypoint_scores, dtype=np.float64)[keep],
         scores=box_scores.copy(),
         ids=[[i] for i in keep],
-        extras=extras_rows(extras, keep),
+        alignment=_rows(alignment, keep),
+        alignment_speed=_rows(alignment_speed, keep),
     )
+
+
+def _rows(values: np.ndarray | None, picks: list[int]) -> np.ndarray | None:
+    """The picked rows of an optional per-pose array (None stays None)."""
+    return None if values is None else np.asarray(values)[picks]
 
 
 def _parametric(boxes, keypoints, scores, min_box_area, c: NmsConstants = BODY, whole_body: bool = False):
@@ -230,7 +242,9 @@ def oks_nms(keypoints: np.ndarray, scores: np.ndarray, areas: np.ndarray) -> lis
     return keep
 
 
-def _oks(boxes, box_scores, keypoints, scores, crop_aspect, min_box_area, extras=None) -> PoseResult:
+def _oks(
+    boxes, box_scores, keypoints, scores, crop_aspect, min_box_area, alignment=None, alignment_speed=None
+) -> PoseResult:
     """validate.py --oks-nms: rescore (mean of keypoint scores > 0.2) x proposal score, OKS NMS on the crop
     box areas, keep every pick with its rescored score."""
     visible = scores > VIS_THRESHOLD
@@ -249,5 +263,6 @@ def _oks(boxes, box_scores, keypoints, scores, crop_aspect, min_box_area, extras
         keypoint_scores=scores[picks],
         scores=rescored[picks],
         ids=[group for _, group in kept],
-        extras=extras_rows(extras, picks),
+        alignment=_rows(alignment, picks),
+        alignment_speed=_rows(alignment_speed, picks),
     )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
+
+from posekit.types import Detections, PersonHint, Poses
 
 
 class HeatmapBackend(Protocol):
@@ -14,29 +17,20 @@ class HeatmapBackend(Protocol):
 
 
 class PoseModel(Protocol):
-    """A top-down pose model over person boxes of one RGB image.
+    """A top-down pose model over the people of one RGB image.
 
-    detection_extras: the names of the `Detections.extras` it takes as keyword arguments of `estimate`
-    (each (N, ...) aligned with the boxes), when the detector provides them.
-    pose_nms: whether pose NMS runs on its output (False when its people are already final, as a
-    one-stage detector's keypoints after the detector's own NMS).
-    track_extras: the names of the per-pose extras `estimate_tracked` returns for a tracker to keep
-    (PoseResult.extras); a model with none need not define estimate_tracked.
+    num_joints: K of its keypoint set. pose_nms: whether pose NMS runs on its output (False when its
+    people are already final, as a one-stage detector's keypoints after the detector's own NMS).
     """
 
     num_joints: int
-    detection_extras: tuple[str, ...]
     pose_nms: bool
-    track_extras: tuple[str, ...]
 
     def estimate(
-        self, image: np.ndarray, boxes: np.ndarray, **extras: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """RGB uint8 image and (N, 4) xyxy boxes -> keypoints (N, K, 2) in image pixels, scores (N, K)."""
-        ...
-
-    def estimate_tracked(
-        self, image: np.ndarray, boxes: np.ndarray, **extras: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        """estimate(), plus the track_extras of each pose ({name: (N, ...)})."""
+        self, image: np.ndarray, people: Detections, hints: Sequence[PersonHint | None] | None = None
+    ) -> Poses:
+        """RGB uint8 image and the people's detections -> their poses (Poses: keypoints (N, K, 2) image
+        pixels, scores (N, K), and the alignment points of models that have them). hints: per person,
+        None for a detected one, the tracker's PersonHint for one followed into this frame (a model may
+        place its crop by it); None: nobody is followed."""
         ...

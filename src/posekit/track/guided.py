@@ -1,27 +1,37 @@
 """Pose-guided crops between detections (what MediaPipe and LightTrack do, here for many people).
 
 Each person the tracker followed into frame t gets a crop box for frame t+1 from their own pose: the box
-of their confident keypoints, widened by a margin, moved by the track's box-centre velocity; the track's
-pose extras (e.g. the default model's filtered alignment points, for MediaPipe's own tracking region)
-travel with the box as detection extras. The pose model then runs on that box whether or not
-the detector saw the person. On frames where the detector ran too, a detection that overlaps a guided
-box (IoU >= merge_iou) is that track's person, who keeps their own crop (one crop per person); the other
-detections are new people. A guided box mostly outside the image (the person left) is not cropped, and
-a guided pose whose mean keypoint score is below min_pose_score is dropped: either way the track is not
-continued, so it ends.
+of their confident keypoints, widened by a margin, moved by the track's box-centre velocity. The crop
+goes to the pose model with a PersonHint (posekit.types): the box, the track id, the track's alignment
+points (e.g. the default model's, for MediaPipe's own tracking region) and the seconds since its last
+frame. The pose model then runs on that box whether or not the detector saw the person. On frames where
+the detector ran too, a detection that overlaps a guided box (IoU >= merge_iou) is that track's person,
+who keeps their own crop (one crop per person); the other detections are new people. A guided box mostly
+outside the image (the person left) is not cropped, and a guided pose whose mean keypoint score is below
+min_pose_score is dropped: either way the track is not continued, so it ends.
+
+The alignment points a pose model returns for a guided pose pass MediaPipe's One-Euro filter here
+(`filter_alignment`), from the track's last filtered points and speed, before the tracker keeps them.
 
 The state per person is the tracker's (its `live_tracks()`): nothing here keeps its own bookkeeping.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from posekit.geometry import box_iou
+from posekit.one_euro import DEFAULT_FPS, OneEuroParams, one_euro_step
+from posekit.track import Tracker
 from posekit.track.state import LiveTrack
-from posekit.types import Detections
+from posekit.types import Detections, PersonHint
+
+# MediaPipe's One-Euro filter of the alignment points that place the next frame's tracked region
+# (pose_landmark_filtering: min_cutoff 0.01 Hz, beta 10, derivative cutoff 1 Hz; speed per region side).
+ALIGNMENT_FILTER = OneEuroParams(min_cutoff=0.01, beta=10.0, d_cutoff=1.0)
 
 
 @dataclass
@@ -34,6 +44,8 @@ class GuideParams:
     min_pose_score: float = 0.3  # a guided pose with a lower mean keypoint score ends its track
     merge_iou: float = 0.4  # a detection overlapping a guided box this much is that track's person
     min_inside: float = 0.5  # a guided box with less of its area inside the image ends its track
+    # the filter of a guided pose's alignment points (None: unfiltered)
+    alignment_filter: OneEuroParams | None = field(default_factory=lambda: ALIGNMENT_FILTER)
 
 
 def keypoint_boxes(
@@ -63,14 +75,14 @@ def inside_fraction(boxes: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.where(area > 0, inner / np.maximum(area, 1e-12), 0.0)
 
 
-def next_boxes(
-    tracks: list[LiveTrack], size: tuple[int, int], params: GuideParams
-) -> tuple[list[int], np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """Track ids, crop boxes (M, 4) xyxy clipped to the image, box scores (M,) and extras for the next
-    frame: the tracks with enough confident keypoints whose moved box stays mostly inside the image. The
-    extras are the pose extras (LiveTrack.extras) every live track has, stacked."""
+def next_hints(
+    tracks: list[LiveTrack], size: tuple[int, int], params: GuideParams, frame_step: float | None = None
+) -> tuple[list[PersonHint], np.ndarray]:
+    """The hints for the next frame of size (w, h), one per track with enough confident keypoints whose
+    moved box stays mostly inside the image (crop box clipped to the image, track id, the track's
+    alignment points and their speed, frame_step), and their box scores (M,)."""
     if not tracks:
-        return [], np.zeros((0, 4)), np.zeros((0,)), {}
+        return [], np.zeros((0,))
     boxes, ok = keypoint_boxes(
         np.stack([t.keypoints for t in tracks]),
         np.stack([t.scores for t in tracks]),
@@ -84,58 +96,88 @@ def next_boxes(
     w, h = size
     keep = np.flatnonzero(ok)
     scores = np.array([float(np.mean(tracks[i].scores)) for i in keep]).reshape(-1)
-    extras = {}
-    for name in sorted(set.intersection(*(set(t.extras) for t in tracks))):
-        rows = np.stack([np.asarray(t.extras[name]) for t in tracks])
-        extras[name] = rows[keep]
-    return [tracks[i].tid for i in keep], np.clip(boxes[keep], 0, [w, h, w, h]), scores, extras
+    clipped = np.clip(boxes[keep], 0, [w, h, w, h])
+    hints = [
+        PersonHint(box, tracks[i].tid, tracks[i].alignment, tracks[i].alignment_speed, frame_step)
+        for i, box in zip(keep, clipped)
+    ]
+    return hints, scores
 
 
 def merge_crops(
-    guided_boxes: np.ndarray,
-    guided_scores: np.ndarray,
+    hints: Sequence[PersonHint],
+    hint_scores: np.ndarray,
     detections: Detections | None,
     merge_iou: float,
-    guided_extras: dict[str, np.ndarray] | None = None,
-) -> tuple[Detections, np.ndarray]:
-    """The crops of one frame: each guided box, then every detection that overlaps no guided box by
+) -> tuple[Detections, list[PersonHint | None]]:
+    """The crops of one frame: each hint's box, then every detection that overlaps no hint's box by
     IoU >= merge_iou (a new person; one that does is that track's person, who keeps their own crop).
-    Returns them as Detections and a mask (N,) that is True for the guided rows. Guided rows get
-    zero-filled detector extras and their own `guided_extras` (rows aligned with guided_boxes; zero-filled
-    for the detections), and every row the extra "guided": True for a tracked region, so a pose model
-    declaring it can run a single pass there. (benchmarks/track_e2e.py, --det_interval 3 / 5 / 10, with
-    the default model's tracked alignment regions before their One-Euro filter, the pan's ignore regions
-    not applied: keeping the track's crop instead of the overlapping detection gave IDF1 0.481 / 0.459 /
-    0.452 against 0.420 / 0.429 / 0.407 on the PoseTrack pan and 0.610 / 0.635 / 0.574 against 0.662 /
-    0.643 / 0.578 on the synthetic one, and a still clip jitters 8.0 px a frame against 13.3 at
-    interval 3.)"""
-    guided_boxes = np.asarray(guided_boxes, dtype=np.float64).reshape(-1, 4)
+    Returns them as Detections (the hints' rows with zero-filled detector fields) and the hint of each
+    row (None for a detection). (benchmarks/track_e2e.py: keeping the track's crop instead of the
+    overlapping detection keeps identities better and jitters less; docs/guide/video-tracking.md.)"""
+    guided_boxes = np.asarray([h.box for h in hints], dtype=np.float64).reshape(-1, 4)
     found = detections if detections is not None else Detections.empty()
     if len(found) and len(guided_boxes):
         found = found.select(box_iou(found.boxes, guided_boxes).max(axis=1) < merge_iou)
-    count = len(guided_boxes)
-    extras = {
-        name: np.concatenate([np.zeros((count, *value.shape[1:]), dtype=value.dtype), value])
-        for name, value in found.extras.items()
-    }
-    for name, value in (guided_extras or {}).items():
-        rows = np.asarray(value)
-        extras[name] = np.concatenate([rows, np.zeros((len(found), *rows.shape[1:]), dtype=rows.dtype)])
     crops = Detections(
         np.concatenate([guided_boxes, np.asarray(found.boxes, dtype=np.float64).reshape(-1, 4)]),
-        np.concatenate([np.asarray(guided_scores, dtype=np.float64).reshape(-1), found.scores.reshape(-1)]),
-        extras,
+        np.concatenate([np.asarray(hint_scores, dtype=np.float64).reshape(-1), found.scores.reshape(-1)]),
+        _after_zeros(len(hints), found.rotations),
+        _after_zeros(len(hints), found.keypoints),
+        _after_zeros(len(hints), found.keypoint_scores),
+        _after_zeros(len(hints), found.alignment),
+        found.second_opinion,
     )
-    guided = np.concatenate([np.ones(count, dtype=bool), np.zeros(len(found), dtype=bool)])
-    crops.extras["guided"] = guided.copy()
-    return crops, guided
+    return crops, [*hints, *([None] * len(found))]
+
+
+def _after_zeros(count: int, rows: np.ndarray | None) -> np.ndarray | None:
+    """A detector's per-person field after `count` zero rows (the guided crops'); None stays None."""
+    if rows is None:
+        return None
+    rows = np.asarray(rows)
+    return np.concatenate([np.zeros((count, *rows.shape[1:]), dtype=rows.dtype), rows])
+
+
+def guided_rows(hints: Sequence[PersonHint | None]) -> np.ndarray:
+    """Mask (N,) of the rows that are guided crops (those with a hint)."""
+    return np.array([hint is not None for hint in hints], dtype=bool)
+
+
+def region_side(alignment: np.ndarray) -> float:
+    """The side of MediaPipe's region of alignment points (2, 2): twice their distance (the person's
+    size the alignment filter's speed is measured in)."""
+    return 2.0 * float(np.linalg.norm(alignment[1] - alignment[0]))
+
+
+def filter_alignment(
+    hints: Sequence[PersonHint | None], alignment: np.ndarray, params: OneEuroParams | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The alignment points (N, 2, 2) a pose model returned, each guided pose's after the One-Euro
+    filter (`params`) from its hint's last points and speed, frame_step seconds later (default one frame
+    at DEFAULT_FPS), the speed per region side; and the filter's speeds (N, 2, 2) in px/s. A detected
+    pose, or a hint without (or with degenerate) last points, stays as it is with speed 0."""
+    filtered = np.array(alignment, dtype=np.float64, copy=True).reshape(-1, 2, 2)
+    speeds = np.zeros_like(filtered)
+    for i, hint in enumerate(hints):
+        if params is None or hint is None or hint.alignment is None:
+            continue
+        last = np.asarray(hint.alignment, dtype=np.float64)
+        side = region_side(last)
+        if side <= 1.0:
+            continue
+        speed = np.zeros((2, 2)) if hint.alignment_speed is None else hint.alignment_speed
+        step = 1.0 / DEFAULT_FPS if hint.frame_step is None else float(hint.frame_step)
+        filtered[i], speeds[i] = one_euro_step(filtered[i], last, speed, step, params, side)
+    return filtered, speeds
 
 
 class GuidedCrops:
     """Plans each frame's crops from a tracker's live tracks (and the detections, when the detector ran),
-    and drops the guided poses too unsure to continue a track."""
+    filters the guided poses' alignment points and drops the guided poses too unsure to continue a
+    track."""
 
-    def __init__(self, tracker, params: GuideParams | None = None) -> None:
+    def __init__(self, tracker: Tracker, params: GuideParams | None = None) -> None:
         self.tracker = tracker
         self.params = params or GuideParams()
 
@@ -145,18 +187,23 @@ class GuidedCrops:
         detections: Detections | None,
         frame_step: float | None = None,
         follow: bool = True,
-    ) -> tuple[Detections, np.ndarray]:
-        """Crops for the next frame of size (w, h) and the mask of guided ones (see merge_crops); with
-        frame_step (seconds since the tracks' last frame) every row gets it as the extra "frame_step";
-        follow=False (a new scene) plans the detections only."""
+    ) -> tuple[Detections, list[PersonHint | None]]:
+        """Crops for the next frame of size (w, h) and the hint of each (see merge_crops); frame_step
+        (seconds since the tracks' last frame) goes into the hints; follow=False (a new scene) plans the
+        detections only."""
         tracks = self.tracker.live_tracks() if follow else []
-        _, boxes, scores, extras = next_boxes(tracks, size, self.params)
-        crops, guided = merge_crops(boxes, scores, detections, self.params.merge_iou, extras)
-        if frame_step is not None:
-            crops.extras["frame_step"] = np.full(len(crops), float(frame_step))
-        return crops, guided
+        hints, scores = next_hints(tracks, size, self.params, frame_step)
+        return merge_crops(hints, scores, detections, self.params.merge_iou)
 
-    def boxes(self, boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, guided: np.ndarray):
+    def filter_alignment(
+        self, hints: Sequence[PersonHint | None], alignment: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The pose model's alignment points after the track's filter, and its speeds (filter_alignment)."""
+        return filter_alignment(hints, alignment, self.params.alignment_filter)
+
+    def boxes(
+        self, boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, guided: np.ndarray
+    ) -> np.ndarray:
         """The people's boxes in this frame: a detection's box, or for a guided pose the box of its own
         confident keypoints (its crop box was only a prediction); the crop box if too few are confident."""
         p = self.params
@@ -167,4 +214,5 @@ class GuidedCrops:
     def keep(self, keypoint_scores: np.ndarray, guided: np.ndarray) -> np.ndarray:
         """Mask of the poses to keep: every detected one, guided ones with mean score >= min_pose_score."""
         mean = np.asarray(keypoint_scores, dtype=np.float64).reshape(len(guided), -1).mean(axis=1)
-        return ~guided | (mean >= self.params.min_pose_score)
+        keep: np.ndarray = ~guided | (mean >= self.params.min_pose_score)
+        return keep

@@ -11,7 +11,7 @@ Poses left over start new tracks. Ids start at 1.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -20,7 +20,7 @@ from scipy.optimize import linear_sum_assignment
 from posekit.geometry import box_iou
 from posekit.skeleton import set_for_joints
 from posekit.track.state import LiveTrack
-from posekit.types import PoseResult, extras_rows
+from posekit.types import PoseResult
 
 
 def oks_matrix(kps1, valid1, kps2, valid2, areas1, sigmas=None) -> np.ndarray:
@@ -95,7 +95,8 @@ class _Track:
     velocity: np.ndarray  # (2,) px per frame
     feature: np.ndarray | None
     scores: np.ndarray | None = None  # keypoint scores of the last pose
-    extras: dict[str, np.ndarray] = field(default_factory=dict)  # the pose model's, of the last pose
+    alignment: np.ndarray | None = None  # the alignment points of the last pose (PoseResult.alignment)
+    alignment_speed: np.ndarray | None = None  # and their filter's speed
 
 
 class OksTracker:
@@ -132,13 +133,22 @@ class OksTracker:
             track = self._track(ids[i])
             self._refresh(track, kps[i], valid[i], boxes[i], feats, i, clean[i])
             track.scores = kp_scores[i]
-            track.extras = extras_rows(result.extras, i)
+            track.alignment = None if result.alignment is None else result.alignment[i]
+            track.alignment_speed = None if result.alignment_speed is None else result.alignment_speed[i]
         return dataclasses.replace(result, ids=[int(i) for i in ids])
 
     def live_tracks(self) -> list[LiveTrack]:
         """The tracks seen in the latest frame: last pose, box and (smoothed) box-centre velocity."""
         return [
-            LiveTrack(t.tid, t.box.copy(), t.keypoints.copy(), t.scores.copy(), t.velocity.copy(), t.extras)
+            LiveTrack(
+                t.tid,
+                t.box.copy(),
+                t.keypoints.copy(),
+                t.scores.copy(),
+                t.velocity.copy(),
+                t.alignment,
+                t.alignment_speed,
+            )
             for t in self.tracks
             if t.frame == self.frame and t.scores is not None
         ]

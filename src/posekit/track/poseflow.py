@@ -19,7 +19,7 @@ from scipy.optimize import linear_sum_assignment
 
 from posekit.io.atomic import atomic_path
 from posekit.track.state import LiveTrack
-from posekit.types import PoseResult, extras_rows
+from posekit.types import PoseResult
 
 # Weights of [dm_iou, box_iou, pose_iou_dm, pose_iou, score1, score2] (the score terms weigh 0).
 WEIGHTS_CONSECUTIVE = np.array([1.0, 2.0, 1.0, 2.0, 0.0, 0.0])
@@ -271,7 +271,8 @@ class _Track:
     valid: np.ndarray
     scores: np.ndarray | None = None  # keypoint scores of the last pose
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))  # box centre, px per frame
-    extras: dict[str, np.ndarray] = field(default_factory=dict)  # the pose model's, of the last pose
+    alignment: np.ndarray | None = None  # the alignment points of the last pose (PoseResult.alignment)
+    alignment_speed: np.ndarray | None = None  # and their filter's speed
 
 
 @dataclass
@@ -323,8 +324,9 @@ class PoseFlowTracker:
         ids = self._assign(cors, boxes, kps, valid, size)
         kp_scores = np.asarray(result.keypoint_scores, dtype=np.float64)
         for i, (pid, box, kp, v, sc) in enumerate(zip(ids, boxes, kps, valid, kp_scores)):
-            extras = extras_rows(result.extras, i)
-            self.tracks[pid] = _Track(self.frame, box, kp, v, sc, self._velocity(pid, box), extras)
+            alignment = None if result.alignment is None else result.alignment[i]
+            speed = None if result.alignment_speed is None else result.alignment_speed[i]
+            self.tracks[pid] = _Track(self.frame, box, kp, v, sc, self._velocity(pid, box), alignment, speed)
         for pid in [pid for pid, t in self.tracks.items() if self.frame - t.frame >= p.link]:
             del self.tracks[pid]
         self._prev_boxes, self._prev_size, self._prev_index = boxes, size, self._index
@@ -418,7 +420,8 @@ class PoseFlowTracker:
                 t.keypoints.copy(),
                 t.scores.copy(),
                 t.velocity.copy(),
-                t.extras,
+                t.alignment,
+                t.alignment_speed,
             )
             for pid, t in self.tracks.items()
             if t.frame == self.frame and t.scores is not None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -12,8 +12,9 @@ class LiveTrack:
     """A track seen in the tracker's latest frame.
 
     box (4,) xyxy pixels, keypoints (K, 2) pixels and keypoint scores (K,) of its last pose, velocity
-    (2,) the motion of its box centre in pixels per frame between its last two boxes, and extras the pose
-    model's extras of its last pose (PoseResult.extras, one row).
+    (2,) the motion of its box centre in pixels per frame between its last two boxes; alignment (2, 2)
+    and alignment_speed (2, 2) those of its last pose (PoseResult.alignment, alignment_speed), None when
+    the result had none.
     """
 
     tid: int
@@ -21,4 +22,5 @@ class LiveTrack:
     keypoints: np.ndarray
     scores: np.ndarray
     velocity: np.ndarray
-    extras: dict[str, np.ndarray] = field(default_factory=dict)
+    alignment: np.ndarray | None = None
+    alignment_speed: np.ndarray | None = None

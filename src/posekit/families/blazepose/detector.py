@@ -6,7 +6,7 @@ that small people are found; a person the whole-image pass finds keeps that pass
 MediaPipe's. The person box comes from the alignment keypoints: by default from one landmark pass on
 MediaPipe's region of them (which may reach past the image's edges; the hull of the landmarks present,
 or of all landmarks when the pass puts the person partly outside the image), whose COCO keypoints and
-scores travel on in the detections' extras so the pose model need not run it again; else
+scores travel on in the detections (marked second_opinion) so the pose model need not run it again; else
 (refine=False) from `alignment_to_box`.
 """
 
@@ -22,7 +22,7 @@ import numpy as np
 from posekit.errors import PosekitError
 from posekit.families.blazepose.alignment import alignment_rotation, alignment_to_box, clip_boxes
 from posekit.families.blazepose.landmarks import DEFAULT_THREADS, BlazePoseLandmarkModel
-from posekit.families.blazepose.litert import load_interpreter
+from posekit.families.blazepose.litert import shared_interpreter
 from posekit.families.blazepose.ssd import INPUT_SIZE, decode, weighted_nms
 from posekit.geometry import box_iou
 from posekit.io.images import checked_rgb_uint8
@@ -172,7 +172,8 @@ class BlazePoseDetector:
         if refine:
             scales = (float(region_scale),)
             self._landmarks = BlazePoseLandmarkModel(crop_scales=scales, num_threads=num_threads)
-        self._interpreter = load_interpreter(path, num_threads)
+        self._shared = shared_interpreter(path, num_threads)
+        self._interpreter = self._shared.interpreter
         outputs = {tuple(d["shape"]): d["index"] for d in self._interpreter.get_output_details()}
         self._input = self._interpreter.get_input_details()[0]["index"]
         self._boxes_out, self._scores_out = outputs[(1, NUM_ANCHORS, 12)], outputs[(1, NUM_ANCHORS, 1)]
@@ -180,10 +181,11 @@ class BlazePoseDetector:
     def _run(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One letterboxed pass: scores, boxes and keypoints in this image's pixels."""
         tensor, scale, pad_x, pad_y = letterbox(image, self.sampling)
-        self._interpreter.set_tensor(self._input, tensor)
-        self._interpreter.invoke()
-        raw_boxes = self._interpreter.get_tensor(self._boxes_out)[0]
-        raw_scores = self._interpreter.get_tensor(self._scores_out)[0, :, 0]
+        with self._shared.lock:
+            self._interpreter.set_tensor(self._input, tensor)
+            self._interpreter.invoke()
+            raw_boxes = self._interpreter.get_tensor(self._boxes_out)[0]
+            raw_scores = self._interpreter.get_tensor(self._scores_out)[0, :, 0]
         scores, boxes, keypoints = decode(raw_boxes, raw_scores, self.score_threshold)
         pad = np.array([pad_x, pad_y])
         boxes = (boxes - np.tile(pad, 2)) / scale
@@ -222,9 +224,7 @@ class BlazePoseDetector:
         if self._landmarks is not None:
             return self._refine(image, scores, alignment)
         body = clip_boxes(alignment_to_box(alignment, self.box_extent), width, height)
-        return Detections(
-            body.astype(np.float32), scores.astype(np.float32), {"rotations": alignment_rotation(alignment)}
-        )
+        return Detections(body.astype(np.float32), scores.astype(np.float32), alignment_rotation(alignment))
 
     def _merged(
         self, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
@@ -243,9 +243,9 @@ class BlazePoseDetector:
         the pass's body extent (LandmarkPass.body_extent, plus box_margin, clipped to the image), and
         overlapping boxes (IoU > box_nms_threshold) keep the
         higher score. The same NMS on the rough alignment boxes first saves passes on duplicates. The
-        pass's COCO keypoints and scores are the extras "landmarks" and "landmark_scores" (named apart from a
-        one-stage detector's "keypoints", which a pose model must not take for this pass), its own
-        alignment points (mid-hip, scale point) "landmark_alignment" (N, 2, 2)."""
+        pass's COCO keypoints and scores are the detections' keypoints and keypoint_scores, its own
+        alignment points (mid-hip, scale point) their alignment (N, 2, 2), a first opinion the pose model
+        may check (second_opinion)."""
         height, width = image.shape[:2]
         rough = clip_boxes(alignment_to_box(alignment, self.box_extent), width, height)
         first = _suppress(scores, rough, self.box_nms_threshold) if len(scores) else []
@@ -265,22 +265,23 @@ class BlazePoseDetector:
             kept_alignment.append(landmark_pass.alignment())
         if not kept_index:
             empty = Detections.empty()
-            empty.extras.update(
+            return Detections(
+                empty.boxes,
+                empty.scores,
                 rotations=np.zeros((0,)),
-                landmarks=np.zeros((0, 17, 2)),
-                landmark_scores=np.zeros((0, 17)),
-                landmark_alignment=np.zeros((0, 2, 2)),
+                keypoints=np.zeros((0, 17, 2)),
+                keypoint_scores=np.zeros((0, 17)),
+                alignment=np.zeros((0, 2, 2)),
+                second_opinion=True,
             )
-            return empty
         found = Detections(
             clip_boxes(np.array(kept_boxes), width, height).astype(np.float32),
             scores[kept_index].astype(np.float32),
-            {
-                "rotations": alignment_rotation(alignment[kept_index]),
-                "landmarks": np.array(kept_keypoints),
-                "landmark_scores": np.array(kept_scores),
-                "landmark_alignment": np.array(kept_alignment),
-            },
+            rotations=alignment_rotation(alignment[kept_index]),
+            keypoints=np.array(kept_keypoints),
+            keypoint_scores=np.array(kept_scores),
+            alignment=np.array(kept_alignment),
+            second_opinion=True,
         )
         return found.select(np.array(_suppress(found.scores, found.boxes, self.box_nms_threshold)))
 

@@ -8,32 +8,27 @@ only when the window's peak is >= 0.5). The 17 COCO joints are the shared landma
 a joint's score is sigmoid(visibility) x sigmoid(presence) x the pose flag, a pass's confidence the mean
 of its 17 joint scores; a joint the pass puts outside the image scores 0.
 
-With the BlazePose detector's extras ("landmarks", "landmark_scores": the pass it already ran on
-MediaPipe's region of each person) that pass is the answer unless its confidence is below `doubtful`
-and it keeps every joint inside the image; then one upright square crop of the box (side = the first
-crop scale x the box's long side; at the detector's rotation when that is at least min_rotation) runs
-too and the more confident of the two is kept. A pass that puts joints outside the image (half-body
-framing: a portrait, a webcam) is kept as it is, as MediaPipe keeps it: a crop of the box, which ends
-at the image's edge, would squeeze the whole body into the frame.
+With the BlazePose detector's landmark pass (Detections.keypoints, keypoint_scores and alignment, the pass
+it already ran on MediaPipe's region of each person, marked second_opinion) that pass is the answer unless
+its confidence is below `doubtful` and it keeps every joint inside the image; then one upright square crop
+of the box (side = the first crop scale x the box's long side; at the detector's rotation when that is at
+least min_rotation) runs too and the more confident of the two is kept. A pass that puts joints outside
+the image (half-body framing: a portrait, a webcam) is kept as it is, as MediaPipe keeps it: a crop of
+the box, which ends at the image's edge, would squeeze the whole body into the frame.
 Otherwise (plain boxes, or doubtful=None: the thorough search) one upright pass runs per crop scale, one
 more at the detector's rotation when it is at least min_rotation, then (align=True) one on MediaPipe's
 region from the alignment points of the best pass (mid-hip and full-body scale point, landmarks 33 and
 34; side 2 x their distance x the last crop scale, rotated so the body axis points up); the most
 confident pass wins.
 
-A tracked region (the extra "guided": a person the pose-guided crops of posekit.track.guided follow from
-the previous frame) gets one pass on MediaPipe's region of the track's alignment points (the extra
-"alignment", where they were, not moved by a velocity; side x the first crop scale, 1.25 as MediaPipe's
-tracking) or, when they are not known, one upright pass on the planned box at the first crop scale; only
-when its confidence is below `doubtful` one more (the upright box, or the first pass's own alignment
-region), and the more confident of the two is kept; a pass on MediaPipe's region that puts joints
-outside the image is kept without the upright box's. `estimate_tracked` also returns each pose's alignment
-points, which the trackers keep (PoseResult.extras) for that next-frame region: for a tracked region
-after MediaPipe's One-Euro filter of them (`alignment_filter`; its speed state is the extra
-"alignment_speed"). benchmarks/track_e2e.py, --det_interval 5: moving the region by the track's box
-velocity, as before, jittered 6.0 px a frame on the still clip against 3.7, and scored IDF1 0.636 / 0.463
-(synthetic / pan, the pan's ignore regions not applied) against 0.673 / 0.461; without the filter 4.5 px
-and 0.587 / 0.467.
+A tracked region (a person with a PersonHint: the pose-guided crops of posekit.track.guided follow them
+from the previous frame) gets one pass on MediaPipe's region of the hint's alignment points (side x the
+first crop scale, 1.25 as MediaPipe's tracking) or, when they are not known, one upright pass on the
+planned box at the first crop scale; only when its confidence is below `doubtful` one more (the upright
+box, or the first pass's own alignment region), and the more confident of the two is kept; a pass on
+MediaPipe's region that puts joints outside the image is kept without the upright box's. `estimate`
+returns each pose's alignment points (Poses.alignment): the region of the person's next tracked pass
+(the tracker filters them, posekit.track.guided). Why these choices: docs/guide/video-tracking.md.
 """
 
 from __future__ import annotations
@@ -48,9 +43,9 @@ import numpy as np
 
 from posekit.errors import PosekitError
 from posekit.families.blazepose.alignment import alignment_region
-from posekit.families.blazepose.litert import load_interpreter
+from posekit.families.blazepose.litert import shared_interpreter
 from posekit.geometry import affine_points, get_affine_transform
-from posekit.one_euro import DEFAULT_FPS, OneEuroParams, one_euro_step
+from posekit.types import Detections, PersonHint, Poses
 
 INPUT_SIZE = 256
 NUM_LANDMARKS = 39
@@ -65,9 +60,6 @@ COCO_FROM_BLAZEPOSE = np.array([0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 2
 Pose = tuple[np.ndarray, np.ndarray, np.ndarray]
 # LiteRT threads: both cores of a 2-core machine (measured 1.9x faster per pass than one), at most 4.
 DEFAULT_THREADS = max(1, min(4, os.cpu_count() or 1))
-# MediaPipe's One-Euro filter of the alignment points that place the next frame's tracked region
-# (pose_landmark_filtering: min_cutoff 0.01 Hz, beta 10, derivative cutoff 1 Hz; speed per region side).
-ALIGNMENT_FILTER = OneEuroParams(min_cutoff=0.01, beta=10.0, d_cutoff=1.0)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -147,24 +139,13 @@ class BlazePoseLandmarkModel:
 
     crop_scales: crop sides relative to the box's long side, one upright pass each; align: the
     rotation-aligned pass; refine: heatmap refinement; min_rotation: the detector's rotations (degrees
-    clockwise, `extras["rotations"]`) of at least this get a rotated pass (small tilts are noise for
+    clockwise, `Detections.rotations`) of at least this get a rotated pass (small tilts are noise for
     upright people); doubtful: the confidence below which the detector's pass or a tracked region's pass
     gets a second opinion (None: the thorough search of every pass);
-    num_threads: LiteRT threads. `estimate` takes the BlazePose detector's extras (`detection_extras`).
+    num_threads: LiteRT threads. `estimate` takes the BlazePose detector's rotations and landmark pass.
     """
 
     num_joints = 17
-    detection_extras = (
-        "rotations",
-        "landmarks",
-        "landmark_scores",
-        "landmark_alignment",
-        "guided",
-        "alignment",
-        "alignment_speed",
-        "frame_step",
-    )
-    track_extras = ("alignment", "alignment_speed")
     pose_nms = True
 
     def __init__(
@@ -176,7 +157,6 @@ class BlazePoseLandmarkModel:
         min_rotation: float = 30.0,
         doubtful: float | None = 0.8,
         num_threads: int | None = DEFAULT_THREADS,
-        alignment_filter: OneEuroParams | None = ALIGNMENT_FILTER,
     ) -> None:
         if weights:
             path = Path(weights).expanduser()
@@ -193,8 +173,8 @@ class BlazePoseLandmarkModel:
         self.refine = bool(refine)
         self.min_rotation = float(min_rotation)
         self.doubtful = None if doubtful is None else float(doubtful)
-        self.alignment_filter = alignment_filter
-        self._interpreter = load_interpreter(path, num_threads)
+        self._shared = shared_interpreter(path, num_threads)  # the BlazePose detector's too
+        self._interpreter = self._shared.interpreter
         self._input = self._interpreter.get_input_details()[0]["index"]
         by_shape = {tuple(d["shape"]): d["index"] for d in self._interpreter.get_output_details()}
         self._landmarks_out = by_shape[(1, NUM_LANDMARKS * 5)]
@@ -208,13 +188,15 @@ class BlazePoseLandmarkModel:
         crop = cv2.warpAffine(
             image, matrix, (INPUT_SIZE, INPUT_SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         )
-        self._interpreter.set_tensor(self._input, (crop.astype(np.float32) / 255.0)[None])
-        self._interpreter.invoke()
-        raw = self._interpreter.get_tensor(self._landmarks_out)[0].reshape(NUM_LANDMARKS, 5)
-        flag = float(self._interpreter.get_tensor(self._flag_out)[0, 0])
+        with self._shared.lock:
+            self._interpreter.set_tensor(self._input, (crop.astype(np.float32) / 255.0)[None])
+            self._interpreter.invoke()
+            raw = self._interpreter.get_tensor(self._landmarks_out)[0].reshape(NUM_LANDMARKS, 5)
+            flag = float(self._interpreter.get_tensor(self._flag_out)[0, 0])
+            heatmap = self._interpreter.get_tensor(self._heatmap_out)[0] if self.refine else None
         points = raw[:, :2].astype(np.float64)
-        if self.refine:
-            points = refine_from_heatmap(points, self._interpreter.get_tensor(self._heatmap_out)[0])
+        if heatmap is not None:
+            points = refine_from_heatmap(points, heatmap)
         inverse = get_affine_transform(centre, size, rotation, (INPUT_SIZE, INPUT_SIZE), inv=True)
         height, width = image.shape[:2]
         return LandmarkPass(affine_points(points, inverse), raw, flag, (width, height))
@@ -289,76 +271,41 @@ class BlazePoseLandmarkModel:
         return _best([result, second])
 
     def estimate(
-        self, image: np.ndarray, boxes: np.ndarray, **extras: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """RGB uint8 image and (N, 4) xyxy boxes -> keypoints (N, 17, 2) image pixels, scores (N, 17);
-        `extras` as estimate_tracked's."""
-        keypoints, scores, _ = self.estimate_tracked(image, boxes, **extras)
-        return keypoints, scores
+        self, image: np.ndarray, people: Detections, hints: Sequence[PersonHint | None] | None = None
+    ) -> Poses:
+        """Keypoints (N, 17, 2) image pixels, scores (N, 17) and the alignment points (N, 2, 2) of the
+        pass each pose came from (the region of the person's next tracked pass).
 
-    def estimate_tracked(
-        self,
-        image: np.ndarray,
-        boxes: np.ndarray,
-        rotations: np.ndarray | None = None,
-        landmarks: np.ndarray | None = None,
-        landmark_scores: np.ndarray | None = None,
-        guided: np.ndarray | None = None,
-        landmark_alignment: np.ndarray | None = None,
-        alignment: np.ndarray | None = None,
-        alignment_speed: np.ndarray | None = None,
-        frame_step: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        """Keypoints (N, 17, 2) image pixels, scores (N, 17) and the extras a tracker keeps for the next
-        frame's crop, {"alignment": (N, 2, 2), "alignment_speed": (N, 2, 2)}: the alignment points of the
-        pass each pose came from (filtered for a tracked region) and their filtered speed in px/s.
-
-        rotations (N,), landmarks (N, 17, 2), landmark_scores (N, 17) and landmark_alignment (N, 2, 2) are
-        the BlazePose detector's extras: its rotation hints and the landmark pass it already ran per box;
-        guided (N,) bool marks the tracked regions of posekit.track.guided, alignment (N, 2, 2) and
-        alignment_speed (N, 2, 2) their tracks' last (filtered) alignment points and speed (their
-        zero-filled detector extras are ignored), frame_step (N,) the seconds since that last frame (default
-        1 / DEFAULT_FPS)."""
-        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        From `people`: the boxes, the BlazePose detector's rotations and, when a second opinion is
+        allowed (Detections.second_opinion), the landmark pass it already ran per box (keypoints,
+        keypoint_scores, alignment). A person with a hint is a tracked region of posekit.track.guided:
+        one pass on the region of the hint's alignment points (see the module docstring)."""
+        boxes = np.asarray(people.boxes, dtype=np.float64).reshape(-1, 4)
         out_keypoints = np.zeros((len(boxes), self.num_joints, 2))
         out_scores = np.zeros((len(boxes), self.num_joints))
         out_alignment = np.zeros((len(boxes), 2, 2))
-        out_speed = np.zeros((len(boxes), 2, 2))
         for i, box in enumerate(boxes):
-            rotation = None if rotations is None else float(rotations[i])
-            prior = None
-            if landmarks is not None and landmark_scores is not None:
-                prior_alignment = np.zeros((2, 2)) if landmark_alignment is None else landmark_alignment[i]
-                prior = (
-                    np.asarray(landmarks[i], np.float64),
-                    np.asarray(landmark_scores[i], np.float64),
-                    np.asarray(prior_alignment, np.float64),
-                )
-            tracked = guided is not None and bool(guided[i])
-            last = None
-            if tracked:
-                rotation, prior = None, None
-                last = None if alignment is None else np.asarray(alignment[i], np.float64)
-            out_keypoints[i], out_scores[i], out_alignment[i] = self.estimate_one(
-                image, box, rotation, prior, tracked, last
-            )
-            if last is not None:
-                speed = None if alignment_speed is None else alignment_speed[i]
-                step = 1.0 / DEFAULT_FPS if frame_step is None else float(frame_step[i])
-                out_alignment[i], out_speed[i] = self._filtered(out_alignment[i], last, speed, step)
-        return out_keypoints, out_scores, {"alignment": out_alignment, "alignment_speed": out_speed}
+            hint = None if hints is None else hints[i]
+            if hint is not None:
+                last = None if hint.alignment is None else np.asarray(hint.alignment, np.float64)
+                pose = self.estimate_one(image, box, guided=True, alignment=last)
+            else:
+                rotation = None if people.rotations is None else float(people.rotations[i])
+                pose = self.estimate_one(image, box, rotation, _prior(people, i))
+            out_keypoints[i], out_scores[i], out_alignment[i] = pose
+        return Poses(out_keypoints, out_scores, out_alignment)
 
-    def _filtered(
-        self, raw: np.ndarray, last: np.ndarray, last_speed: np.ndarray | None, step: float
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """A tracked pose's alignment points (2, 2) and their speed (px/s) after MediaPipe's One-Euro
-        filter, `step` seconds after the track's last filtered points and speed, the speed per region
-        side; unfiltered when alignment_filter is None or the last points are unknown (zero)."""
-        side = alignment_region(last)[1]
-        if self.alignment_filter is None or side <= 1.0:
-            return raw, np.zeros((2, 2))
-        speed = np.zeros((2, 2)) if last_speed is None else last_speed
-        return one_euro_step(raw, last, speed, step, self.alignment_filter, side)
+
+def _prior(people: Detections, i: int) -> Pose | None:
+    """The detector's landmark pass of person i, when it has one and allows a second opinion."""
+    if not people.second_opinion or people.keypoints is None or people.keypoint_scores is None:
+        return None
+    alignment = np.zeros((2, 2)) if people.alignment is None else people.alignment[i]
+    return (
+        np.asarray(people.keypoints[i], np.float64),
+        np.asarray(people.keypoint_scores[i], np.float64),
+        np.asarray(alignment, np.float64),
+    )
 
 
 def _leaves_image(pose: Pose, image: np.ndarray) -> bool:

@@ -1,4 +1,4 @@
-"""The YOLO-pose person detector: boxes and scores, with each person's keypoints as detection extras."""
+"""The YOLO-pose person detector: boxes and scores, with each person's final keypoints."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def resolve_weights(name: str, weights: str | None) -> Path:
 
 
 def predictions_to_detections(people: PosePredictions) -> Detections:
-    """Person rows of one image's predictions as Detections with keypoint extras.
+    """Person rows of one image's predictions as Detections with their final keypoints.
 
     Keypoint scores are the sigmoid visibilities; a [K, 2] model has none, so each keypoint gets its
     person's box score.
@@ -60,10 +60,8 @@ def predictions_to_detections(people: PosePredictions) -> Detections:
     return Detections(
         people.boxes[person].astype(np.float32),
         scores,
-        {
-            "keypoints": people.keypoints[person].astype(np.float32),
-            "keypoint_scores": kpt_scores.astype(np.float32),
-        },
+        keypoints=people.keypoints[person].astype(np.float32),
+        keypoint_scores=kpt_scores.astype(np.float32),
     )
 
 
@@ -75,8 +73,8 @@ class YoloPoseDetector:
     images of one `detect` call), `tracking` (accepted for a uniform interface), `backend` / `precision`
     (posekit.runtime: the network's convolutions run there, one compiled model per letterbox size,
     the box/keypoint decode in fp32 torch; auto = OpenVINO, bf16 on CPUs with native bf16). Each
-    Detections carries
-    `extras["keypoints"]` (N, K, 2) and `extras["keypoint_scores"]` (N, K) in image pixels.
+    Detections carries `keypoints` (N, K, 2) and `keypoint_scores` (N, K) in image pixels, final (no
+    second opinion).
     """
 
     def __init__(
@@ -145,6 +143,5 @@ class YoloPoseDetector:
         return results
 
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
-        """People in each RGB uint8 image: xyxy boxes, scores and keypoint extras, best first."""
+        """People in each RGB uint8 image: xyxy boxes, scores and keypoints, best first."""
         return [predictions_to_detections(people) for people in self.predict(images)]
-
