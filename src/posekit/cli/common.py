@@ -81,7 +81,7 @@ def check_device(device: str, name: str = "--device") -> None:
 
 def add_max_pixels(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     """--max-pixels: images whose header gives more pixels are skipped with a warning, never decoded."""
-    from posekit.io.images import DEFAULT_MAX_PIXELS
+    from posekit.choices import DEFAULT_MAX_PIXELS
 
     flag(
         parser,

@@ -119,8 +119,7 @@ def add_model_flags(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
 
 def add_video_flags(group) -> None:
     """--det_interval and the One-Euro smoothing flags (posekit.infer.tracked, posekit.track.smoothing)."""
-    from posekit.infer.tracked import DEFAULT_DET_INTERVAL
-    from posekit.one_euro import DEFAULT_BETA, DEFAULT_D_CUTOFF, DEFAULT_MIN_CUTOFF
+    from posekit.choices import DEFAULT_BETA, DEFAULT_D_CUTOFF, DEFAULT_DET_INTERVAL, DEFAULT_MIN_CUTOFF
 
     flag(
         group,

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from posekit.cli.common import add_refine, check_device, flag
 from posekit.errors import PosekitError
-from posekit.io.atomic import check_writable_folder
 
 
 def add_train_flags(parser: argparse.ArgumentParser) -> None:
@@ -93,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
 
 def check_train_flags(args: argparse.Namespace) -> None:
     """One-line PosekitError naming the flag and its allowed range for a value training cannot use."""
+    from posekit.io.atomic import check_writable_folder
+
     for name, value, low in (
         ("--batch_size", args.batch_size, 1),
         ("--end_epoch", args.end_epoch, 0),

@@ -9,13 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from posekit.choices import BACKEND_CHOICES as BACKENDS
-from posekit.choices import FORMATS, INFER_TRACKERS, POSE_MODELS, PRECISIONS, canonical_detector_name
+from posekit.choices import (
+    DEFAULT_BETA,
+    DEFAULT_D_CUTOFF,
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MIN_CUTOFF,
+    FORMATS,
+    INFER_TRACKERS,
+    POSE_MODELS,
+    PRECISIONS,
+    canonical_detector_name,
+)
 from posekit.errors import PosekitError
-from posekit.io.images import DEFAULT_MAX_PIXELS
-from posekit.one_euro import DEFAULT_BETA, DEFAULT_D_CUTOFF, DEFAULT_MIN_CUTOFF, OneEuroParams
+
+if TYPE_CHECKING:
+    from posekit.one_euro import OneEuroParams
 
 # The options that decide which detector and which pose model are loaded (a Pipeline whose options
 # differ elsewhere reuses its models).
@@ -151,6 +162,8 @@ class InferOptions:
         """The One-Euro parameters when smooth is on, else None."""
         if not self.smooth:
             return None
+        from posekit.one_euro import OneEuroParams
+
         return OneEuroParams(self.smooth_min_cutoff, self.smooth_beta, self.smooth_d_cutoff)
 
     @property
