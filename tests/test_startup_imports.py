@@ -27,7 +27,7 @@ def imported_modules(*args: str) -> set[str]:
     [
         ("-m", "posekit", "--help"),
         ("-m", "posekit", "infer", "--help"),
-        ("-c", "import posekit; posekit.InferOptions(); posekit.InferOptions(detector='yolox')"),
+        ("-c", "import posekit; posekit.InferOptions(); posekit.InferOptions.from_flat(detector='yolox')"),
     ],
     ids=["posekit --help", "posekit infer --help", "InferOptions()"],
 )

@@ -33,11 +33,15 @@ def add_detector_weights(parser: argparse.ArgumentParser | argparse._ArgumentGro
     )
 
 
-def add_refine(parser: argparse.ArgumentParser) -> None:
-    """--refine: sub-pixel (DARK-style) heatmap decoding instead of AlphaPose's quarter-pixel offset."""
+def add_subpixel(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """--subpixel: sub-pixel (DARK-style) heatmap decoding instead of AlphaPose's quarter-pixel offset
+    (--refine, its former name, still works and is not listed)."""
     parser.add_argument(
-        "--refine", action="store_true", help="sub-pixel (DARK-style) decoding instead of the quarter offset"
+        "--subpixel",
+        action="store_true",
+        help="sub-pixel (DARK-style) heatmap decoding instead of the quarter offset",
     )
+    parser.add_argument("--refine", dest="subpixel", action="store_true", help=argparse.SUPPRESS)
 
 
 def resolve_device(args: argparse.Namespace) -> str:

@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from posekit.cli.common import add_refine, check_device, flag
+from posekit.cli.common import add_subpixel, check_device, flag
 from posekit.errors import PosekitError
 
 
@@ -35,7 +35,7 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
     flag(parser, "work_root", default="exp", help="folder holding experiment work dirs")
     parser.add_argument("--no-map", dest="map", action="store_false", help="skip validation mAP")
     parser.add_argument("--map", dest="map", action="store_true", default=True, help=argparse.SUPPRESS)
-    add_refine(parser)
+    add_subpixel(parser)
     # Accepted for AlphaPose compatibility; torchrun's environment decides rank and world size.
     # --detector names the detector that makes DATASET.TEST.DET_FILE when it is missing.
     for name in ("rank", "dist_url", "launcher", "detector", "gpus"):
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         dist_backend=args.dist_backend,
         work_root=args.work_root,
         validate=args.map,
-        refine=args.refine,
+        refine=args.subpixel,
         seed=args.seed,
         detector=args.detector,
     )
