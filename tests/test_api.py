@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import json
 import subprocess
@@ -16,7 +15,7 @@ import pytest
 
 import posekit
 from posekit.errors import PosekitError
-from posekit.infer.options import InferOptions, infer_options
+from posekit.infer.options import InferOptions
 from posekit.infer.pipeline import Pipeline
 from posekit.io.images import list_images, read_image_rgb
 from tests.pipeline_fakes import FakeDetector, FakePoseModel
@@ -24,7 +23,7 @@ from tests.test_pipeline_cli import MP4, fake_models  # noqa: F401  (the fake de
 
 
 def _fake_pipeline(**options) -> Pipeline:
-    return Pipeline(InferOptions(**options), detector=FakeDetector(), pose_model=FakePoseModel())
+    return Pipeline(InferOptions.from_flat(**options), detector=FakeDetector(), pose_model=FakePoseModel())
 
 
 def _same(a: posekit.PoseResult, b: posekit.PoseResult) -> None:
@@ -46,13 +45,23 @@ def test_import_posekit_is_light_and_exposes_the_api():
         _ = posekit.nothing
 
 
-def test_load_takes_exactly_the_options_with_their_defaults():
+def test_load_takes_an_infer_options_and_flat_changes(fake_models):  # noqa: F811
     parameters = inspect.signature(posekit.load).parameters
-    fields = {f.name: f.default for f in dataclasses.fields(InferOptions)}
-    assert list(parameters) == list(fields)
-    assert {name: p.default for name, p in parameters.items()} == fields
-    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in parameters.values())
+    kinds = [(name, p.kind) for name, p in parameters.items()]
+    assert kinds == [
+        ("options", inspect.Parameter.POSITIONAL_ONLY),
+        ("changes", inspect.Parameter.VAR_KEYWORD),
+    ]
     assert inspect.signature(posekit.load).return_annotation == "Pipeline"
+    base = InferOptions.from_flat(posebatch=8, tracker="oks")
+    pipe = posekit.load(base, flip=True, device="cpu")
+    assert pipe.options == base.replace(flip=True, device="cpu")
+    assert pipe.options.model.posebatch == 8 and pipe.options.stream.tracker == "oks"
+    assert posekit.load().options == InferOptions()
+    with pytest.raises(PosekitError, match=r"^unknown option\(s\) batch; known: detector, .*, showbox$"):
+        posekit.load(batch=4)
+    with pytest.raises(PosekitError, match="options must be an InferOptions, got dict"):
+        posekit.load({"flip": True})
 
 
 @pytest.mark.parametrize(
@@ -78,19 +87,20 @@ def test_load_takes_exactly_the_options_with_their_defaults():
 )
 def test_bad_options_are_one_clear_error(options, message):
     with pytest.raises(PosekitError) as info:
-        infer_options(**options)
+        InferOptions.from_flat(**options)
     assert message in str(info.value) and "\n" not in str(info.value)
 
 
 def test_options_canonicalise_the_detector_and_compare_models():
-    options = InferOptions(detector="yolox")
-    assert options.detector == "yolox-x" and not options.tracking
-    assert InferOptions(tracker="oks").tracking
-    assert InferOptions(qsize=3, outdir="x").detector_key() == InferOptions().detector_key()
-    assert InferOptions(qsize=3, tracker="oks").pose_key() == InferOptions().pose_key()
-    assert InferOptions(flip=True).pose_key() != InferOptions().pose_key()
-    assert InferOptions(tracker="oks").detector_key() != InferOptions().detector_key()  # its threshold
-    assert InferOptions(device="cpu").detector_key() != InferOptions().detector_key()
+    flat = InferOptions.from_flat
+    options = flat(detector="yolox")
+    assert options.model.detector == "yolox-x" and not options.stream.tracking
+    assert flat(tracker="oks").stream.tracking
+    assert flat(qsize=3, outdir="x").detector_key() == InferOptions().detector_key()
+    assert flat(qsize=3, tracker="oks").pose_key() == InferOptions().pose_key()
+    assert flat(flip=True).pose_key() != InferOptions().pose_key()
+    assert flat(tracker="oks").detector_key() != InferOptions().detector_key()  # its threshold
+    assert flat(device="cpu").detector_key() != InferOptions().detector_key()
 
 
 def test_load_builds_the_models_once_and_reuses_them(coco_mini, fake_models):  # noqa: F811

@@ -20,6 +20,7 @@ import pytest
 
 from posekit.cli.main import main
 from posekit.errors import PosekitError
+from posekit.infer.options import OutputOptions
 from posekit.infer.outputs import RenderedOutputs
 from posekit.infer.run import OUTPUT_LOCK, run_inference
 from posekit.infer.sources import Frame, Source, open_images
@@ -53,7 +54,7 @@ def _infer(paths: list[Path], outdir: Path, **kwargs):
         open_images(paths),
         kwargs.pop("detector", FakeDetector()),
         FakePoseModel(),
-        outdir,
+        OutputOptions(outdir=str(outdir), format=kwargs.pop("fmt", "coco")),
         outputs=outputs,
         progress=False,
         log=lambda message: None,
@@ -257,6 +258,7 @@ FSIZE_SCRIPT = """
 import json, resource, sys
 from pathlib import Path
 from posekit.errors import PosekitError
+from posekit.infer.options import OutputOptions
 from posekit.infer.run import run_inference
 from posekit.infer.sources import open_images
 from tests.pipeline_fakes import FakeDetector, FakePoseModel
@@ -265,7 +267,8 @@ folder, out, limit = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
 paths = sorted(folder.iterdir())
 resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 try:
-    run_inference(open_images(paths), FakeDetector(), FakePoseModel(), out, progress=False, log=len)
+    output = OutputOptions(outdir=str(out), save_img=False)
+    run_inference(open_images(paths), FakeDetector(), FakePoseModel(), output, progress=False, log=len)
 except PosekitError as exc:
     print(exc)
 """
@@ -381,7 +384,7 @@ def test_a_stream_whose_size_changes_is_rendered_whole(tmp_path):
             source,
             FakeDetector(),
             FakePoseModel(),
-            tmp_path,
+            OutputOptions(outdir=str(tmp_path)),
             outputs=outputs,
             progress=False,
             log=lambda m: None,

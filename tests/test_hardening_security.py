@@ -16,6 +16,7 @@ import pytest
 gr = pytest.importorskip("gradio")
 
 from posekit.errors import PosekitError  # noqa: E402
+from posekit.infer.options import OutputOptions  # noqa: E402
 from posekit.infer.outputs import RenderedOutputs  # noqa: E402
 from posekit.infer.run import run_inference  # noqa: E402
 from posekit.infer.sources import open_images  # noqa: E402
@@ -152,9 +153,8 @@ def _ui_infer(paths: list[Path], outdir: Path, fmt: str | None = None):
             open_images(paths),
             FakeDetector(),
             FakePoseModel(),
-            outdir,
+            OutputOptions(outdir=str(outdir), format=fmt or "coco"),
             outputs=RenderedOutputs(outdir, save_img=True, save_video=False),
-            fmt=fmt,
             progress=False,
             log=lambda message: None,
         )

@@ -13,6 +13,7 @@ import pytest
 
 from posekit.errors import PosekitError
 from posekit.infer.detfile import DetectionFile
+from posekit.infer.options import OutputOptions, StreamOptions
 from posekit.infer.outputs import RenderedOutputs
 from posekit.infer.run import FINISH_MESSAGE, JSON_MESSAGE, RENDER_MESSAGE, run_inference
 from posekit.infer.sources import collect_image_paths, open_images, open_video
@@ -24,11 +25,11 @@ from tests.pipeline_fakes import FakeDetector, FakePoseModel
 MP4 = "videos/000001_mpiinew_test/000001_mpiinew_test.mp4"
 
 
-def _run(source, outdir, **kwargs):
+def _run(source, outdir, outputs=None, detector=None, **stream):
     messages: list[str] = []
-    kwargs.setdefault("progress", False)
-    summary = run_inference(source, kwargs.pop("detector", FakeDetector()), FakePoseModel(), outdir,
-                            log=messages.append, **kwargs)  # fmt: skip
+    summary = run_inference(source, detector or FakeDetector(), FakePoseModel(),
+                            OutputOptions(outdir=str(outdir), save_img=False), stream=StreamOptions(**stream),
+                            outputs=outputs, progress=False, log=messages.append)  # fmt: skip
     return summary, messages, json.loads((outdir / "alphapose-results.json").read_text())
 
 
@@ -141,7 +142,8 @@ def test_detfile_boxes_are_used(coco_mini, tmp_path):
     raw = json.loads((coco_mini / "annotations" / "person_detections_val2017.json").read_text())
     paths = collect_image_paths(str(coco_mini / "val2017"), None, None)
     model = FakePoseModel()
-    run_inference(open_images(paths), detfile, model, tmp_path, progress=False, log=lambda m: None)
+    output = OutputOptions(outdir=str(tmp_path), save_img=False)
+    run_inference(open_images(paths), detfile, model, output, progress=False, log=lambda m: None)
     for path, boxes in zip(paths, model.calls):
         want = [d["bbox"] for d in raw if d["image_id"] == int(path.stem)]
         got = np.column_stack([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]])

@@ -24,8 +24,8 @@ def fake_models(monkeypatch):
         built["detector"] = (name, FakeDetector())
         return built["detector"][1]
 
-    def pose_model(cfg, checkpoint, device="cpu", batch_size=64, flip=False, log=print, **backend):
-        built["pose"] = (cfg, checkpoint, batch_size, flip)
+    def pose_model(model, detector=None, log=print):
+        built["pose"] = (model.cfg, model.checkpoint, model.posebatch, model.flip)
         return FakePoseModel()
 
     monkeypatch.setattr("posekit.detectors.build_detector", detector)

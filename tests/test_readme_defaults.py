@@ -26,9 +26,7 @@ def test_the_readme_states_the_main_defaults():
 
 
 def test_every_default_the_readme_states_is_the_codes():
-    options = InferOptions()
+    options = InferOptions().flat()
     for name, value in readme_stated_defaults().items():
         assert name in InferOptions.names(), f"README names an option posekit.load does not have: {name}"
-        assert getattr(options, name) == value, (
-            f"README says {name}={value!r}, the code has {getattr(options, name)!r}"
-        )
+        assert options[name] == value, f"README says {name}={value!r}, the code has {options[name]!r}"

@@ -21,6 +21,7 @@ import pytest
 from posekit.cli.infer import sigterm_as_interrupt
 from posekit.cli.main import main
 from posekit.errors import MissingFileError, PosekitError
+from posekit.infer.options import OutputOptions, StreamOptions
 from posekit.infer.outputs import RenderedOutputs
 from posekit.infer.run import JSON_MESSAGE, run_inference
 from posekit.infer.sources import collect_image_paths, open_images, open_video
@@ -39,6 +40,10 @@ def _result(n: int, shift: float = 0.0) -> PoseResult:
     boxes = np.array([[10.0 * i, 20.0, 10.0 * i + 50, 120.0] for i in range(n)]).reshape(-1, 4)
     scores = np.full((n, 17), 0.5)
     return PoseResult(boxes, np.full(n, 0.9), keypoints, scores, np.full(n, 2.0), list(range(n)))
+
+
+def _output(outdir: Path, fmt: str = "coco") -> OutputOptions:
+    return OutputOptions(outdir=str(outdir), format=fmt, save_img=False)
 
 
 def _temp_files(folder: Path) -> list[Path]:
@@ -98,8 +103,9 @@ def test_an_error_in_a_later_frame_keeps_the_frames_done(coco_mini, tmp_path, si
     paths = collect_image_paths(str(coco_mini / "val2017"), None, None)
     messages: list[str] = []
     with pytest.raises(PosekitError) as info:
-        run_inference(open_images(paths), FakeDetector(), FailingPoseModel(fail_at=2), tmp_path,
-                      single_thread=single, progress=False, log=messages.append)  # fmt: skip
+        run_inference(open_images(paths), FakeDetector(), FailingPoseModel(fail_at=2), _output(tmp_path),
+                      stream=StreamOptions(single_thread=single), progress=False,
+                      log=messages.append)  # fmt: skip
     assert str(info.value) == (
         "stopped by an error after 2 frame(s): pose model exploded "
         f"(the results of those frames are in {tmp_path / RESULTS_FILE})"
@@ -113,7 +119,9 @@ def test_an_error_in_a_later_frame_keeps_the_frames_done(coco_mini, tmp_path, si
 def test_an_error_before_any_frame_writes_nothing(coco_mini, tmp_path):
     paths = collect_image_paths(str(coco_mini / "val2017"), None, None)
     with pytest.raises(RuntimeError, match="pose model exploded"):
-        run_inference(open_images(paths), FakeDetector(), FailingPoseModel(0), tmp_path, progress=False)
+        run_inference(
+            open_images(paths), FakeDetector(), FailingPoseModel(0), _output(tmp_path), progress=False
+        )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -129,8 +137,9 @@ class _InterruptingOutputs(RenderedOutputs):
 @pytest.mark.parametrize("fmt", ["coco", "open"])
 def test_ctrl_c_leaves_valid_json_and_no_temp_file(posetrack_mini, tmp_path, fmt):
     outputs = _InterruptingOutputs(tmp_path, save_img=True, save_video=False)
-    summary = run_inference(open_video(posetrack_mini / MP4), FakeDetector(), FakePoseModel(), tmp_path,
-                            outputs=outputs, fmt=fmt, progress=False, log=lambda m: None)  # fmt: skip
+    summary = run_inference(open_video(posetrack_mini / MP4), FakeDetector(), FakePoseModel(),
+                            _output(tmp_path, fmt), outputs=outputs, progress=False,
+                            log=lambda m: None)  # fmt: skip
     assert summary.interrupted and summary.frames == 3
     results = json.loads((tmp_path / RESULTS_FILE).read_text())
     names = {r["image_id"] for r in results} if fmt == "coco" else set(results)
@@ -158,8 +167,9 @@ class _SignalWhileSaving(RenderedOutputs):
 def test_a_stop_while_a_frame_is_written_takes_effect_after_it(posetrack_mini, tmp_path, signum):
     outputs = _SignalWhileSaving(tmp_path, save_img=True, save_video=True, video_stem="clip", signum=signum)
     with sigterm_as_interrupt():  # SIGTERM as the CLI handles it: KeyboardInterrupt
-        summary = run_inference(open_video(posetrack_mini / MP4), FakeDetector(), FakePoseModel(), tmp_path,
-                                outputs=outputs, progress=False, log=lambda m: None)  # fmt: skip
+        summary = run_inference(open_video(posetrack_mini / MP4), FakeDetector(), FakePoseModel(),
+                                _output(tmp_path), outputs=outputs, progress=False,
+                                log=lambda m: None)  # fmt: skip
     assert summary.interrupted and summary.frames == 3
     names = {r["image_id"] for r in json.loads((tmp_path / RESULTS_FILE).read_text())}
     assert names == {p.name for p in (tmp_path / "vis").iterdir()} == {"0.jpg", "1.jpg", "2.jpg"}

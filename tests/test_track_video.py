@@ -278,13 +278,15 @@ def test_an_explicit_det_interval_is_ignored_with_a_warning_for_a_one_stage_mode
 
     source = Source(iter(()), 0, 25.0, "clip", is_video=True)
     one_stage = Pipeline(
-        InferOptions(det_interval=5), detector=FakeDetector(), pose_model=DetectorKeypoints(17)
+        InferOptions.from_flat(det_interval=5), detector=FakeDetector(), pose_model=DetectorKeypoints(17)
     )
     with pytest.warns(
         UserWarning, match="--det_interval 5 ignored: the keypoints of fake come from the detector"
     ):
         one_stage.video_plan(source)
-    two_stage = Pipeline(InferOptions(det_interval=5), detector=FakeDetector(), pose_model=FakePoseModel())
+    two_stage = Pipeline(
+        InferOptions.from_flat(det_interval=5), detector=FakeDetector(), pose_model=FakePoseModel()
+    )
     assert two_stage.video_plan(source)[0].det_interval == 5
     default = Pipeline(InferOptions(), detector=FakeDetector(), pose_model=DetectorKeypoints(17))
     with warnings.catch_warnings():
@@ -398,7 +400,9 @@ def test_stream_follows_people_as_the_cli_does(posetrack_mini, tmp_path, fake_mo
         out = tmp_path / f"cli{len(extra)}"
         assert main(["infer", "--video", str(posetrack_mini / MP4), "--outdir", str(out), *extra]) == 0
         written = json.loads((out / "alphapose-results.json").read_text())
-        pipe = Pipeline(InferOptions(**options), detector=FakeDetector(), pose_model=FakePoseModel())
+        pipe = Pipeline(
+            InferOptions.from_flat(**options), detector=FakeDetector(), pose_model=FakePoseModel()
+        )
         streamed = [
             e for name, _, result in pipe.stream(posetrack_mini / MP4) for e in result_entries(name, result)
         ]

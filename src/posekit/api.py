@@ -2,6 +2,8 @@
 
 import posekit
 pipe = posekit.load()                      # the embedded default model
+pipe = posekit.load(detector="yolox", tracker="oks")        # options by their flat names
+pipe = posekit.load(posekit.InferOptions(), flip=True)      # or an InferOptions, changed
 result = pipe("photo.jpg")                 # PoseResult: boxes, keypoints (N, 17, 2), scores, ...
 for name, image, result in pipe.stream("video.mp4"):
     ...
@@ -9,60 +11,26 @@ for name, image, result in pipe.stream("video.mp4"):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from posekit.batching import BatchSummary
     from posekit.infer.annotate_job import AnnotateSummary
-    from posekit.infer.pipeline import Pipeline
-
-
-def load(
-    *,
-    detector: str = "blazepose",
-    detector_weights: str | None = None,
-    detfile: str | None = None,
-    cfg: str | None = None,
-    checkpoint: str | None = None,
-    pose_model: str = "auto",
-    backend: str = "auto",
-    det_backend: str | None = None,
-    precision: str = "auto",
-    compile: bool = False,
-    flip: bool = False,
-    refine: bool = False,
-    device: str = "auto",
-    detbatch: int = 5,
-    posebatch: int = 64,
-    min_box_area: float = 0.0,
-    tracker: str = "none",
-    qsize: int = 16,
-    single_thread: bool = False,
-    max_pixels: int | None = 120_000_000,
-    outdir: str = "examples/res/",
-    format: str = "coco",
-    for_eval: bool = False,
-    save_img: bool | None = None,
-    save_video: bool = False,
-    vis_fast: bool = False,
-    showbox: bool = False,
-    det_interval: int | None = None,
-    smooth: bool = False,
-    smooth_min_cutoff: float = 0.3,
-    smooth_beta: float = 4.0,
-    smooth_d_cutoff: float = 1.0,
-) -> Pipeline:
-    """A Pipeline with its models loaded once, from the options of `posekit infer` (the same names and
-    defaults; see posekit.infer.options.InferOptions). Without cfg + checkpoint: the embedded default
-    model, or a keypoint detector's own keypoints (pose_model). A bad value raises PosekitError
-    naming the option and what it accepts."""
-    options = dict(locals())
     from posekit.infer.options import InferOptions
     from posekit.infer.pipeline import Pipeline
 
-    return Pipeline(InferOptions(**options))
+
+def load(options: InferOptions | None = None, /, **changes: Any) -> Pipeline:
+    """A Pipeline with its models loaded once: `options` (default InferOptions(), the defaults of
+    `posekit infer`) with `changes` applied, by the options' flat names (detector=..., tracker=...,
+    outdir=...; see posekit.infer.options). Without cfg + checkpoint: the embedded default model, or a
+    keypoint detector's own keypoints (pose_model). An unknown name or a bad value raises PosekitError
+    naming the option and what it accepts."""
+    from posekit.infer.pipeline import Pipeline
+
+    return Pipeline(_options(options, changes))
 
 
 def annotate(
@@ -73,16 +41,17 @@ def annotate(
     mode: str = "new",
     embed_images: bool = False,
     progress: bool = False,
-    **options,
+    options: InferOptions | None = None,
+    **changes: Any,
 ) -> AnnotateSummary:
     """Pre-label the photos of `indir` into Labelme files in `output` (default: beside them), as
-    `posekit annotate` does: options are `posekit.load`'s (the model), mode one of "new" (stop if a
-    Labelme file exists), "only-missing", "merge", "overwrite". Returns the AnnotateSummary."""
+    `posekit annotate` does: options and changes as `posekit.load` takes them (the model), mode one
+    of "new" (stop if a Labelme file exists), "only-missing", "merge", "overwrite". Returns the
+    AnnotateSummary."""
     from posekit.infer.annotate_job import AnnotateOptions, annotate_folder
-    from posekit.infer.options import InferOptions
 
     settings = AnnotateOptions(kpt_thr=kpt_thr, mode=mode, embed_images=embed_images)
-    return annotate_folder(InferOptions(**options), indir, output, settings, progress=progress)
+    return annotate_folder(_options(options, changes), indir, output, settings, progress=progress)
 
 
 def batch(
@@ -95,16 +64,26 @@ def batch(
     gpus_per_worker: float = 0.0,
     retries: int = 2,
     progress: bool = False,
-    **options,
+    options: InferOptions | None = None,
+    **changes: Any,
 ) -> BatchSummary:
     """Run `posekit batch` over inputs (folders, videos, images, globs, list files) into outdir on Ray:
-    options are `posekit.load`'s (models, tracker, det_interval, smoothing, format, save_video, ...).
-    Returns the BatchSummary (done, failed, skipped units; frames; seconds)."""
+    options and changes as `posekit.load` takes them (models, tracker, det_interval, smoothing,
+    format, save_video, ...). Returns the BatchSummary (done, failed, skipped units; frames; seconds)."""
     from pathlib import Path
 
     from posekit.batching import BatchOptions, run_batch
-    from posekit.infer.options import InferOptions
 
     names = [inputs] if isinstance(inputs, str | Path) else list(inputs)
     where = BatchOptions(workers, threads, ray_address, gpus_per_worker, retries)
-    return run_batch(names, outdir, InferOptions(**options), where, progress=progress)
+    return run_batch(names, outdir, _options(options, changes), where, progress=progress)
+
+
+def _options(options: InferOptions | None, changes: dict[str, Any]) -> InferOptions:
+    """`options` (default InferOptions()) with the flat `changes` applied."""
+    from posekit.errors import PosekitError
+    from posekit.infer.options import InferOptions
+
+    if options is not None and not isinstance(options, InferOptions):
+        raise PosekitError(f"options must be an InferOptions, got {type(options).__name__}")
+    return (options or InferOptions()).replace(**changes)

@@ -1,5 +1,6 @@
 """Every name a user chooses from (detectors, trackers, backends, precisions, result formats, pose
-models, annotate modes), defined once for the command line, the UI and the options.
+models, annotate modes) and the defaults the flags show, defined once for the command line, the UI
+and the options.
 
 This module imports nothing but the standard library and posekit.errors, so building a parser or an
 InferOptions costs no torch, numpy or runtime import. Where each named thing lives is its owner's
@@ -51,6 +52,15 @@ POSE_MODELS = ("auto", "default", "detector")
 ANNOTATE_MODES = ("new", "only-missing", "merge", "overwrite")
 # Input layouts of an ONNX graph that normalises uint8 crops itself (`posekit export onnx --preprocess`).
 PREPROCESS_LAYOUTS = ("nhwc", "nchw")
+
+# Defaults the flags show; their owners (posekit.io.images, posekit.infer.tracked, posekit.one_euro)
+# import them from here. The smoothing and det_interval values were chosen with benchmarks/track_e2e.py
+# (docs/video.md).
+DEFAULT_MAX_PIXELS = 120_000_000  # 12000x10000: about 0.7 GB while decoding (BGR + RGB copies)
+DEFAULT_DET_INTERVAL = 5  # detector every 5 frames of a video, webcam or tracked run
+DEFAULT_MIN_CUTOFF = 0.3  # One-Euro smoothing of still keypoints (Hz)
+DEFAULT_BETA = 4.0  # how fast the smoothing lets go as a person moves (per person size per second)
+DEFAULT_D_CUTOFF = 1.0  # smoothing of the speed estimate (Hz)
 
 
 def detector_names() -> list[str]:

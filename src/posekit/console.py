@@ -15,8 +15,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
-from tqdm import tqdm
-
 NATIVE_INFO_PREFIX = "INFO: "
 _state = {"verbose": False}
 _native_lock = threading.Lock()
@@ -34,7 +32,7 @@ def is_verbose() -> bool:
 
 def say(message: str) -> None:
     """One line on stdout that leaves an open progress bar intact."""
-    tqdm.write(message, file=sys.stdout)
+    _write(message, sys.stdout)
 
 
 def detail(message: str) -> None:
@@ -45,7 +43,14 @@ def detail(message: str) -> None:
 
 def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """warnings.showwarning for the commands: one `warning: ...` line on stderr, bar intact."""
-    tqdm.write(f"warning: {message}", file=sys.stderr)
+    _write(f"warning: {message}", sys.stderr)
+
+
+def _write(line: str, stream) -> None:
+    """tqdm.write (imported on the first line, so starting a command does not pay for it)."""
+    from tqdm import tqdm
+
+    tqdm.write(line, file=stream)
 
 
 @contextmanager
@@ -66,7 +71,7 @@ def native_info_hidden() -> Iterator[None]:
                 held.seek(0)
                 for line in held.read().decode("utf-8", "replace").splitlines():
                     if line and not line.startswith(NATIVE_INFO_PREFIX):
-                        tqdm.write(line, file=sys.stderr)
+                        _write(line, sys.stderr)
 
 
 def _point_fd2_at(held) -> int | None:

@@ -20,15 +20,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from posekit.choices import DEFAULT_BETA, DEFAULT_D_CUTOFF, DEFAULT_MIN_CUTOFF
 from posekit.errors import PosekitError
 
-# Defaults chosen in benchmarks/track_e2e.py (README, "Video: people kept between detections"): on a
+# The defaults (posekit.choices) were chosen in benchmarks/track_e2e.py: on a
 # still clip they cut the frame-to-frame jitter of the default model from 6.5 to 2.1 px, on a pan moving
 # people ~37 px a frame they lag 10 px behind (beta 1: 25 px, beta 0: 100 px). min_cutoff and
 # d_cutoff in Hz, beta per (person size per second).
-DEFAULT_MIN_CUTOFF = 0.3
-DEFAULT_BETA = 4.0
-DEFAULT_D_CUTOFF = 1.0
 DEFAULT_FPS = 25.0
 
 

@@ -106,7 +106,7 @@ def _run_units(units, problems, outdir, options, batch, summary, progress) -> No
             _record(manifest, summary, name, "", UnitResult("failed", error=problem))
         todo = []
         for unit in units:
-            if unit_complete(outdir / unit.rel, options.save_video):
+            if unit_complete(outdir / unit.rel, options.output.save_video):
                 summary.skipped.append(str(unit.path))
                 manifest.add({"input": str(unit.path), "output": unit.rel, "status": "skipped"})
             else:

@@ -77,7 +77,9 @@ class UnitWorker:
         staging = staging_folder(Path(outdir))
         try:
             pipe = self.pipe.with_options(outdir=str(staging))
-            summary = pipe.run(open_unit(unit, self.options.max_pixels), progress=False, log=console.detail)
+            summary = pipe.run(
+                open_unit(unit, self.options.stream.max_pixels), progress=False, log=console.detail
+            )
             skipped = "; ".join(f"{name}: {error}" for name, error in summary.failed[:3])
             if summary.interrupted:
                 raise PosekitError("interrupted")

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from posekit.cli.common import flag
-from posekit.cli.infer import add_model_flags, model_options_from_args
+from posekit.cli.infer import add_model_flags, model_options_from_args, stream_options_from_args
 
 
 def register(subparsers) -> None:
@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     mode = next((name for name, on in chosen.items() if on), "new")
     kpt_thr = DEFAULT_KPT_THR if args.kpt_thr is None else args.kpt_thr
     options = AnnotateOptions(kpt_thr=kpt_thr, mode=mode, embed_images=args.embed_image)
-    summary = annotate_folder(InferOptions(**model_options_from_args(args)), args.indir, args.output, options)
+    infer = InferOptions(model_options_from_args(args), stream_options_from_args(args))
+    summary = annotate_folder(infer, args.indir, args.output, options)
     print(
         f"pre-labelled {summary.people} people ({summary.points} points) in "
         f"{len(summary.written) + len(summary.merged)} Labelme file(s) in {summary.output} "

@@ -12,6 +12,7 @@ from posekit.cli.infer import (
     add_video_flags,
     model_options_from_args,
     output_options_from_args,
+    stream_options_from_args,
 )
 
 
@@ -58,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
     from posekit.batching import BatchOptions, run_batch
     from posekit.infer.options import InferOptions
 
-    options = InferOptions(**model_options_from_args(args), **output_options_from_args(args))
+    output = output_options_from_args(args)  # its outdir is each unit's, set by the worker
+    options = InferOptions(model_options_from_args(args), stream_options_from_args(args), output)
     batch = BatchOptions(args.workers, args.threads, args.ray, args.gpus_per_worker, args.retries)
     summary = run_batch(args.inputs, args.outdir, options, batch)
     report(summary)

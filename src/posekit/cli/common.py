@@ -33,11 +33,15 @@ def add_detector_weights(parser: argparse.ArgumentParser | argparse._ArgumentGro
     )
 
 
-def add_refine(parser: argparse.ArgumentParser) -> None:
-    """--refine: sub-pixel (DARK-style) heatmap decoding instead of AlphaPose's quarter-pixel offset."""
+def add_subpixel(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """--subpixel: sub-pixel (DARK-style) heatmap decoding instead of AlphaPose's quarter-pixel offset
+    (--refine, its former name, still works and is not listed)."""
     parser.add_argument(
-        "--refine", action="store_true", help="sub-pixel (DARK-style) decoding instead of the quarter offset"
+        "--subpixel",
+        action="store_true",
+        help="sub-pixel (DARK-style) heatmap decoding instead of the quarter offset",
     )
+    parser.add_argument("--refine", dest="subpixel", action="store_true", help=argparse.SUPPRESS)
 
 
 def resolve_device(args: argparse.Namespace) -> str:
@@ -81,7 +85,7 @@ def check_device(device: str, name: str = "--device") -> None:
 
 def add_max_pixels(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     """--max-pixels: images whose header gives more pixels are skipped with a warning, never decoded."""
-    from posekit.io.images import DEFAULT_MAX_PIXELS
+    from posekit.choices import DEFAULT_MAX_PIXELS
 
     flag(
         parser,

@@ -21,10 +21,10 @@ from posekit.cli.common import (
     add_detector_weights,
     add_device,
     add_max_pixels,
-    add_refine,
+    add_subpixel,
     flag,
 )
-from posekit.infer.options import InferOptions as Defaults  # the flags' defaults are the options'
+from posekit.infer.options import ModelOptions, OutputOptions, StreamOptions
 
 
 def add_infer_flags(parser: argparse.ArgumentParser) -> None:
@@ -45,7 +45,7 @@ def add_infer_flags(parser: argparse.ArgumentParser) -> None:
     )
     flag(src, "detfile", default="", help="COCO-style detection json to use instead of a detector")
     out = parser.add_argument_group("output")
-    out.add_argument("--outdir", dest="outputpath", default=Defaults.outdir, help="output folder")
+    out.add_argument("--outdir", dest="outputpath", default=OutputOptions.outdir, help="output folder")
     flag(
         out, "save_img", action="store_true", help="save rendered images in OUTDIR/vis/ (on for image input)"
     )
@@ -74,14 +74,14 @@ def add_model_flags(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     run = parser.add_argument_group("models and speed")
     run.add_argument(
         "--detector",
-        default=Defaults.detector,
+        default=ModelOptions.detector,
         help="person detector (blazepose, yolo, yolox-x, yolo11n-pose, any YOLO-pose .pt, ...)",
     )
     flag(
         run,
         "pose_model",
         choices=POSE_MODELS,
-        default=Defaults.pose_model,
+        default=ModelOptions.pose_model,
         help="without --cfg/--checkpoint: default (BlazePose landmarks on the boxes), detector (a "
         "keypoint detector's own keypoints, one-stage) or auto (detector's if it has them)",
     )
@@ -90,22 +90,22 @@ def add_model_flags(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
         run,
         "min_box_area",
         type=float,
-        default=Defaults.min_box_area,
+        default=StreamOptions.min_box_area,
         help="drop poses whose box area is below this",
     )
-    run.add_argument("--detbatch", type=int, default=Defaults.detbatch, help="images per detector call")
+    run.add_argument("--detbatch", type=int, default=StreamOptions.detbatch, help="images per detector call")
     run.add_argument(
-        "--posebatch", type=int, default=Defaults.posebatch, help="person crops per pose-model batch"
+        "--posebatch", type=int, default=ModelOptions.posebatch, help="person crops per pose-model batch"
     )
     run.add_argument("--flip", action="store_true", help="flip test (average with the mirrored image)")
-    add_refine(run)
+    add_subpixel(run)
     add_backend_flags(run)
     add_max_pixels(run)
     run.add_argument(
         "--qsize",
         type=int,
-        default=Defaults.qsize,
-        help=f"frames waiting between stages (default {Defaults.qsize})",
+        default=StreamOptions.qsize,
+        help=f"frames waiting between stages (default {StreamOptions.qsize})",
     )
     run.add_argument("--sp", action="store_true", help="run every stage in one thread (same results)")
     run.add_argument(
@@ -117,10 +117,12 @@ def add_model_flags(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     return run
 
 
+VIDEO_FLAGS = ("det_interval", "smooth", "smooth_min_cutoff", "smooth_beta", "smooth_d_cutoff")
+
+
 def add_video_flags(group) -> None:
     """--det_interval and the One-Euro smoothing flags (posekit.infer.tracked, posekit.track.smoothing)."""
-    from posekit.infer.tracked import DEFAULT_DET_INTERVAL
-    from posekit.one_euro import DEFAULT_BETA, DEFAULT_D_CUTOFF, DEFAULT_MIN_CUTOFF
+    from posekit.choices import DEFAULT_BETA, DEFAULT_D_CUTOFF, DEFAULT_DET_INTERVAL, DEFAULT_MIN_CUTOFF
 
     flag(
         group,
@@ -172,38 +174,18 @@ def infer_options_from_args(args: argparse.Namespace):
     from posekit.infer.options import InferOptions
 
     return InferOptions(
-        **model_options_from_args(args),
-        **output_options_from_args(args),
-        detfile=args.detfile or None,
-        outdir=args.outputpath,
+        model_options_from_args(args), stream_options_from_args(args), output_options_from_args(args)
     )
 
 
-def output_options_from_args(args: argparse.Namespace) -> dict:
-    """The InferOptions fields of the output, tracking and video flags (shared with `posekit batch`)."""
-    return dict(
-        tracker="poseflow" if args.pose_flow else "oks" if args.pose_track else "none",
-        format=args.format or "coco",
-        for_eval=args.eval,
-        save_img=True if args.save_img else False if args.no_save_img else None,
-        save_video=args.save_video,
-        vis_fast=args.vis_fast,
-        showbox=args.showbox,
-        det_interval=args.det_interval,
-        smooth=args.smooth,
-        smooth_min_cutoff=args.smooth_min_cutoff,
-        smooth_beta=args.smooth_beta,
-        smooth_d_cutoff=args.smooth_d_cutoff,
-    )
-
-
-def model_options_from_args(args: argparse.Namespace) -> dict:
-    """The InferOptions fields that add_model_flags' flags set."""
+def model_options_from_args(args: argparse.Namespace):
+    """The ModelOptions of add_model_flags' flags (and --detfile where the command has it)."""
     from posekit.cli.common import resolve_device
 
-    return dict(
+    return ModelOptions(
         detector=args.detector,
         detector_weights=args.detector_weights,
+        detfile=getattr(args, "detfile", None) or None,
         cfg=args.cfg,
         checkpoint=args.checkpoint,
         backend=args.backend,
@@ -212,14 +194,44 @@ def model_options_from_args(args: argparse.Namespace) -> dict:
         compile=args.compile,
         pose_model=args.pose_model,
         flip=args.flip,
-        refine=args.refine,
+        subpixel=args.subpixel,
         device=resolve_device(args) if args.device or args.gpus is not None else "auto",
-        detbatch=args.detbatch,
         posebatch=args.posebatch,
+    )
+
+
+def stream_options_from_args(args: argparse.Namespace):
+    """The StreamOptions of add_model_flags' run flags and, where the command has them (infer, batch),
+    the tracking and video flags."""
+    video = {name: getattr(args, name) for name in VIDEO_FLAGS if hasattr(args, name)}
+    tracker = (
+        "poseflow"
+        if getattr(args, "pose_flow", False)
+        else "oks"
+        if getattr(args, "pose_track", False)
+        else "none"
+    )
+    return StreamOptions(
+        detbatch=args.detbatch,
         min_box_area=args.min_box_area,
+        tracker=tracker,
         qsize=args.qsize,
         single_thread=args.sp,
         max_pixels=args.max_pixels,
+        **video,
+    )
+
+
+def output_options_from_args(args: argparse.Namespace):
+    """The OutputOptions of the output flags (shared with `posekit batch`, whose outdir is its root)."""
+    return OutputOptions(
+        outdir=getattr(args, "outputpath", None) or OutputOptions.outdir,
+        format=args.format or "coco",
+        for_eval=args.eval,
+        save_img=True if args.save_img else False if args.no_save_img else None,
+        save_video=args.save_video,
+        vis_fast=args.vis_fast,
+        showbox=args.showbox,
     )
 
 
@@ -230,7 +242,7 @@ def run(args: argparse.Namespace) -> int:
     from posekit.io.atomic import check_writable_folder
 
     options = infer_options_from_args(args)
-    check_writable_folder(options.outdir)
+    check_writable_folder(options.output.outdir)  # before the models load
     source = _open_source(args)
     if args.vis:
         warnings.warn(
@@ -239,7 +251,7 @@ def run(args: argparse.Namespace) -> int:
     with sigterm_as_interrupt():
         pipe = Pipeline(options, log=console.detail)
         summary = pipe.run(source, log=console.detail)
-    _report(summary, args, options.save_img if options.save_img is not None else not source.is_video)
+    _report(summary, args)
     return 130 if summary.interrupted else 0
 
 
@@ -286,16 +298,13 @@ def _open_source(args: argparse.Namespace):
     raise PosekitError("no input: give --image, --list, --indir, --video, --webcam or --sample")
 
 
-def _report(summary, args: argparse.Namespace, save_img: bool) -> None:
-    from pathlib import Path
-
-    outdir = Path(args.outputpath)
+def _report(summary, args: argparse.Namespace) -> None:
     print(
         f"{summary.frames} frame(s), {summary.people} pose(s) in {summary.seconds:.1f} s "
         f"({summary.fps:.2f} frames/s); results: {summary.results_path}"
     )
-    if save_img and summary.frames:
-        print(f"rendered images: {outdir / 'vis'}")
+    if summary.images_dir:
+        print(f"rendered images: {summary.images_dir}")
     if summary.video_path:
         print(f"rendered video: {summary.video_path}")
     if args.profile or args.debug:

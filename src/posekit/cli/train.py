@@ -6,9 +6,8 @@ import argparse
 import os
 from pathlib import Path
 
-from posekit.cli.common import add_refine, check_device, flag
+from posekit.cli.common import add_subpixel, check_device, flag
 from posekit.errors import PosekitError
-from posekit.io.atomic import check_writable_folder
 
 
 def add_train_flags(parser: argparse.ArgumentParser) -> None:
@@ -36,7 +35,7 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
     flag(parser, "work_root", default="exp", help="folder holding experiment work dirs")
     parser.add_argument("--no-map", dest="map", action="store_false", help="skip validation mAP")
     parser.add_argument("--map", dest="map", action="store_true", default=True, help=argparse.SUPPRESS)
-    add_refine(parser)
+    add_subpixel(parser)
     # Accepted for AlphaPose compatibility; torchrun's environment decides rank and world size.
     # --detector names the detector that makes DATASET.TEST.DET_FILE when it is missing.
     for name in ("rank", "dist_url", "launcher", "detector", "gpus"):
@@ -78,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         dist_backend=args.dist_backend,
         work_root=args.work_root,
         validate=args.map,
-        refine=args.refine,
+        refine=args.subpixel,
         seed=args.seed,
         detector=args.detector,
     )
@@ -93,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
 
 def check_train_flags(args: argparse.Namespace) -> None:
     """One-line PosekitError naming the flag and its allowed range for a value training cannot use."""
+    from posekit.io.atomic import check_writable_folder
+
     for name, value, low in (
         ("--batch_size", args.batch_size, 1),
         ("--end_epoch", args.end_epoch, 0),

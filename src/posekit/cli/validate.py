@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from posekit.cli.backend import add_backend_flags, detector_backend
-from posekit.cli.common import add_cfg_checkpoint, add_detector_weights, add_device, add_refine, flag
+from posekit.cli.common import add_cfg_checkpoint, add_detector_weights, add_device, add_subpixel, flag
 
 JSON_DIR = Path("exp/json")
 
@@ -17,7 +17,7 @@ def add_validate_flags(parser: argparse.ArgumentParser) -> None:
     add_device(parser)
     parser.add_argument("--batch", type=int, default=32, help="crops per network call")
     flag(parser, "flip_test", action="store_true", help="average with the mirrored crops' heatmaps")
-    add_refine(parser)
+    add_subpixel(parser)
     parser.add_argument("--detector", default=None, help="detector that creates DET_FILE when it is missing")
     add_detector_weights(parser)
     flag(parser, "oks_nms", action="store_true", help="OKS pose NMS on det-box results")
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         compile=args.compile,
         flip=args.flip_test,
         batch_size=args.batch,
-        refine=args.refine,
+        refine=args.subpixel,
     )
     nms = "oks" if args.oks_nms else ("parametric" if args.ppose_nms else None)
     gt_map = validate_gt_boxes(estimator, cfg, JSON_DIR / "validate_gt_kpt.json")

@@ -122,7 +122,7 @@ def annotate_folder(
 
 
 def _annotate_all(pipe, tasks, options, names, summary, progress, on_image) -> None:
-    frames = pipe.frames(open_images([task.image for task in tasks], pipe.options.max_pixels))
+    frames = pipe.frames(open_images([task.image for task in tasks], pipe.options.stream.max_pixels))
     bar = tqdm(total=len(tasks), desc="pre-labelling", unit="img", disable=not progress or None)
     try:
         for frame in frames:

@@ -1,16 +1,20 @@
-"""Loading the models of a run: the person detector (or a detection file) and the pose model
-(the embedded default, a keypoint detector's own keypoints, or a FastPose config + checkpoint)."""
+"""Loading the models of a run from its ModelOptions: the person detector (or a detection file) and
+the pose model, chosen from POSE_MODEL_BUILDERS (the embedded default, a keypoint detector's own
+keypoints, or a FastPose config + checkpoint), each built with every setting it takes."""
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from typing import Any
 
-from posekit.choices import POSE_MODELS
 from posekit.detectors.base import Detector, KeypointDetector
 from posekit.errors import PosekitError
 from posekit.infer.detfile import DetectionFile
+from posekit.infer.options import ModelOptions
 from posekit.pose.types import PoseModel
+
+Log = Callable[[str], None]
 
 
 def resolve_device(device: str) -> str:
@@ -22,86 +26,91 @@ def resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def load_detector(
-    name: str,
-    weights: str | None = None,
-    detfile: str | None = None,
-    device: str = "auto",
-    tracking: bool = False,
-    log: Callable[[str], None] = print,
-    backend: str = "auto",
-    precision: str = "auto",
-) -> Detector | DetectionFile:
-    """The run's person detector by name, or the boxes of `detfile` (a COCO-style detection json);
-    device "auto": see resolve_device; backend / precision: its network's runtime (posekit.runtime)."""
-    if detfile:
-        detections = DetectionFile(detfile)
-        log(f"Using {len(detections)} images' detections from {detfile}")
+def load_detector(model: ModelOptions, tracking: bool = False, log: Log = print) -> Detector | DetectionFile:
+    """The run's person detector (model.detector, already a canonical name), or the boxes of
+    model.detfile (a COCO-style detection json); tracking: the detector's threshold for tracked runs."""
+    if model.detfile:
+        detections = DetectionFile(model.detfile)
+        log(f"Using {len(detections)} images' detections from {model.detfile}")
         return detections
-    from posekit.detectors import build_detector, canonical_detector_name
+    from posekit.detectors import build_detector
 
-    key = canonical_detector_name(name)
-    log(f"Loading {key} detector..")
-    if key != "blazepose":  # BlazePose runs on LiteRT: no torch device to pick (and no torch to import)
-        device = resolve_device(device)
+    log(f"Loading {model.detector} detector..")
+    # BlazePose runs on LiteRT: no torch device to pick (and no torch to import)
+    device = model.device if model.detector == "blazepose" else resolve_device(model.device)
     return build_detector(
-        key, weights=weights, device=device, tracking=tracking, backend=backend, precision=precision
+        model.detector,
+        weights=model.detector_weights,
+        device=device,
+        tracking=tracking,
+        backend=model.detector_backend,
+        precision=model.precision,
     )
 
 
-def load_pose_estimator(
-    cfg_path: str | None,
-    checkpoint: str | None,
-    device: str = "auto",
-    batch_size: int = 64,
-    flip: bool = False,
-    log: Callable[[str], None] = print,
-    backend: str = "auto",
-    precision: str = "auto",
-    compile: bool = False,
-    refine: bool = False,
-    detector=None,
-    pose_model: str = "auto",
-) -> PoseModel:
-    """The FastPose checkpoint with its config (both are needed together) on the chosen backend (see
-    build_backend); without them, by `pose_model`: "default" the embedded default model, "detector"
-    the keypoints of a keypoint detector such as YOLO-pose (one-stage), "auto" the detector's
-    keypoints when it has them, else the default model."""
-    if pose_model not in POSE_MODELS:
-        raise PosekitError(f"unknown pose model {pose_model!r}; choose one of: {', '.join(POSE_MODELS)}")
+def _fastpose(model: ModelOptions, detector: Any, log: Log) -> PoseModel:
+    from posekit.config import load_config
+    from posekit.pose.estimator import TopDownEstimator
+
+    assert model.cfg and model.checkpoint  # ModelOptions pairs them
+    cfg = load_config(model.cfg)
+    log(f"Loading pose model from {model.checkpoint}...")
+    return TopDownEstimator.from_checkpoint(
+        cfg,
+        model.checkpoint,
+        resolve_device(model.device),
+        backend=model.backend,
+        precision=model.precision,
+        compile=model.compile,
+        batch_size=model.posebatch,
+        flip=model.flip,
+        refine=model.subpixel,
+    )
+
+
+def _detector_keypoints(model: ModelOptions, detector: Any, log: Log) -> PoseModel:
+    from posekit.pose.onestage import DetectorKeypoints
+
+    log(f"Using the {detector.name} detector's own keypoints ({detector.num_joints} per person)")
+    return DetectorKeypoints(detector.num_joints)
+
+
+def _default_model(model: ModelOptions, detector: Any, log: Log) -> PoseModel:
+    from posekit.families.blazepose.landmarks import BlazePoseLandmarkModel
+
+    log("Loading the default pose model (BlazePose landmarks -> COCO-17)...")
+    for name, given in (("--flip", model.flip), ("--subpixel", model.subpixel)):
+        if given:
+            warnings.warn(
+                f"{name} applies to FastPose checkpoints; the default model ignores it", stacklevel=3
+            )
+    return BlazePoseLandmarkModel()
+
+
+# pose model -> builder(model options, the run's detector, log): every setting is given at construction
+POSE_MODEL_BUILDERS: dict[str, Callable[[ModelOptions, Any, Log], PoseModel]] = {
+    "fastpose": _fastpose,
+    "detector": _detector_keypoints,
+    "default": _default_model,
+}
+
+
+def pose_model_kind(model: ModelOptions, detector: Any = None) -> str:
+    """Which POSE_MODEL_BUILDERS entry the options choose: "fastpose" with cfg + checkpoint; without
+    them by model.pose_model: "default" the embedded default model, "detector" the keypoints of a
+    keypoint detector such as YOLO-pose (one-stage), "auto" the detector's keypoints when it has
+    them, else the default model."""
     one_stage = isinstance(detector, KeypointDetector)
-    if pose_model == "detector" and not one_stage:
+    if model.pose_model == "detector" and not one_stage:
         name = getattr(detector, "name", "this")
         raise PosekitError(
             f"--pose_model detector needs a keypoint detector (e.g. yolo11n-pose); {name} has none"
         )
-    if not cfg_path and not checkpoint and one_stage and pose_model != "default":
-        from posekit.pose.onestage import DetectorKeypoints
+    if model.cfg:
+        return "fastpose"
+    return "detector" if one_stage and model.pose_model != "default" else "default"
 
-        log(f"Using the {detector.name} detector's own keypoints ({detector.num_joints} per person)")
-        return DetectorKeypoints(detector.num_joints)
-    if not cfg_path and not checkpoint:
-        from posekit.families.blazepose.landmarks import BlazePoseLandmarkModel
 
-        log("Loading the default pose model (BlazePose landmarks -> COCO-17)...")
-        for name, given in (("--flip", flip), ("--refine", refine)):
-            if given:
-                warnings.warn(
-                    f"{name} applies to FastPose checkpoints; the default model ignores it", stacklevel=2
-                )
-        return BlazePoseLandmarkModel()
-    if not cfg_path or not checkpoint:
-        given, missing = ("--cfg", "--checkpoint") if cfg_path else ("--checkpoint", "--cfg")
-        raise PosekitError(f"{given} needs {missing} too (or give neither to use the default model)")
-    from posekit.config import load_config
-    from posekit.pose.estimator import TopDownEstimator
-
-    cfg = load_config(cfg_path)
-    log(f"Loading pose model from {checkpoint}...")
-    estimator = TopDownEstimator.from_checkpoint(
-        cfg, checkpoint, resolve_device(device), backend=backend, precision=precision, compile=compile
-    )
-    estimator.batch_size = max(1, int(batch_size))
-    estimator.flip = bool(flip)
-    estimator.refine = bool(refine)
-    return estimator
+def load_pose_estimator(model: ModelOptions, detector: Any = None, log: Log = print) -> PoseModel:
+    """The pose model the options choose (pose_model_kind), built with all its settings."""
+    return POSE_MODEL_BUILDERS[pose_model_kind(model, detector)](model, detector, log)

@@ -12,7 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from posekit.infer.sources import Frame
+from posekit.infer.options import OutputOptions
+from posekit.infer.sources import Frame, Source
 from posekit.io.images import encoded_suffix, write_image_bgr
 from posekit.io.outnames import OutputNames, fit_name
 from posekit.render.draw import draw_poses
@@ -45,6 +46,21 @@ class RenderedOutputs:
         self.fast, self.show_box, self.tracking = fast, show_box, tracking
         self._video = None
         self._names = RenderingNames()
+
+    @classmethod
+    def for_run(cls, output: OutputOptions, source: Source, tracking: bool = False) -> RenderedOutputs:
+        """The renderer `output` asks for, for `source` (images in vis/ by output.renders_images; the
+        video named after the source, at its frame rate); tracking: track ids drawn."""
+        return cls(
+            output.outdir,
+            save_img=output.renders_images(source.is_video),
+            save_video=output.save_video,
+            video_stem=source.stem,
+            fps=source.fps,
+            fast=output.vis_fast,
+            show_box=output.showbox,
+            tracking=tracking,
+        )
 
     @property
     def active(self) -> bool:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from posekit.errors import PosekitError
-from posekit.infer.options import InferOptions, infer_options
+from posekit.infer.options import InferOptions
 from posekit.infer.sources import Frame, Source, open_source
 from posekit.types import PoseResult
 
@@ -49,33 +49,10 @@ class Pipeline:
         from posekit.infer.models import load_detector, load_pose_estimator
 
         self.options = options = options or InferOptions()
-        device = options.device
         if detector is None:
-            detector = load_detector(
-                options.detector,
-                weights=options.detector_weights,
-                detfile=options.detfile,
-                device=device,
-                tracking=options.tracking,
-                log=log,
-                backend=options.det_backend or options.backend,
-                precision=options.precision,
-            )
+            detector = load_detector(options.model, tracking=options.stream.tracking, log=log)
         if pose_model is None:
-            pose_model = load_pose_estimator(
-                options.cfg,
-                options.checkpoint,
-                device,
-                options.posebatch,
-                options.flip,
-                log=log,
-                backend=options.backend,
-                precision=options.precision,
-                compile=options.compile,
-                refine=options.refine,
-                detector=detector,
-                pose_model=options.pose_model,
-            )
+            pose_model = load_pose_estimator(options.model, detector, log=log)
         self.detector, self.pose_model = detector, pose_model
 
     def __repr__(self) -> str:
@@ -84,7 +61,7 @@ class Pipeline:
     def with_options(self, **changes: Any) -> Pipeline:
         """A Pipeline with some options changed; it shares this one's detector and pose model unless
         an option that picks them (detector, cfg, checkpoint, backend, device, tracking, ...) changed."""
-        options = infer_options(**{**dataclasses.asdict(self.options), **changes})
+        options = self.options.replace(**changes)
         same_detector = options.detector_key() == self.options.detector_key()
         same_pose = options.pose_key() == self.options.pose_key()
         return Pipeline(
@@ -96,7 +73,7 @@ class Pipeline:
     def new_tracker(self, outdir: str | Path | None = None, name: str | None = None) -> Tracker | None:
         """A fresh tracker: `name`, else as options.tracker says (None for "none"); with `outdir`,
         PoseFlow also writes the seed's matching files there."""
-        name = name or (self.options.tracker if self.options.tracking else None)
+        name = name or self.options.stream.tracker_name
         if name is None:
             return None
         from posekit.track import build_tracker, inference_tracker
@@ -109,18 +86,23 @@ class Pipeline:
         """How `source` is followed (posekit.infer.tracked.video_options): options.det_interval, or
         the default for video, webcam and tracked runs; smoothing; and the tracker that needs
         (options.tracker, or the default one when pose-guided crops or smoothing need one). A one-stage
-        model's people come from the detector on every frame: an explicit det_interval > 1 is ignored,
-        with a warning."""
+        model's people come from the detector on every frame: its det_interval is 1 (an explicit one
+        > 1 is ignored, with a warning)."""
         from posekit.infer.tracked import video_options
 
-        o = self.options
-        if o.det_interval is not None and o.det_interval > 1 and not self.pose_model.pose_nms:
-            warnings.warn(
-                f"--det_interval {o.det_interval} ignored: the keypoints of {self.detector.name} come from "
-                "the detector itself, which runs on every frame",
-                stacklevel=2,
-            )
-        return video_options(source.is_video, o.tracker if o.tracking else None, o.det_interval, o.smoothing)
+        stream = self.options.stream
+        video, tracker = video_options(
+            source.is_video, stream.tracker_name, stream.det_interval, stream.smoothing
+        )
+        if not self.pose_model.pose_nms:
+            if stream.det_interval is not None and stream.det_interval > 1:
+                warnings.warn(
+                    f"--det_interval {stream.det_interval} ignored: the keypoints of {self.detector.name} "
+                    "come from the detector itself, which runs on every frame",
+                    stacklevel=2,
+                )
+            video = dataclasses.replace(video, det_interval=1)
+        return video, tracker
 
     def frames(
         self,
@@ -138,16 +120,16 @@ class Pipeline:
         in input order."""
         from posekit.infer.stages import process
 
-        options = self.options
+        stream = self.options.stream
         return process(
             source,
             self.detector,
             self.pose_model,
             tracker=tracker,
-            detbatch=options.detbatch,
-            qsize=options.qsize,
-            single_thread=options.single_thread if single_thread is None else single_thread,
-            min_box_area=options.min_box_area,
+            detbatch=stream.detbatch,
+            qsize=stream.qsize,
+            single_thread=stream.single_thread if single_thread is None else single_thread,
+            min_box_area=stream.min_box_area,
             times=times if times is not None else defaultdict(float),
             on_model_done=on_model_done,
             video=video,
@@ -158,7 +140,7 @@ class Pipeline:
         `stream` skips it, when unreadable or over options.max_pixels).
 
         Each call stands alone (no tracking across calls: for track ids use `stream`)."""
-        source = open_source(image, self.options.max_pixels, kind="image")
+        source = open_source(image, self.options.stream.max_pixels, kind="image")
         (done,) = self.frames(source, single_thread=True)
         if done.image is None:
             raise PosekitError(done.error or f"{done.name}: not readable")
@@ -173,7 +155,7 @@ class Pipeline:
         name, arrays and video frames "{k}.jpg". With a tracker, ids are track ids across the stream.
         Unreadable images are skipped with a warning.
         """
-        return self._stream(open_source(source, self.options.max_pixels))
+        return self._stream(open_source(source, self.options.stream.max_pixels))
 
     def _stream(self, source: Source) -> Iterator[tuple[str, np.ndarray, PoseResult]]:
         video, tracker = self.video_plan(source)
@@ -197,36 +179,18 @@ class Pipeline:
         """Run over `source` (anything `stream` takes, or a posekit.infer.sources.Source) and write
         options.outdir: alphapose-results.json (streamed), rendered images (vis/) or the video as the
         options say. Returns the RunSummary. Ctrl-C stops the run with the frames done written."""
-        from posekit.infer.outputs import RenderedOutputs
         from posekit.infer.run import run_inference
 
         options = self.options
-        opened = open_source(source, options.max_pixels)
+        opened = open_source(source, options.stream.max_pixels)
         video, tracker = self.video_plan(opened)
-        save_img = options.save_img if options.save_img is not None else not opened.is_video
-        outputs = RenderedOutputs(
-            options.outdir,
-            save_img=save_img,
-            save_video=options.save_video,
-            video_stem=opened.stem,
-            fps=opened.fps,
-            fast=options.vis_fast,
-            show_box=options.showbox,
-            tracking=options.tracking,
-        )
         return run_inference(
             opened,
             self.detector,
             self.pose_model,
-            options.outdir,
-            outputs=outputs,
-            tracker=self.new_tracker(options.outdir, tracker),
-            detbatch=options.detbatch,
-            qsize=options.qsize,
-            single_thread=options.single_thread,
-            min_box_area=options.min_box_area,
-            fmt=options.format,
-            for_eval=options.for_eval,
+            options.output,
+            stream=options.stream,
+            tracker=self.new_tracker(options.output.outdir, tracker),
             progress=progress,
             log=log,
             video=video,

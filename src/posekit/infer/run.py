@@ -18,6 +18,7 @@ from tqdm import tqdm
 from posekit.detectors.base import Detector
 from posekit.errors import PosekitError
 from posekit.infer.detfile import DetectionFile
+from posekit.infer.options import OutputOptions, StreamOptions
 from posekit.infer.outputs import RenderedOutputs
 from posekit.infer.sources import Source
 from posekit.infer.stages import STAGES, process
@@ -52,6 +53,7 @@ class RunSummary:
     seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)
     results_path: Path | None = None
+    images_dir: Path | None = None
     video_path: Path | None = None
 
     @property
@@ -64,23 +66,20 @@ def run_inference(
     source: Source,
     detector: Detector | DetectionFile,
     pose_model: PoseModel,
-    outdir: str | Path,
+    output: OutputOptions,
     *,
+    stream: StreamOptions | None = None,
     outputs: RenderedOutputs | None = None,
     tracker=None,
-    detbatch: int = 5,
-    qsize: int = 32,
-    single_thread: bool = False,
-    min_box_area: float = 0.0,
-    fmt: str | None = None,
-    for_eval: bool = False,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
     video: VideoOptions | None = None,
 ) -> RunSummary:
-    """Run the whole pipeline on `source`, render, and stream `outdir/alphapose-results.json`.
+    """Run the whole pipeline on `source` as `stream` says (default StreamOptions()), render as
+    `output` says (or with `outputs`, a renderer of its own), and stream
+    `output.outdir/alphapose-results.json` in `output.format`.
 
-    `outdir` is checked for writing before the first frame; nothing the run writes may hold or be one
+    The output folder is checked for writing before the first frame; nothing the run writes may hold or be one
     of the source's input files (posekit.paths.check_apart), and the folder is locked for the run (a
     second run into it fails with one line). Each finished frame is rendered and its people appended
     to the results file (a temp file, renamed into place at the end). Unreadable images are skipped
@@ -89,8 +88,9 @@ def run_inference(
     then raised as one PosekitError line), and the frames with a rendering in vis/ or the video are
     exactly the frames in the results. Raises PosekitError when no frame could be processed at all.
     """
-    check_writable_folder(outdir)
-    outputs = outputs or RenderedOutputs(outdir, save_img=False, save_video=False)
+    stream = stream or StreamOptions()
+    outdir = check_writable_folder(output.outdir)
+    outputs = outputs or RenderedOutputs.for_run(output, source, tracking=stream.tracking)
     detfile = (detector.path,) if isinstance(detector, DetectionFile) else ()
     check_apart(
         (*source.inputs, *detfile),
@@ -109,7 +109,7 @@ def run_inference(
                 say(VIS_FAST_HINT)
 
         started = time.perf_counter()
-        writer = ResultsWriter(outdir, fmt=fmt, for_eval=for_eval)
+        writer = ResultsWriter(outdir, fmt=output.format, for_eval=output.for_eval)
         try:
             failure = _consume(
                 process(
@@ -117,10 +117,10 @@ def run_inference(
                     detector,
                     pose_model,
                     tracker=tracker,
-                    detbatch=detbatch,
-                    qsize=qsize,
-                    single_thread=single_thread,
-                    min_box_area=min_box_area,
+                    detbatch=stream.detbatch,
+                    qsize=stream.qsize,
+                    single_thread=stream.single_thread,
+                    min_box_area=stream.min_box_area,
                     times=times,
                     on_model_done=model_done,
                     video=video,
@@ -152,6 +152,7 @@ def run_inference(
                 listed = "; ".join(error for _, error in summary.failed[:5])
                 raise PosekitError(f"no input could be processed: {listed or 'the source gave no frames'}")
             summary.results_path = writer.close()
+            summary.images_dir = outdir / "vis" if outputs.save_img and summary.frames else None
         except BaseException:
             outputs.abort()  # e.g. a second Ctrl-C while finishing: no partial video is left behind
             raise

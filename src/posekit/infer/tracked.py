@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from posekit.choices import DEFAULT_DET_INTERVAL
 from posekit.errors import PosekitError
 from posekit.one_euro import FrameClock, OneEuroParams
 from posekit.pose.nms import detected_poses, pose_nms
@@ -20,9 +21,6 @@ from posekit.track.guided import GuidedCrops, GuideParams, guided_rows
 from posekit.track.schedule import DetectionSchedule
 from posekit.track.smoothing import TrackSmoother
 from posekit.types import Detections, PersonHint, PoseResult, Poses
-
-# Chosen from benchmarks/track_e2e.py (README, "Video: people kept between detections").
-DEFAULT_DET_INTERVAL = 5
 
 
 @dataclass

@@ -17,11 +17,11 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from posekit.choices import DEFAULT_MAX_PIXELS
 from posekit.errors import PosekitError
 from posekit.io.atomic import atomic_path
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
-DEFAULT_MAX_PIXELS = 120_000_000  # 12000x10000: about 0.7 GB while decoding (BGR + RGB copies)
 # PIL formats whose header size OpenCV's decoder agrees with; any other file is refused before decoding.
 DECODED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "BMP", "WEBP", "TIFF", "PPM"})
 

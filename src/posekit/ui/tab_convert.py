@@ -53,13 +53,13 @@ def run_prelabel(
 ) -> str:
     """Pre-label a folder of photos into Labelme files in the output folder (as `posekit annotate`)."""
     from posekit.infer.annotate_job import AnnotateOptions, annotate_folder
-    from posekit.infer.options import InferOptions
+    from posekit.infer.options import InferOptions, ModelOptions
 
     source = required_path(input_dir, "folder of photos")
     target = output_folder(output_dir)
     options = AnnotateOptions(kpt_thr=float(kpt_thr), mode=PRELABEL_MODES.get(mode, mode))
     summary = annotate_folder(
-        InferOptions(detector=detector, device="cpu"),
+        InferOptions(ModelOptions(detector=detector, device="cpu")),
         source,
         target,
         options,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from posekit.choices import NO_TRACKER
 from posekit.ui.common import friendly_errors, inside, output_folder
 
 DEFAULT_MODEL = "Default (embedded BlazePose -> COCO-17)"
@@ -15,7 +16,6 @@ DETECTOR_MODEL = "The detector's own keypoints (one-stage: YOLO-pose detectors)"
 AUTO_MODEL = "auto"  # the detector's keypoints if it has them, else the default model (Track tab)
 # radio choice -> InferOptions.pose_model (FastPose: its cfg and checkpoint decide)
 POSE_MODEL_CHOICE = {DEFAULT_MODEL: "default", DETECTOR_MODEL: "detector", AUTO_MODEL: "auto"}
-NO_TRACKING = "none"
 
 
 def copy_uploads(files: list[str] | None, folder: Path) -> list[Path]:
@@ -61,35 +61,41 @@ def infer(
     cfg_path: str,
     checkpoint: str,
     detector: str,
-    tracker: str = NO_TRACKING,
+    tracker: str = NO_TRACKER,
     smoothing=None,
     det_interval: int | None = None,
 ):
     """Run the `posekit infer` pipeline (the same Pipeline as the CLI) and return its RunSummary;
     smoothing: OneEuroParams for `--smooth`, None for none; det_interval: `--det_interval` (None: its
     default)."""
-    from posekit.infer.options import InferOptions
+    from posekit.infer.options import InferOptions, ModelOptions, OutputOptions, StreamOptions
     from posekit.infer.pipeline import Pipeline
     from posekit.one_euro import OneEuroParams
 
     fastpose = model == FASTPOSE_MODEL
-    tracking = tracker != NO_TRACKING
+    smooth = smoothing or OneEuroParams()
     options = InferOptions(
-        detector=detector,
-        cfg=cfg_path if fastpose else None,
-        checkpoint=checkpoint if fastpose else None,
-        pose_model=POSE_MODEL_CHOICE.get(model, "auto"),
-        device="cpu",
-        tracker=tracker,
-        outdir=str(outdir),
-        save_img=not source.is_video,
-        save_video=source.is_video,
-        showbox=tracking,
-        smooth=smoothing is not None,
-        smooth_min_cutoff=(smoothing or OneEuroParams()).min_cutoff,
-        smooth_beta=(smoothing or OneEuroParams()).beta,
-        smooth_d_cutoff=(smoothing or OneEuroParams()).d_cutoff,
-        det_interval=det_interval,
+        ModelOptions(
+            detector=detector,
+            cfg=cfg_path if fastpose else None,
+            checkpoint=checkpoint if fastpose else None,
+            pose_model=POSE_MODEL_CHOICE.get(model, "auto"),
+            device="cpu",
+        ),
+        StreamOptions(
+            tracker=tracker,
+            det_interval=det_interval,
+            smooth=smoothing is not None,
+            smooth_min_cutoff=smooth.min_cutoff,
+            smooth_beta=smooth.beta,
+            smooth_d_cutoff=smooth.d_cutoff,
+        ),
+        OutputOptions(
+            outdir=str(outdir),
+            save_img=not source.is_video,
+            save_video=source.is_video,
+            showbox=tracker != NO_TRACKER,
+        ),
     )
     return Pipeline(options, log=print).run(source, progress=False)
 
@@ -119,7 +125,7 @@ def run_infer(
     checkpoint: str,
     detector: str,
     output_dir: str,
-    tracker: str = NO_TRACKING,
+    tracker: str = NO_TRACKER,
 ):
     """Infer action: (summary, gallery images, video, files to download)."""
     outdir = output_folder(output_dir)

@@ -7,9 +7,14 @@ from pathlib import Path
 
 import gradio as gr
 
-from posekit.choices import DEFAULT_TRACKER, TRACKERS
-from posekit.infer.tracked import DEFAULT_DET_INTERVAL
-from posekit.one_euro import DEFAULT_BETA, DEFAULT_D_CUTOFF, DEFAULT_MIN_CUTOFF
+from posekit.choices import (
+    DEFAULT_BETA,
+    DEFAULT_D_CUTOFF,
+    DEFAULT_DET_INTERVAL,
+    DEFAULT_MIN_CUTOFF,
+    DEFAULT_TRACKER,
+    TRACKERS,
+)
 from posekit.ui import tab_infer
 from posekit.ui.common import friendly_errors, inside, output_folder, required_path
 
