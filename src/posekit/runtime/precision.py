@@ -17,6 +17,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from posekit.runtime.devices import on_cpu
+
 PRECISIONS = ("auto", "fp32", "bf16")
 
 
@@ -41,7 +43,7 @@ def resolve_precision(precision: str, device: str | torch.device = "cpu") -> str
         raise PosekitError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if precision != "auto":
         return precision
-    return "bf16" if torch.device(device).type == "cpu" and cpu_has_native_bf16() else "fp32"
+    return "bf16" if on_cpu(device) and cpu_has_native_bf16() else "fp32"
 
 
 def fold_batchnorm(model: nn.Module) -> nn.Module:
