@@ -129,4 +129,3 @@ class BatchedYoloDetector:
             return Detections.empty()
         order = crowd_nms(boxes, ranking, self.nms_thres)
         return Detections(boxes_to_image(boxes[order], placement, image_hw), scores[order].astype(np.float32))
-
