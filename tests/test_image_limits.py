@@ -135,3 +135,19 @@ def test_ui_upload_uses_the_same_pixel_limit(tmp_path):
     with pytest.raises(ImageTooLargeError, match=r"bomb\.png: image header says"):
         tab_infer.copy_uploads([str(bomb)], tmp_path / "out")
     assert not (tmp_path / "out" / "inputs" / "bomb.png").exists()
+
+
+def test_one_rgb_check_names_the_caller_and_expands_grey_only_when_asked():
+    from posekit.io.images import checked_rgb_uint8
+
+    rgb = np.zeros((4, 6, 3), np.uint8)
+    assert checked_rgb_uint8(rgb, "yolox") is rgb
+    grey = np.arange(24, dtype=np.uint8).reshape(4, 6)
+    np.testing.assert_array_equal(checked_rgb_uint8(grey, "image", grey=True), np.stack([grey] * 3, axis=2))
+    expected = r"expected an RGB uint8 array \(H, W, 3\), got"
+    with pytest.raises(PosekitError, match=rf"^yolox: {expected} shape \(4, 6\)$"):
+        checked_rgb_uint8(grey, "yolox")
+    with pytest.raises(PosekitError, match=rf"^item 2: {expected} float32$"):
+        checked_rgb_uint8(rgb.astype(np.float32), "item 2", grey=True)
+    with pytest.raises(PosekitError, match=rf"^image: {expected} list$"):
+        checked_rgb_uint8([1, 2], "image")

@@ -16,7 +16,14 @@ from posekit.detectors.darknet import DarknetModel, parse_cfg
 from posekit.errors import PosekitError
 from posekit.geometry import box_iou
 from posekit.io.images import list_images, read_image_rgb
-from posekit.runtime import BACKEND_CHOICES, BACKENDS, build_runner, resolve_backend
+from posekit.runtime import (
+    BACKEND_CHOICES,
+    BACKENDS,
+    build_runner,
+    check_backend_device,
+    on_cpu,
+    resolve_backend,
+)
 from posekit.runtime.onnx_backend import OnnxBackend
 from posekit.runtime.openvino_backend import OpenVinoBackend
 from posekit.runtime.sized import MAX_CACHED_SIZES
@@ -116,6 +123,13 @@ def test_registry_builds_each_backend_and_refuses_bad_requests():
         build_runner(net, (3, 16, 16))
     with pytest.raises(PosekitError, match="unknown backend"):
         build_runner(net, (1, 3, 16, 16), "tensorrt")
+    refused = r"^the openvino backend runs on the CPU, not cuda:0: use --backend torch$"
+    with pytest.raises(PosekitError, match=refused):
+        build_runner(net, (1, 3, 16, 16), "openvino", device="cuda:0")
+    with pytest.raises(PosekitError, match=refused):
+        check_backend_device("openvino", "cuda:0")
+    check_backend_device("openvino", torch.device("cpu"))
+    assert on_cpu("cpu") and on_cpu("cpu:0") and on_cpu(torch.device("cpu")) and not on_cpu("cuda")
 
 
 def test_every_backend_matches_torch_fp32_on_coco_images(yolox_weights, coco_images):

@@ -197,6 +197,48 @@ def test_missing_images_empty_frames_and_odd_sizes_lose_nothing(clip, tmp_path, 
             assert [e["idx"] for e in out[name]] == first, (tracker, name)
 
 
+def test_tracked_file_is_exactly_the_json_of_every_frames_people(clip, tmp_path) -> None:
+    """Streamed frame by frame, the file is byte for byte json.dumps of {frame: [{keypoints, scores,
+    idx}]} over every frame in order (as it was when written whole), for both trackers."""
+    imgdir = tmp_path / "frames"
+    imgdir.mkdir()
+    for t in (0, 1, 3, 4):  # 000002.jpg is missing
+        (imgdir / f"{t:06d}.jpg").write_bytes((clip["imgdir"] / f"{t:06d}.jpg").read_bytes())
+    cv2.imwrite(str(imgdir / "000005.jpg"), np.zeros((100, 200, 3), np.uint8))  # nobody
+    in_json = _subset(clip, tmp_path, {f"{t:06d}.jpg" for t in (0, 1, 2, 4)})
+    given = json.loads(in_json.read_text())
+    expected = {}
+    for t in range(6):
+        people = [r for r in given if r["image_id"] == f"{t:06d}.jpg"]
+        expected[f"{t:06d}.jpg"] = [
+            {"keypoints": r["keypoints"], "scores": r["score"], "idx": k + 1} for k, r in enumerate(people)
+        ]
+    for tracker in ("oks", "poseflow"):
+        out_json = tmp_path / f"{tracker}.json"
+        argv = ["track", "--imgdir", str(imgdir), "--in_json", str(in_json), "--out_json", str(out_json)]
+        assert main([*argv, "--tracker", tracker]) == 0
+        assert out_json.read_bytes() == json.dumps(expected).encode()
+        assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file left
+
+
+def test_a_run_that_fails_midway_leaves_no_tracked_file(clip, tmp_path, monkeypatch) -> None:
+    import posekit.infer.track_job as track_job
+
+    drawn: list[str] = []
+
+    def draw(path, image, result) -> None:
+        drawn.append(path.name)
+        if len(drawn) == 3:
+            raise OSError("disk gone")
+
+    monkeypatch.setattr(track_job, "_draw", draw)
+    out_json = tmp_path / "out" / "tracked.json"
+    with pytest.raises(OSError, match="disk gone"):
+        track_job.track_folder(clip["imgdir"], clip["in_json"], out_json, visdir=tmp_path / "vis")
+    assert drawn == ["000000.jpg", "000001.jpg", "000002.jpg"]
+    assert list((tmp_path / "out").iterdir()) == []  # neither the file nor its temp
+
+
 def test_bad_json_gives_one_clear_line(clip, tmp_path, capsys) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps([{"image_id": "000000.jpg", "keypoints": [1, 2]}]))

@@ -77,14 +77,15 @@ class BatchedYoloDetector:
         self.conf_thres = conf_thres
         self.nms_thres = nms_thres
         self.batch_size = batch_size
-        onnx_file = isinstance(model, OnnxDetectorNet)
-        self.backend = "onnx" if onnx_file else resolve_backend(backend, device=str(self.device))
         self.precision = precision
-        # the network per input size, built on first use (tracing and compiling take seconds)
-        net = RawOutputs(self.model) if splits_decode(self.model) else self.model
-        self.runners: Runner | SizedRunners = (
-            model.runner if onnx_file else SizedRunners(net, self.backend, precision, str(self.device))
-        )
+        self.runners: Runner | SizedRunners
+        if isinstance(model, OnnxDetectorNet):
+            self.backend, self.runners = "onnx", model.runner
+        else:
+            self.backend = resolve_backend(backend, device=str(self.device))
+            # the network per input size, built on first use (tracing and compiling take seconds)
+            net = RawOutputs(self.model) if splits_decode(self.model) else self.model
+            self.runners = SizedRunners(net, self.backend, precision, str(self.device))
 
     def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, Placement]:
         """One RGB uint8 image -> (3, S, S) float32 network input and where the image sits in it."""
@@ -101,7 +102,7 @@ class BatchedYoloDetector:
         batch = np.stack(inputs)
         out = self.runners(batch)
         if splits_decode(self.model) and not isinstance(self.model, OnnxDetectorNet):
-            preds = self.model.decode(
+            preds = self.model.decode(  # type: ignore[operator]  # splits_decode: it has decode()
                 tuple(torch.from_numpy(r).to(self.device) for r in out), batch.shape[2:]
             )
         else:
@@ -120,12 +121,11 @@ class BatchedYoloDetector:
         return results
 
     def _postprocess(self, pred: torch.Tensor, placement: Placement, image_hw: tuple[int, int]) -> Detections:
-        ranking, scores, keep = self.person_scores(pred)
+        ranked, scored, keep = self.person_scores(pred)
         boxes = cxcywh_to_xyxy(pred[keep, :4]).double().cpu().numpy()
-        ranking = ranking[keep].double().cpu().numpy()
-        scores = scores[keep].double().cpu().numpy()
+        ranking = ranked[keep].double().cpu().numpy()
+        scores = scored[keep].double().cpu().numpy()
         if len(scores) == 0:
             return Detections.empty()
         order = crowd_nms(boxes, ranking, self.nms_thres)
         return Detections(boxes_to_image(boxes[order], placement, image_hw), scores[order].astype(np.float32))
-

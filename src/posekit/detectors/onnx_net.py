@@ -23,6 +23,10 @@ class OnnxDetectorNet(nn.Module):
 
         self.onnx_path = Path(path)
         self.runner = OnnxBackend(path)
+        if self.runner.input_hw is None:
+            raise PosekitError(
+                f"{path}: a detector's input has a fixed size, this file's height and width are free"
+            )
         height, width = self.runner.input_hw
         if height != width:
             raise PosekitError(f"{path}: a detector's input is square, this file takes {height}x{width}")

@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from torch import nn
 
 from posekit.detectors.batched import PERSON_CLASS, BatchedYoloDetector, check_input_size
 from posekit.detectors.darknet import DarknetModel, load_darknet_weights, parse_cfg
@@ -72,12 +73,13 @@ class YOLOv3SPPDetector(BatchedYoloDetector):
         precision: str = "auto",
     ) -> None:
         path = find_user_file(SEED_WEIGHTS, weights, what="YOLOv3-SPP weights (yolov3-spp.weights)")
-        model = onnx_network(path)
-        if model is not None:  # an exported file fixes the input size
-            inp_dim = model.input_size
+        exported = onnx_network(path)
+        model: nn.Module
+        if exported is not None:  # an exported file fixes the input size
+            model, inp_dim = exported, exported.input_size
         else:
-            model = build_darknet(cfg)
-            load_darknet_weights(model, path)
+            model = darknet = build_darknet(cfg)
+            load_darknet_weights(darknet, path)
         if conf_thres is None:
             conf_thres = CONF_THRES_TRACKING if tracking else CONF_THRES
         super().__init__(

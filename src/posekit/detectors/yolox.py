@@ -7,6 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from torch import nn
 
 from posekit.detectors.batched import PERSON_CLASS, BatchedYoloDetector, check_input_size
 from posekit.detectors.letterbox import Placement, fit_image
@@ -87,12 +88,13 @@ class YOLOXDetector(BatchedYoloDetector):
     ) -> None:
         name = f"yolox-{size_of(name)}"
         path = find_user_file(seed_weights_path(name), weights, what=f"{name} weights")
-        model = onnx_network(path)
-        if model is not None:  # an exported file fixes the input size
-            inp_dim = model.input_size
+        exported = onnx_network(path)
+        model: nn.Module
+        if exported is not None:  # an exported file fixes the input size
+            model, inp_dim = exported, exported.input_size
         else:
-            model = YOLOX(size_of(name))
-            load_yolox_checkpoint(model, path, name)
+            model = yolox = YOLOX(size_of(name))
+            load_yolox_checkpoint(yolox, path, name)
         super().__init__(
             name,
             model,

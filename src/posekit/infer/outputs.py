@@ -8,6 +8,7 @@ frame.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -17,6 +18,9 @@ from posekit.infer.sources import Frame, Source
 from posekit.io.images import encoded_suffix, write_image_bgr
 from posekit.io.outnames import OutputNames, fit_name
 from posekit.render.draw import draw_poses
+
+if TYPE_CHECKING:
+    from posekit.io.video import VideoWriter
 
 
 class RenderedOutputs:
@@ -44,7 +48,7 @@ class RenderedOutputs:
         self.video_path = self.outdir / fit_name(f"AlphaPose_{video_stem}", ".mp4")
         self.fps = fps or 25.0
         self.fast, self.show_box, self.tracking = fast, show_box, tracking
-        self._video = None
+        self._video: VideoWriter | None = None
         self._names = RenderingNames()
 
     @classmethod
@@ -88,7 +92,7 @@ class RenderedOutputs:
                 self._video = VideoWriter(self.video_path, self.fps, drawn.shape[1], drawn.shape[0])
             self._video.write(drawn, bgr=True)
 
-    def _save_image(self, bgr, name: str) -> None:
+    def _save_image(self, bgr: np.ndarray, name: str) -> None:
         write_image_bgr(self._names.path(self.outdir / "vis", name), bgr)
 
     def close(self) -> Path | None:

@@ -13,7 +13,13 @@ import numpy as np
 
 from posekit.convert.names import UniqueNames
 from posekit.errors import PosekitError
-from posekit.io.images import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, list_images, read_image_rgb
+from posekit.io.images import (
+    DEFAULT_MAX_PIXELS,
+    IMAGE_SUFFIXES,
+    checked_rgb_uint8,
+    list_images,
+    read_image_rgb,
+)
 from posekit.types import Detections, PoseResult
 
 
@@ -164,18 +170,6 @@ def open_webcam(device: int) -> Source:
     return Source(frames(), None, fps if fps > 0 else 25.0, f"webcam{device}", is_video=True, live=True)
 
 
-def rgb_image(image: object, what: str = "image") -> np.ndarray:
-    """`image` checked as an RGB uint8 array (H, W, 3); a grey (H, W) array is expanded to RGB."""
-    if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
-        kind = image.dtype if isinstance(image, np.ndarray) else type(image).__name__
-        raise PosekitError(f"{what}: expected an RGB uint8 array (H, W, 3), got {kind}")
-    if image.ndim == 2:
-        return np.repeat(image[:, :, None], 3, axis=2)
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise PosekitError(f"{what}: expected an RGB uint8 array (H, W, 3), got shape {image.shape}")
-    return image
-
-
 def item_frames(items: Iterable[object], max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Iterator[Frame]:
     """Frames from image paths and RGB arrays, in order: a path keeps its file name (an unreadable file
     becomes a Frame with an error), the k-th array is named "{k}.jpg" as video frames are."""
@@ -183,7 +177,7 @@ def item_frames(items: Iterable[object], max_pixels: int | None = DEFAULT_MAX_PI
         if isinstance(item, str | Path):
             yield image_frame(index, Path(item).name, Path(item), max_pixels)
         else:
-            yield Frame(index, f"{index}.jpg", rgb_image(item, f"item {index}"))
+            yield Frame(index, f"{index}.jpg", checked_rgb_uint8(item, f"item {index}", grey=True))
 
 
 SourceKind = Literal["auto", "image", "images", "folder", "list", "video", "webcam"]
@@ -211,7 +205,8 @@ def open_source(
     if kind == "images":
         return open_items(source, max_pixels)
     if kind == "image" and not isinstance(source, str | Path):
-        return Source([Frame(0, "0.jpg", rgb_image(source))], 1, None, "images", is_video=False)
+        frame = Frame(0, "0.jpg", checked_rgb_uint8(source, "image", grey=True))
+        return Source([frame], 1, None, "images", is_video=False)
     if kind == "webcam":
         return open_webcam(_camera_index(source))
     if not isinstance(source, str | Path):

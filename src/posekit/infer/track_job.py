@@ -4,7 +4,9 @@ the tracked json out, optionally each frame drawn with its ids (so it sits above
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -14,11 +16,23 @@ from posekit.errors import PosekitError
 from posekit.infer.outputs import RenderingNames
 from posekit.io.atomic import atomic_write_json
 from posekit.io.images import read_image_rgb, write_image_bgr
+from posekit.io.results import TRACKED_FORMAT, ResultsWriter
 from posekit.paths import check_apart
 from posekit.render.draw import draw_poses
 from posekit.track import build_tracker
-from posekit.track.files import FORVIS_NAME, forvis, frame_order, read_pose_json, to_result, tracked_entries
+from posekit.track.files import FORVIS_NAME, forvis, frame_order, read_pose_json, to_result
 from posekit.types import PoseResult
+
+
+@dataclass(frozen=True)
+class TrackSummary:
+    """What a tracking run wrote: the tracked json, its frames, the distinct track ids in it (people)
+    and the drawn frames."""
+
+    path: Path
+    frames: int
+    people: int
+    drawn: list[Path]
 
 
 def track_folder(
@@ -27,14 +41,16 @@ def track_folder(
     out_json: str | Path,
     visdir: str | Path | None = None,
     tracker: str = "oks",
-    options: dict | None = None,
+    options: dict[str, Any] | None = None,
     forvis_dir: str | Path | None = None,
-) -> dict[str, list[dict]]:
-    """Track the poses of in_json over the frames of imgdir, write out_json (and drawn frames); return it.
+) -> TrackSummary:
+    """Track the poses of in_json over the frames of imgdir and write out_json (and drawn frames).
 
-    A list-form in_json is also written in the dict form as alphapose-results-forvis.json into
-    forvis_dir (None: beside in_json, as tracker-general.py does). Drawn frames keep the frame's file
-    name (as `posekit infer` names vis/), so a visdir shared with infer holds one file per frame.
+    out_json ({imgname: [{keypoints, scores, idx}]}, posekit.io.results.TRACKED_FORMAT) is streamed
+    frame by frame through the results writer and appears whole or not at all. A list-form in_json is
+    also written in the dict form as alphapose-results-forvis.json into forvis_dir (None: beside
+    in_json, as tracker-general.py does). Drawn frames keep the frame's file name (as `posekit infer`
+    names vis/), so a visdir shared with infer holds one file per frame.
     """
     imgdir, in_json, out_json = Path(imgdir), Path(in_json), Path(out_json)
     people, is_list = read_pose_json(in_json)
@@ -52,28 +68,30 @@ def track_folder(
         raise PosekitError(f"{in_json}: {num_joints} keypoints per person; --tracker oks needs COCO-17")
     frames, paths = frame_order(imgdir, people, in_json)
     model = build_tracker(tracker, **(options or {}))
-    output: dict[str, list[dict]] = {}
+    ids: set[int] = set()
+    drawn: list[Path] = []
     drawn_names = RenderingNames()  # as posekit infer names them: x.jpg and x.webp -> x.jpg, x.webp.jpg
     last_size: tuple[str, tuple[int, int]] | None = None
-    for name in tqdm(frames, desc=f"tracking ({tracker})", unit="frame", disable=None):
-        image = _read(paths.get(name))
-        if image is not None:
-            size = image.shape[1::-1]
-            if last_size is not None and size != last_size[1]:
-                tqdm.write(
-                    f"warning: {imgdir}: {name} is {size[0]}x{size[1]} but {last_size[0]} is "
-                    f"{last_size[1][0]}x{last_size[1][1]}; frames of one video should share a size",
-                    file=sys.stderr,
-                )
-            last_size = (name, size)
-        result = model.update(image, to_result(people.get(name, []), num_joints))
-        output[name] = tracked_entries(result)
-        if visdir and image is not None:
-            _draw(drawn_names.path(visdir, name), image, result)
-    atomic_write_json(out_json, output)
-    count = len({e["idx"] for entries in output.values() for e in entries})
-    print(f"This video contains {count} people.")
-    return output
+    with ResultsWriter(out_json.parent, TRACKED_FORMAT, file_name=out_json.name) as writer:
+        for name in tqdm(frames, desc=f"tracking ({tracker})", unit="frame", disable=None):
+            image = _read(paths.get(name))
+            if image is not None:
+                size = image.shape[1::-1]
+                if last_size is not None and size != last_size[1]:
+                    tqdm.write(
+                        f"warning: {imgdir}: {name} is {size[0]}x{size[1]} but {last_size[0]} is "
+                        f"{last_size[1][0]}x{last_size[1][1]}; frames of one video should share a size",
+                        file=sys.stderr,
+                    )
+                last_size = (name, size)
+            result = model.update(image, to_result(people.get(name, []), num_joints))
+            writer.add(name, result)
+            ids.update(int(i) for i in result.ids)
+            if visdir and image is not None:
+                drawn.append(drawn_names.path(visdir, name))
+                _draw(drawn[-1], image, result)
+    print(f"This video contains {len(ids)} people.")
+    return TrackSummary(writer.path, writer.images, len(ids), drawn)
 
 
 def _read(path: Path | None) -> np.ndarray | None:

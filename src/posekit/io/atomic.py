@@ -261,7 +261,7 @@ def _restore_previous(final: Path) -> None:
 
 def remove_stale_temps(folder: str | Path) -> list[Path]:
     """Delete the atomic-write temp files and folders in `folder` whose writing process is dead."""
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(folder))
     except OSError:

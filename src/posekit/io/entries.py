@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TypeGuard
 
 import numpy as np
 
@@ -25,7 +26,7 @@ def field(source: str | Path, where: str, entry: object, key: str) -> object:
     return entry[key]
 
 
-def is_number(value: object) -> bool:
+def is_number(value: object) -> TypeGuard[int | float | np.integer | np.floating]:
     """An int or float, Python's or numpy's (not a bool), that a float can hold (not a 400-digit int)."""
     if not isinstance(value, int | float | np.integer | np.floating) or isinstance(value, bool):
         return False

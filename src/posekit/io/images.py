@@ -152,11 +152,16 @@ def write_image_bgr(path: str | Path, image_bgr: np.ndarray) -> Path:
     return target
 
 
-def checked_rgb_uint8(image: np.ndarray, who: str) -> np.ndarray:
-    """`image` itself when it is an RGB uint8 array (H, W, 3), else PosekitError naming `who`."""
-    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        got = getattr(image, "shape", type(image).__name__)
-        raise PosekitError(f"{who}: expected RGB uint8 images (H, W, 3), got {got}")
+def checked_rgb_uint8(image: object, who: str, *, grey: bool = False) -> np.ndarray:
+    """`image` itself when it is an RGB uint8 array (H, W, 3), else PosekitError naming `who`; with
+    `grey`, a grey uint8 array (H, W) is accepted too and comes back expanded to RGB."""
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
+        kind = image.dtype if isinstance(image, np.ndarray) else type(image).__name__
+        raise PosekitError(f"{who}: expected an RGB uint8 array (H, W, 3), got {kind}")
+    if grey and image.ndim == 2:
+        return np.repeat(image[:, :, None], 3, axis=2)
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise PosekitError(f"{who}: expected an RGB uint8 array (H, W, 3), got shape {image.shape}")
     return image
 
 

@@ -115,7 +115,8 @@ def read_image_bytes(document: LabelmeDocument) -> bytes:
     """The bytes of a document's image, exactly as stored (file content or decoded imageData)."""
     if document.image.path is not None:
         return document.image.path.read_bytes()
-    doc = _load_json(document.json_path, problems := [])
+    problems: list[str] = []
+    doc = _load_json(document.json_path, problems)
     data = _embedded_bytes(doc, problems) if doc is not None else None
     if data is None:
         raise LabelmeError(document.json_path, problems or ["imageData disappeared since it was read"])

@@ -5,7 +5,8 @@ need a set that starts with COCO's 17 (COCO-17, Halpe-26/136/68, COCO-WholeBody-
 
 One writer for demo, validation and tracking: a JSON list with one entry per person, keys in order
 image_id, category_id, keypoints (x, y, score per joint), score, box ([x, y, w, h]), idx; streamed to
-disk image by image (ResultsWriter).
+disk image by image (ResultsWriter). `posekit track` writes PoseFlow's tracked form through it
+(TRACKED_FORMAT: {image name: [{keypoints, scores, idx}]}, every frame).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from posekit.types import PoseResult
 
 RESULTS_FILE = "alphapose-results.json"
 OPENPOSE_VERSION = "AlphaPose v0.3"
+TRACKED_FORMAT = "poseflow"  # {image name: [{keypoints, scores, idx: int}]}, a key for every frame
 # OpenPose-18 order from the 54-float COCO-17 + neck array: flat indices of each joint's x.
 OPENPOSE_ORDER = [0, 51, 18, 24, 30, 15, 21, 27, 36, 42, 48, 33, 39, 45, 6, 3, 12, 9]
 
@@ -54,15 +56,16 @@ def result_entries(
 ) -> list[dict]:
     """The people of one image as AlphaPose result entries; image_id: the ground truth's id (validation)
     instead of the file name (or, for_eval, the number in it)."""
-    if image_id is None:
-        image_id = eval_image_id(image_name) if for_eval else Path(image_name).name
+    named: int | str = image_id if image_id is not None else Path(image_name).name
+    if image_id is None and for_eval:
+        named = eval_image_id(image_name)
     entries = []
     for i in range(len(result)):
         x1, y1, x2, y2 = (float(v) for v in result.boxes[i])
         flat = np.concatenate([result.keypoints[i], result.keypoint_scores[i][:, None]], axis=1).ravel()
         entries.append(
             {
-                "image_id": image_id,
+                "image_id": named,
                 "category_id": 1,
                 "keypoints": [float(v) for v in flat],
                 "score": float(result.scores[i]),
@@ -71,6 +74,17 @@ def result_entries(
             }
         )
     return entries
+
+
+def tracked_entries(result: PoseResult) -> list[dict]:
+    """The people of one tracked frame in PoseFlow's form: [{keypoints: [x, y, s, ...], scores, idx: int}]."""
+    out = []
+    for i in range(len(result)):
+        kps = np.concatenate([result.keypoints[i], result.keypoint_scores[i][:, None]], axis=1)
+        out.append(
+            {"keypoints": kps.ravel().tolist(), "scores": float(result.scores[i]), "idx": int(result.ids[i])}
+        )
+    return out
 
 
 def openpose_people(result: PoseResult) -> list[list[float]]:
@@ -107,10 +121,11 @@ class ResultsWriter:
     """Writes a results json as images finish, never holding more than one image's entries.
 
     The JSON goes to a temp file beside `out_dir/file_name` (the final name never holds a partial file);
-    close() ends the list (or, for cmu/open, the object keyed by image name) and renames it into place,
-    abort() drops it. cmu/open also write `sep-json/<stem>.json` per image as it comes (a
-    name another image took first gets `<name>.json`, posekit.io.outnames). As a context
-    manager it closes on success and aborts on an exception.
+    close() ends the list (or, for cmu/open and TRACKED_FORMAT, the object keyed by image name) and
+    renames it into place, abort() drops it. cmu/open also write `sep-json/<stem>.json` per image as it
+    comes (a name another image took first gets `<name>.json`, posekit.io.outnames); TRACKED_FORMAT
+    keys every frame by its name as given, people or not. As a context manager it closes on success and
+    aborts on an exception.
     """
 
     def __init__(
@@ -123,17 +138,22 @@ class ResultsWriter:
         self.out_dir = Path(out_dir)
         self.path = self.out_dir / file_name
         self.openpose = fmt in ("cmu", "open")
+        self.tracked = fmt == TRACKED_FORMAT
         self.keys = ("bodies", "joints") if fmt == "cmu" else ("people", "pose_keypoints_2d")
         self.for_eval = for_eval
         self.images = 0
         self._items = 0
         self._sep_names = OutputNames()
         self._file = AtomicTextFile(self.path)
-        self._file.write("{" if self.openpose else "[")
+        self._file.write("{" if self.openpose or self.tracked else "[")
 
     def add(self, image_name: str, result: PoseResult) -> None:
-        """Append the people of one image (a frame without people gets no entry, as AlphaPose)."""
+        """Append the people of one image (a frame without people gets no entry, as AlphaPose, except
+        in TRACKED_FORMAT)."""
         self.images += 1
+        if self.tracked:
+            self._append(f"{json.dumps(image_name)}: {json.dumps(tracked_entries(result))}")
+            return
         if not frame_is_written(result):
             return
         if self.openpose:
@@ -155,7 +175,7 @@ class ResultsWriter:
 
     def close(self) -> Path:
         """End the JSON and move it to its final name; returns that path."""
-        self._file.write("}" if self.openpose else "]")
+        self._file.write("}" if self.openpose or self.tracked else "]")
         return self._file.commit()
 
     def abort(self) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from posekit.errors import PosekitError
 from posekit.pose.types import HeatmapBackend
-from posekit.runtime import build_runner, resolve_backend
+from posekit.runtime import build_runner, check_backend_device, resolve_backend
 from posekit.runtime.onnx_backend import OnnxBackend
 
 
@@ -35,8 +35,7 @@ def build_backend(
                 f"{checkpoint}: ONNX input is {backend.input_hw} (H, W) but the config says {expected}"
             )
         return backend
-    if kind == "openvino" and not str(device).startswith("cpu"):
-        raise PosekitError(f"the openvino backend runs on the CPU, not {device}: use --backend torch")
+    check_backend_device(kind, device)
     from posekit.models.checkpoint import load_pose_network
 
     model = load_pose_network(cfg, checkpoint, device="cpu" if kind != "torch" else device)

@@ -5,7 +5,14 @@ or "auto"; tracing to ONNX lives here (posekit.runtime.trace).
     output = runner(batch)  # float32 NCHW numpy -> float32 numpy (a tuple for a tuple-returning network)
 """
 
-from posekit.runtime.build import BACKEND_CHOICES, BACKENDS, Runner, build_runner, resolve_backend
+from posekit.runtime.build import (
+    BACKEND_CHOICES,
+    BACKENDS,
+    Runner,
+    build_runner,
+    resolve_backend,
+)
+from posekit.runtime.devices import check_backend_device, on_cpu
 from posekit.runtime.precision import PRECISIONS, cpu_has_native_bf16, resolve_precision
 
 __all__ = [
@@ -14,7 +21,9 @@ __all__ = [
     "PRECISIONS",
     "Runner",
     "build_runner",
+    "check_backend_device",
     "cpu_has_native_bf16",
+    "on_cpu",
     "resolve_backend",
     "resolve_precision",
 ]

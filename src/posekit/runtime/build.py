@@ -20,6 +20,7 @@ from torch import nn
 from posekit.choices import BACKEND_CHOICES
 from posekit.errors import PosekitError
 from posekit.runtime import onnx_backend, openvino_backend
+from posekit.runtime.devices import check_backend_device, on_cpu
 from posekit.runtime.precision import cpu_has_native_bf16, optimize_for_inference, resolve_precision
 from posekit.runtime.torch_backend import TorchBackend
 
@@ -42,8 +43,7 @@ def _onnx(model, sample, device, precision, options) -> Runner:
 
 
 def _openvino(model, sample, device, precision, options) -> Runner:
-    if not str(device).startswith("cpu"):
-        raise PosekitError(f"the openvino backend runs on the CPU, not {device}: use --backend torch")
+    check_backend_device("openvino", device)
     return openvino_backend.OpenVinoBackend(
         model,
         sample.shape[2:],
@@ -68,7 +68,7 @@ def resolve_backend(kind: str, source: str | Path | None = None, device: str = "
         return kind
     if source is not None and Path(source).suffix.lower() == ".onnx":
         return "onnx"
-    if not str(device).startswith("cpu"):
+    if not on_cpu(device):
         return "torch"
     if openvino_backend.openvino_available():
         return "openvino"

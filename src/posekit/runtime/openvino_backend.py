@@ -31,7 +31,7 @@ def openvino_available() -> bool:
     return importlib.util.find_spec("openvino") is not None
 
 
-def split_output_conv(model: nn.Module, input_hw: tuple[int, int]) -> tuple[nn.Module, nn.Conv2d | None]:
+def split_output_conv(model: nn.Module, input_hw: tuple[int, int]) -> tuple[nn.Module, nn.Module | None]:
     """(body, head): the model without its last Conv2d, and that conv, when head(body(x)) == model(x).
 
     A model whose last conv is not its final operation comes back whole, with head None.

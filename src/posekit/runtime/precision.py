@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from posekit.choices import PRECISIONS
+from posekit.runtime.devices import on_cpu
 
 
 def cpu_has_native_bf16() -> bool:
@@ -41,7 +42,7 @@ def resolve_precision(precision: str, device: str | torch.device = "cpu") -> str
         raise PosekitError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if precision != "auto":
         return precision
-    return "bf16" if torch.device(device).type == "cpu" and cpu_has_native_bf16() else "fp32"
+    return "bf16" if on_cpu(device) and cpu_has_native_bf16() else "fp32"
 
 
 def fold_batchnorm(model: nn.Module) -> nn.Module:

@@ -55,7 +55,8 @@ def _person(path: Path, where: str, entry: object, score_key: str) -> dict:
     """One person of the json, checked (posekit.io.entries): keypoints are 3K finite numbers, box 4
     finite numbers or absent, score a finite number (0 when absent)."""
     kps = keypoint_triplets(path, where, entry, "keypoints")
-    box = None if entry.get("box") is None else finite_numbers(path, where, entry, "box")
+    has_box = isinstance(entry, dict) and entry.get("box") is not None
+    box = finite_numbers(path, where, entry, "box") if has_box else None
     score = finite_number(path, where, entry, score_key, default=0.0)
     return {"keypoints": kps, "score": score, "box": box}
 
@@ -88,17 +89,6 @@ def to_result(persons: list[dict], num_joints: int) -> PoseResult:
         keypoint_scores=kps[:, :, 2],
         scores=scores,
     )
-
-
-def tracked_entries(result: PoseResult) -> list[dict]:
-    """The output entries of one frame: [{keypoints: [x, y, s, ...], scores, idx: int}]."""
-    out = []
-    for i in range(len(result)):
-        kps = np.concatenate([result.keypoints[i], result.keypoint_scores[i][:, None]], axis=1)
-        out.append(
-            {"keypoints": kps.ravel().tolist(), "scores": float(result.scores[i]), "idx": int(result.ids[i])}
-        )
-    return out
 
 
 def frame_order(

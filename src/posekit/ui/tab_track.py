@@ -55,7 +55,6 @@ def run_track_video(
 @friendly_errors
 def run_track_files(imgdir: str, in_json: str, tracker: str, output_dir: str):
     """Track the poses of a results json over its frames; (summary, drawn frames, downloads)."""
-    from posekit.infer.outputs import RenderingNames
     from posekit.infer.track_job import track_folder
 
     frames, poses = required_path(imgdir, "frames folder"), required_path(in_json, "results json")
@@ -63,13 +62,11 @@ def run_track_files(imgdir: str, in_json: str, tracker: str, output_dir: str):
     out_json = inside(outdir, outdir / f"{Path(poses).stem}-tracked.json")
     visdir = inside(outdir, outdir / "vis")
     tracked = track_folder(frames, poses, out_json, visdir=visdir, tracker=tracker, forvis_dir=outdir)
-    people = len({e["idx"] for entries in tracked.values() for e in entries})
     summary = (
-        f"**{people} people** tracked over {len(tracked)} frame(s): `{out_json}`, drawn frames in `{visdir}`"
+        f"**{tracked.people} people** tracked over {tracked.frames} frame(s): `{out_json}`, "
+        f"drawn frames in `{visdir}`"
     )
-    names = RenderingNames()  # the names track_folder drew them under, in its frame order
-    drawn = [names.path(visdir, name) for name in tracked]
-    return summary, [str(p) for p in drawn if p.is_file()], [str(out_json)]
+    return summary, [str(p) for p in tracked.drawn], [str(out_json)]
 
 
 def build() -> None:
