@@ -121,7 +121,8 @@ def test_pose_nms_merges_duplicates_and_keeps_distinct_people(coco_mini):
         3,
         4,
     ]
-    for ids in result.ids:  # each kept pose merged itself and its duplicate
+    assert result.ids == []  # no tracker ran
+    for ids in result.merged:  # each kept pose merged itself and its duplicate
         assert len(ids) == 2 and abs(ids[1] - ids[0]) == 5
     expected = result.keypoint_scores.mean(1) + result.box_scores + 1.25 * result.keypoint_scores.max(1)
     np.testing.assert_allclose(result.scores, expected)
@@ -258,7 +259,7 @@ def test_parametric_nms_equals_plain_loop_reference(coco_mini, noise):
         np.testing.assert_allclose(result.boxes, all_boxes[[r[0] for r in reference]])
         np.testing.assert_allclose(result.keypoints, np.stack([r[1] for r in reference]), atol=1e-9)
         np.testing.assert_allclose(result.keypoint_scores, np.stack([r[2] for r in reference]), atol=1e-12)
-        assert result.ids == [sorted(r[3]) for r in reference]
+        assert result.merged == [sorted(r[3]) for r in reference]
 
 
 COCO_SIGMAS = (
@@ -322,7 +323,7 @@ def test_oks_nms_equals_alphapose_validate_transcription(coco_mini, noise, kept)
         np.testing.assert_array_equal(result.keypoints, all_kp[picks])
         np.testing.assert_array_equal(result.keypoint_scores, all_scores[picks])  # written unchanged
         np.testing.assert_allclose(result.scores, rescored, rtol=1e-12)
-        assert sorted(i for group in result.ids for i in group) == list(range(len(all_boxes)))
+        assert sorted(i for group in result.merged for i in group) == list(range(len(all_boxes)))
         total_kept += len(picks)
         total += len(all_boxes)
     assert (total_kept, total) == (kept, 36)

@@ -7,7 +7,6 @@ Nothing here imports anything of posekit's: every layer may import it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -104,7 +103,10 @@ class PoseResult:
     mean(keypoint_scores) + box score + 1.25 * max(keypoint_scores), about 3 for a clearly seen
     person (3.25 when every score is 1); for a one-stage detector's people (no pose NMS) the box
     score, 0 to 1.
-    ids: per person a track id (int) or the list of merged detection indices.
+    ids: a track id (int) per person once a tracker ran, else empty (an untracked result).
+    merged: per person the indices of the detections pose NMS merged into it (the one it kept
+    included), [index] for a one-stage detector's person; empty when no NMS ran (e.g. a result read
+    from a file). The results file's "idx" is the track id, else this list (AlphaPose's format).
     alignment (N, 2, 2) and alignment_speed (N, 2, 2): in a tracked run with guided crops, the pose
     model's alignment points of each pose (posekit.types.Poses) after the track's One-Euro filter, and
     that filter's speed (px/s); the trackers keep them for the next frame's hints. None otherwise.
@@ -115,7 +117,8 @@ class PoseResult:
     keypoints: np.ndarray
     keypoint_scores: np.ndarray
     scores: np.ndarray
-    ids: list[Any] = field(default_factory=list)
+    ids: list[int] = field(default_factory=list)
+    merged: list[list[int]] = field(default_factory=list)
     alignment: np.ndarray | None = None
     alignment_speed: np.ndarray | None = None
 
@@ -140,6 +143,7 @@ class PoseResult:
             np.asarray(self.keypoint_scores)[rows],
             np.asarray(self.scores)[rows],
             [self.ids[i] for i in rows] if self.ids else [],
+            [self.merged[i] for i in rows] if self.merged else [],
             _rows(self.alignment, rows),
             _rows(self.alignment_speed, rows),
         )

@@ -51,6 +51,16 @@ def _idx(value) -> object:
     return value
 
 
+def person_idx(result: PoseResult, i: int) -> int | list[int]:
+    """AlphaPose's "idx" of person i: the track id, else the detection indices pose NMS merged into the
+    person, else 0."""
+    if i < len(result.ids):
+        return result.ids[i]
+    if i < len(result.merged):
+        return result.merged[i]
+    return 0
+
+
 def result_entries(
     image_name: str, result: PoseResult, for_eval: bool = False, image_id: int | None = None
 ) -> list[dict]:
@@ -70,7 +80,7 @@ def result_entries(
                 "keypoints": [float(v) for v in flat],
                 "score": float(result.scores[i]),
                 "box": [x1, y1, x2 - x1, y2 - y1],
-                "idx": _idx(result.ids[i]) if i < len(result.ids) else 0,
+                "idx": _idx(person_idx(result, i)),
             }
         )
     return entries

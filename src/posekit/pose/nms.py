@@ -1,6 +1,6 @@
 """Pose NMS: AlphaPose's parametric pose NMS (with pose merging) and its OKS NMS (validate --oks-nms).
 
-Both take the poses of one image and return a PoseResult whose `ids` list the merged detection indices.
+Both take the poses of one image and return a PoseResult whose `merged` list the merged detection indices.
 Parametric: `scores` are AlphaPose's proposal scores (mean(kp) + box score + 1.25 max(kp)). OKS: the
 proposal score rescored by the mean of the keypoint scores above 0.2, as AlphaPose writes it.
 """
@@ -96,7 +96,7 @@ def pose_nms(
         keypoints=merged_xy,
         keypoint_scores=merged_scores,
         scores=proposal_scores(merged_scores, box_scores[picks]),
-        ids=[[int(i) for i in k[3]] for k in kept],
+        merged=[[int(i) for i in k[3]] for k in kept],
         alignment=_rows(alignment, picks),
         alignment_speed=_rows(alignment_speed, picks),
     )
@@ -124,7 +124,7 @@ def detected_poses(
         keypoints=keypoints[keep],
         keypoint_scores=np.asarray(keypoint_scores, dtype=np.float64)[keep],
         scores=box_scores.copy(),
-        ids=[[i] for i in keep],
+        merged=[[i] for i in keep],
         alignment=_rows(alignment, keep),
         alignment_speed=_rows(alignment_speed, keep),
     )
@@ -262,7 +262,7 @@ def _oks(
         keypoints=keypoints[picks],
         keypoint_scores=scores[picks],
         scores=rescored[picks],
-        ids=[group for _, group in kept],
+        merged=[group for _, group in kept],
         alignment=_rows(alignment, picks),
         alignment_speed=_rows(alignment_speed, picks),
     )

@@ -35,7 +35,8 @@ def with_neck(keypoints: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np
 
 
 def track_color(track_id: object) -> tuple[int, int, int]:
-    """Colour of a track id (idx % 8 over AlphaPose's pool); untracked lists of ids get the first."""
+    """Colour of a track id (idx % 8 over AlphaPose's pool); anything else (no id, a results file's
+    list of merged detection indices) gets the first."""
     if isinstance(track_id, (int, np.integer)):
         return TRACK_COLORS_BGR[abs(int(track_id)) % len(TRACK_COLORS_BGR)]
     return TRACK_COLORS_BGR[0]
@@ -58,9 +59,9 @@ def draw_poses(
     """
     canvas = np.ascontiguousarray(image_bgr).copy()
     for person in range(len(result)):
-        ids = result.ids[person] if person < len(result.ids) else None
-        color = track_color(ids) if tracking else None
-        label = id_label(ids) if tracking else None
+        track_id = result.ids[person] if person < len(result.ids) else None
+        color = track_color(track_id) if tracking else None
+        label = id_label(track_id) if tracking else None
         if show_box:
             _draw_box(canvas, result.boxes[person], color or BOX_COLOR_BGR, label)
         keypoints = np.asarray(result.keypoints[person], dtype=np.float64)
@@ -74,8 +75,8 @@ def draw_poses(
 
 
 def id_label(track_id: object) -> str | None:
-    """The text a tracked person is labelled with: their integer track id (None for anything else,
-    e.g. the untracked [[0.0]] placeholder)."""
+    """The text a tracked person is labelled with: their integer track id (None for anything else: no
+    id, or a results file's untracked [[0.0]] placeholder)."""
     if isinstance(track_id, (int, np.integer)) and not isinstance(track_id, bool):
         return str(int(track_id))
     return None
