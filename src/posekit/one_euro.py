@@ -101,7 +101,7 @@ class OneEuroFilter:
     def __call__(self, x: np.ndarray, t: float, scale: float = 1.0) -> np.ndarray:
         """Filter the sample x taken at time t (seconds, increasing); scale divides the speed (see module)."""
         x = np.asarray(x, dtype=np.float64)
-        if self.value is None or self.time is None:
+        if self.value is None or self.speed is None or self.time is None:
             self.value, self.speed, self.time = x.copy(), np.zeros_like(x), float(t)
             return x.copy()
         te = float(t) - self.time

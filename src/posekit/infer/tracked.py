@@ -17,6 +17,7 @@ from posekit.errors import PosekitError
 from posekit.one_euro import FrameClock, OneEuroParams
 from posekit.pose.nms import detected_poses, pose_nms
 from posekit.pose.types import PoseModel
+from posekit.track import Tracker
 from posekit.track.guided import GuidedCrops, GuideParams, guided_rows
 from posekit.track.schedule import DetectionSchedule
 from posekit.track.smoothing import TrackSmoother
@@ -64,7 +65,7 @@ class PoseStep:
     def __init__(
         self,
         pose_model: PoseModel,
-        tracker=None,
+        tracker: Tracker | None = None,
         options: VideoOptions | None = None,
         min_box_area: float = 0.0,
         fps: float | None = None,
@@ -77,7 +78,7 @@ class PoseStep:
         guided = self.options.det_interval > 1
         if (guided or self.options.smoothing is not None) and tracker is None:
             raise PosekitError("--det_interval > 1 and --smooth need a tracker (--pose_track or --pose_flow)")
-        self.guide = GuidedCrops(tracker, self.options.guide) if guided else None
+        self.guide = GuidedCrops(tracker, self.options.guide) if guided and tracker is not None else None
         self.clock = FrameClock(fps)  # the one time of the stream: the tracking region's and the smoother's
         self.smoother = TrackSmoother(self.options.smoothing, fps) if self.options.smoothing else None
 

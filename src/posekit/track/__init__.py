@@ -37,9 +37,10 @@ def build_tracker(name: str = DEFAULT_TRACKER, **opts: Any) -> Tracker:
         raise PosekitError(f"unknown tracker {name!r}; choose one of: {', '.join(TRACKERS)}")
     cls = registry.load(TRACKER_CLASSES[key])
     try:
-        return cls(**opts)
+        tracker: Tracker = cls(**opts)
     except TypeError as exc:
         raise PosekitError(f"tracker {name!r}: {exc}") from None
+    return tracker
 
 
 def inference_tracker(name: str, outdir: str | Path) -> Tracker:

@@ -123,19 +123,20 @@ class OksTracker:
         clean = self._torso_seen(feats, len(boxes))
         if self.tracks and len(boxes):
             self._match(kps, valid, boxes, feats, clean, ids)
+        final: list[int] = []
         for i in range(len(boxes)):
-            if ids[i] is None:
-                ids[i] = self.next_id
-                self.tracks.append(
-                    _Track(self.next_id, self.frame, kps[i], valid[i], boxes[i], np.zeros(2), None)
-                )
+            tid = ids[i]
+            if tid is None:
+                tid = self.next_id
+                self.tracks.append(_Track(tid, self.frame, kps[i], valid[i], boxes[i], np.zeros(2), None))
                 self.next_id += 1
-            track = self._track(ids[i])
+            final.append(int(tid))
+            track = self._track(tid)
             self._refresh(track, kps[i], valid[i], boxes[i], feats, i, clean[i])
             track.scores = kp_scores[i]
             track.alignment = None if result.alignment is None else result.alignment[i]
             track.alignment_speed = None if result.alignment_speed is None else result.alignment_speed[i]
-        return dataclasses.replace(result, ids=[int(i) for i in ids])
+        return dataclasses.replace(result, ids=final)
 
     def live_tracks(self) -> list[LiveTrack]:
         """The tracks seen in the latest frame: last pose, box and (smoothed) box-centre velocity."""
@@ -209,7 +210,7 @@ class OksTracker:
         """True for poses whose torso colours were measured (its keypoints confidently visible)."""
         if feats is None:
             return np.zeros(n, dtype=bool)
-        return feats[:, : int(np.prod(HIST_BINS))].any(axis=1)
+        return np.asarray(feats[:, : int(np.prod(HIST_BINS))].any(axis=1))
 
     def _refresh(self, track: _Track, kps, valid, box, feats, i: int, clean: bool) -> None:
         """Move a track to its new pose, smoothing the velocity and the appearance."""

@@ -108,7 +108,8 @@ def candidate_pairs(
     e1, e2 = extents(kps1, valid1)[:, None, :], extents(kps2, valid2)[None, :, :]
     close = (e1[..., 0] <= e2[..., 2]) & (e2[..., 0] <= e1[..., 2])
     close &= (e1[..., 1] <= e2[..., 3]) & (e2[..., 1] <= e1[..., 3])
-    return np.nonzero(close)
+    rows, cols = np.nonzero(close)
+    return rows, cols
 
 
 def _keypoint_term(kps1, valid1, kps2, valid2, num: int, mag: float, paired_iou) -> np.ndarray:
@@ -225,7 +226,7 @@ class OrbCorrespondences:
     def __init__(self, nfeatures: int = 1000, scale: float = 0.5, ratio: float = 0.8) -> None:
         self.scale = float(scale)
         self.ratio = float(ratio)
-        self.orb = cv2.ORB_create(nfeatures=int(nfeatures), scoreType=cv2.ORB_FAST_SCORE)
+        self.orb = cv2.ORB.create(nfeatures=int(nfeatures), scoreType=cv2.ORB_FAST_SCORE)
         self.matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
 
     def features(self, image_rgb: np.ndarray, regions: np.ndarray | None = None) -> Features:
@@ -397,11 +398,13 @@ class PoseFlowTracker:
             for r, c in zip(rows, cols):
                 if grade[r, c] > self.params.match:
                     ids[c] = pids[r]
-        for i, pid in enumerate(ids):
+        final = []
+        for pid in ids:
             if pid is None:
                 self.max_pid += 1
-                ids[i] = self.max_pid
-        return [int(pid) for pid in ids]
+                pid = self.max_pid
+            final.append(int(pid))
+        return final
 
     def _velocity(self, pid: int, box: np.ndarray) -> np.ndarray:
         """Box-centre motion (px per frame) of track pid from its last box to `box`."""

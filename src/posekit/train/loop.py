@@ -15,6 +15,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import torch
 import yaml
@@ -336,13 +337,13 @@ def _validate(
     only gt mAP is reported."""
     from posekit.evaluate.validate import validate_det_boxes, validate_gt_boxes
     from posekit.pose.estimator import TopDownEstimator
+    from posekit.pose.types import HeatmapBackend
     from posekit.runtime.torch_backend import TorchBackend
 
     model.eval()
     cfg = opts.cfg
-    estimator = TopDownEstimator.for_config(
-        TorchBackend(model, device=str(info.device)), cfg, refine=opts.refine
-    )
+    backend = cast(HeatmapBackend, TorchBackend(model, device=str(info.device)))  # one output: heatmaps
+    estimator = TopDownEstimator.for_config(backend, cfg, refine=opts.refine)
     gt_map = validate_gt_boxes(estimator, cfg, work_dir / "test_gt_kpt.json")
     det_map = None
     try:

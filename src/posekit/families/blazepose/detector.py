@@ -34,6 +34,8 @@ NUM_ANCHORS = 2254
 # such frame about 2.5x the passes).
 THOROUGH_TILES = (1.0, 0.6, 0.4, 0.25)
 SAMPLINGS = ("area", "mediapipe")
+# One pass's detections: scores, boxes and keypoints in image pixels (BlazePoseDetector._run).
+Part = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def letterbox(image: np.ndarray, sampling: str = "area") -> tuple[np.ndarray, float, float, float]:
@@ -159,7 +161,8 @@ class BlazePoseDetector:
         self.thorough_tiles = tuple(float(t) for t in thorough_tiles)
         self.tile_overlap = float(tile_overlap)
         self.tile_slack = float(tile_slack)
-        self.box_extent = tuple(float(v) for v in box_extent)
+        up, down, half_width = box_extent
+        self.box_extent = (float(up), float(down), float(half_width))
         self.presence_threshold = float(presence_threshold)
         self.box_nms_threshold = float(box_nms_threshold)
         self.box_margin = float(box_margin)
@@ -202,7 +205,8 @@ class BlazePoseDetector:
         checked_rgb_uint8(image, "blazepose detector")
         height, width = image.shape[:2]
         tiles = self.tiles if tiles is None else tiles
-        whole, parts = [], []
+        whole: list[Part] = []
+        parts: list[Part] = []
         for x0, y0, win_w, win_h in tile_windows(width, height, tiles, self.tile_overlap, self.tile_slack):
             scores, boxes, keypoints = self._run(image[y0 : y0 + win_h, x0 : x0 + win_w])
             offset = np.array([x0, y0], dtype=np.float64)
@@ -222,22 +226,21 @@ class BlazePoseDetector:
             keypoints = np.concatenate([keypoints, tile_keypoints[new]])
         alignment = keypoints[:, :2]
         if self._landmarks is not None:
-            return self._refine(image, scores, alignment)
+            return self._refine(image, scores, alignment, self._landmarks)
         body = clip_boxes(alignment_to_box(alignment, self.box_extent), width, height)
         return Detections(body.astype(np.float32), scores.astype(np.float32), alignment_rotation(alignment))
 
-    def _merged(
-        self, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def _merged(self, parts: list[Part]) -> tuple[np.ndarray, np.ndarray]:
         """Scores (M,) and keypoints (M, 4, 2) of the passes' detections after weighted NMS."""
         if not parts:
             return np.zeros((0,)), np.zeros((0, 4, 2))
-        scores, _, keypoints = weighted_nms(
-            *(np.concatenate([p[i] for p in parts]) for i in range(3)), self.nms_threshold
-        )
+        scores, boxes, keypoints = (np.concatenate([p[i] for p in parts]) for i in range(3))
+        scores, _, keypoints = weighted_nms(scores, boxes, keypoints, self.nms_threshold)
         return scores, keypoints.reshape(-1, 4, 2)
 
-    def _refine(self, image: np.ndarray, scores: np.ndarray, alignment: np.ndarray) -> Detections:
+    def _refine(
+        self, image: np.ndarray, scores: np.ndarray, alignment: np.ndarray, landmarks: BlazePoseLandmarkModel
+    ) -> Detections:
         """MediaPipe's detection -> landmarks -> box step: one landmark pass on each detection's aligned
         region; people whose pose flag is below presence_threshold are dropped, the box becomes the hull of
         the pass's body extent (LandmarkPass.body_extent, plus box_margin, clipped to the image), and
@@ -251,7 +254,7 @@ class BlazePoseDetector:
         first = _suppress(scores, rough, self.box_nms_threshold) if len(scores) else []
         kept_index, kept_boxes, kept_keypoints, kept_scores, kept_alignment = [], [], [], [], []
         for index in first:
-            landmark_pass = self._landmarks.run_alignment_region(image, alignment[index])
+            landmark_pass = landmarks.run_alignment_region(image, alignment[index])
             body = landmark_pass.body_extent()
             if landmark_pass.flag < self.presence_threshold or len(body) < 2:
                 continue

@@ -227,18 +227,18 @@ class BlazePoseLandmarkModel:
         x1, y1, x2, y2 = (float(v) for v in box[:4])
         centre = np.array([(x1 + x2) / 2, (y1 + y2) / 2])
         long_side = max(x2 - x1, y2 - y1, 1.0)
-        tilted = rotation is not None and abs(rotation) >= self.min_rotation
+        tilt = float(rotation) if rotation is not None and abs(rotation) >= self.min_rotation else None
         if guided and self.doubtful is not None:
             return self._tracked(image, centre, long_side * self.crop_scales[0], alignment)
         if prior is not None and self.doubtful is not None:
             if prior[1].mean() >= self.doubtful or _leaves_image(prior, image):
                 return prior
-            angle = float(rotation) if tilted else 0.0
+            angle = 0.0 if tilt is None else tilt
             second = self.run_region(image, centre, long_side * self.crop_scales[0], angle)
             return _best([prior, second.pose()])
         passes = [self.run_region(image, centre, long_side * scale, 0.0) for scale in self.crop_scales]
-        if tilted:
-            passes.append(self.run_region(image, centre, long_side * self.crop_scales[-1], float(rotation)))
+        if tilt is not None:
+            passes.append(self.run_region(image, centre, long_side * self.crop_scales[-1], tilt))
         poses = [p.pose() for p in passes]
         if self.align:
             best_alignment = _best(poses)[2]
@@ -253,7 +253,7 @@ class BlazePoseLandmarkModel:
         as MediaPipe's tracking does) or else upright on the planned box; when doubtful a second pass (the
         upright box, or the first pass's own alignment region) and the more confident of the two."""
         known = alignment is not None and alignment_region(alignment)[1] > 1.0
-        if known:
+        if known and alignment is not None:
             first = self.run_alignment_region(image, alignment, self.crop_scales[0])
         else:
             first = self.run_region(image, centre, side, 0.0)

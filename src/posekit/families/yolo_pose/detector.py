@@ -96,7 +96,8 @@ class YoloPoseDetector:
         self.checkpoint: YoloPoseCheckpoint = load_checkpoint(resolve_weights(name, weights))
         self.name = name
         self.device = torch.device(device)
-        self.network = fuse_batchnorm(self.checkpoint.network).to(self.device)
+        fuse_batchnorm(self.checkpoint.network)
+        self.network = self.checkpoint.network.to(self.device)
         self.kpt_shape = self.checkpoint.kpt_shape
         self.num_joints = self.kpt_shape[0]
         self.input_size = inp_dim
@@ -140,7 +141,7 @@ class YoloPoseDetector:
                 )
                 for i, found in zip(chunk, people):
                     results[i] = found
-        return results
+        return [found for found in results if found is not None]  # every image is in one chunk
 
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
         """People in each RGB uint8 image: xyxy boxes, scores and keypoints, best first."""

@@ -34,35 +34,44 @@ class YoloPoseNet(nn.Module):
         self.kpt_shape = tuple(kpt_shape)
         self.nc = nc
         self.saved = {j for f in froms for j in (f if isinstance(f, list) else [f]) if j != -1}
-        self.strides = layers[-1].strides
+        self.strides: tuple[float, ...] = tuple(self.head.strides)
+
+    @property
+    def head(self) -> Pose:
+        """The last layer: the pose head."""
+        head = self.model[-1]
+        if not isinstance(head, Pose):
+            raise ArchitectureError(f"the stored architecture ends in {type(head).__name__}, not a pose head")
+        return head
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model[-1](self._neck(x))
+        return self.head(self._neck(x))
 
     def _neck(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Every layer but the head, with the `from` wiring: the head's input maps."""
         outputs: dict[int, torch.Tensor] = {}
         last = len(self.model) - 1
+        current: Any = x  # one map, or the list of maps a layer with several sources takes
         for index, (layer, source) in enumerate(zip(self.model, self.froms)):
             if isinstance(source, list):
-                x = [x if j == -1 else outputs[j] for j in source]
+                current = [current if j == -1 else outputs[j] for j in source]
             elif source != -1:
-                x = outputs[source]
+                current = outputs[source]
             if index == last:
-                return x
-            x = layer(x)
+                return current
+            current = layer(current)
             if index in self.saved:
-                outputs[index] = x
+                outputs[index] = current
         raise ArchitectureError("the stored architecture has no head layer")
 
     def raw(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """The convolutional part (what a runtime backend runs): the head's maps before the decode."""
-        return self.model[-1].raw(self._neck(x))
+        return self.head.raw(self._neck(x))
 
     def decode(self, raws: tuple[torch.Tensor, ...], input_hw: tuple[int, int]) -> torch.Tensor:
         """raw() of an (H, W) input -> forward()'s decoded output (run in fp32: pixel coordinates)."""
         shapes = [(int(input_hw[0]) // int(s), int(input_hw[1]) // int(s)) for s in self.strides]
-        return self.model[-1].decode(raws, shapes)
+        return self.head.decode(raws, shapes)
 
 
 def _width(channels: int, width: float, max_channels: int) -> int:
