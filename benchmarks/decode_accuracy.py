@@ -40,14 +40,14 @@ def main() -> None:
         model = load_pose_network(cfg, checkpoint)
         preset = cfg.data_preset
         print("| decoding | flip test | gt-box AP | det-box AP |\n|---|---|---|---|")
-        for refine in (False, True):
+        for subpixel in (False, True):
             for flip in (False, True):
                 est = TopDownEstimator(
-                    TorchBackend(model), preset.image_size, preset.heatmap_size, refine=refine, flip=flip
+                    TorchBackend(model), preset.image_size, preset.heatmap_size, subpixel=subpixel, flip=flip
                 )
                 gt_ap = validate_gt_boxes(est, cfg, Path(tmp) / "gt.json")
                 det_ap = validate_det_boxes(est, cfg, Path(tmp) / "det.json")
-                name = "Taylor-refined" if refine else "argmax + quarter offset"
+                name = "Taylor-refined" if subpixel else "argmax + quarter offset"
                 print(f"| {name} | {'yes' if flip else 'no'} | {gt_ap:.4f} | {det_ap:.4f} |")
 
 

@@ -52,7 +52,7 @@ def main() -> None:
             return pose_nms(boxes, scores, kp, kp_scores)
 
         refine_ms = timed(
-            lambda maps=maps, boxes=boxes: decode_heatmaps(maps, boxes, refine=True),
+            lambda maps=maps, boxes=boxes: decode_heatmaps(maps, boxes, subpixel=True),
             max(5, args.repeat // 10),
         )
         d, p = timed(decode, args.repeat), timed(nms, args.repeat)

@@ -34,7 +34,7 @@ def test_decode_subpixel_centres_plain_and_refined():
     maps = _gaussian_maps(centres)
     box = np.array([[0.0, 0.0, 48.0, 64.0]])  # heatmap px == image px
     plain, scores = decode_heatmaps(maps, box)
-    refined, _ = decode_heatmaps(maps, box, refine=True)
+    refined, _ = decode_heatmaps(maps, box, subpixel=True)
     assert np.abs(plain[0] - centres).max() <= 0.25 + 1e-6
     assert np.abs(refined[0] - centres).max() <= 0.05
     assert np.all(scores > 0.85)
@@ -58,7 +58,7 @@ def test_decode_after_crop_round_trips_image_points():
     points = np.array([[250.0, 100.0], [300.0, 340.0], [275.5, 210.25]])
     hm_xy = (points - crop_box[:2]) / (crop_box[2:] - crop_box[:2]) * [48, 64]
     maps = _gaussian_maps(hm_xy)
-    decoded, _ = decode_heatmaps(maps, crop_box[None], refine=True)
+    decoded, _ = decode_heatmaps(maps, crop_box[None], subpixel=True)
     cell = (crop_box[2] - crop_box[0]) / 48
     assert np.abs(decoded[0] - points).max() < 0.05 * cell
     np.testing.assert_allclose(heatmap_to_image_coords(hm_xy[None], crop_box[None], HM)[0], points)

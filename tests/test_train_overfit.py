@@ -3,7 +3,7 @@
 AlphaPose's targets peak at the joint rounded to a whole heatmap pixel, so at 128x96 (32x24 heatmaps)
 AlphaPose's quarter-offset decoding cannot place a joint closer than about half a heatmap pixel: a
 perfectly fitted model then reaches gt-box AP 0.89 on these people (measured), and the sub-pixel
-refinement (--refine) 0.957.
+refinement (--subpixel) 0.957.
 """
 
 from __future__ import annotations

@@ -44,21 +44,19 @@ def add_subpixel(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> N
     parser.add_argument("--refine", dest="subpixel", action="store_true", help=argparse.SUPPRESS)
 
 
-def resolve_device(args: argparse.Namespace) -> str:
-    """The torch device string chosen by --device / --gpus, defaulting to the first GPU or the CPU."""
-    import torch
-
+def device_from_args(args: argparse.Namespace) -> str:
+    """The device --device / --gpus name: --device as given; --gpus "-1" the CPU, --gpus "N,..." GPU N
+    (the CPU on a machine without one); neither: "auto", which posekit.infer.models.resolve_device
+    turns into the first GPU or the CPU when the models load."""
     if getattr(args, "device", None):
         return args.device
     gpus = getattr(args, "gpus", None)
-    if gpus is not None:
-        first = str(gpus).split(",")[0].strip()
-        if first == "-1" or not torch.cuda.is_available():
-            return "cpu"
-        return f"cuda:{first}"
-    from posekit.infer.models import resolve_device as auto_device
+    if gpus is None:
+        return "auto"
+    from posekit.infer.models import resolve_device
 
-    return auto_device("auto")
+    first = str(gpus).split(",")[0].strip()
+    return "cpu" if first == "-1" or resolve_device("auto") == "cpu" else f"cuda:{first}"
 
 
 def flag(parser: argparse.ArgumentParser | argparse._ArgumentGroup, name: str, **kwargs) -> None:

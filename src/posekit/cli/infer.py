@@ -180,7 +180,7 @@ def infer_options_from_args(args: argparse.Namespace):
 
 def model_options_from_args(args: argparse.Namespace):
     """The ModelOptions of add_model_flags' flags (and --detfile where the command has it)."""
-    from posekit.cli.common import resolve_device
+    from posekit.cli.common import device_from_args
 
     return ModelOptions(
         detector=args.detector,
@@ -195,7 +195,7 @@ def model_options_from_args(args: argparse.Namespace):
         pose_model=args.pose_model,
         flip=args.flip,
         subpixel=args.subpixel,
-        device=resolve_device(args) if args.device or args.gpus is not None else "auto",
+        device=device_from_args(args),
         posebatch=args.posebatch,
     )
 

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         dist_backend=args.dist_backend,
         work_root=args.work_root,
         validate=args.map,
-        refine=args.subpixel,
+        subpixel=args.subpixel,
         seed=args.seed,
         detector=args.detector,
     )

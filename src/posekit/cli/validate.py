@@ -35,12 +35,13 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Validate as AlphaPose does and print `##### gt box: X mAP | det box: Y mAP #####`."""
-    from posekit.cli.common import resolve_device
+    from posekit.cli.common import device_from_args
     from posekit.config import load_config
     from posekit.evaluate.validate import validate_det_boxes, validate_gt_boxes
+    from posekit.infer.models import resolve_device
     from posekit.pose.estimator import TopDownEstimator
 
-    device = resolve_device(args)
+    device = resolve_device(device_from_args(args))
     cfg = load_config(args.cfg)
     print(f"Loading model from {args.checkpoint}...")
     estimator = TopDownEstimator.from_checkpoint(
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         compile=args.compile,
         flip=args.flip_test,
         batch_size=args.batch,
-        refine=args.subpixel,
+        subpixel=args.subpixel,
     )
     nms = "oks" if args.oks_nms else ("parametric" if args.ppose_nms else None)
     gt_map = validate_gt_boxes(estimator, cfg, JSON_DIR / "validate_gt_kpt.json")

@@ -64,7 +64,7 @@ def _fastpose(model: ModelOptions, detector: Any, log: Log) -> PoseModel:
         compile=model.compile,
         batch_size=model.posebatch,
         flip=model.flip,
-        refine=model.subpixel,
+        subpixel=model.subpixel,
     )
 
 

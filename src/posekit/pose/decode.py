@@ -103,18 +103,18 @@ def taylor_refine(heatmaps: np.ndarray, coords: np.ndarray, kernel: int = 11) ->
 
 
 def decode_heatmaps(
-    heatmaps: np.ndarray, crop_boxes: np.ndarray, refine: bool = False
+    heatmaps: np.ndarray, crop_boxes: np.ndarray, subpixel: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Heatmaps (N, K, h, w) of crops -> image keypoints (N, K, 2) and scores (N, K) (raw peaks).
 
-    Plain: AlphaPose's argmax + quarter offset. refine=True: Taylor refinement of the smoothed log map.
+    Plain: AlphaPose's argmax + quarter offset. subpixel=True: Taylor refinement of the smoothed log map.
     """
     heatmaps = np.asarray(heatmaps, dtype=np.float32)
     if heatmaps.shape[0] == 0:
         return np.zeros((0, heatmaps.shape[1], 2)), np.zeros((0, heatmaps.shape[1]))
     coords, peaks = heatmap_peaks(heatmaps)
     valid = peaks > 0
-    coords = taylor_refine(heatmaps, coords) if refine else quarter_offset(heatmaps, coords)
+    coords = taylor_refine(heatmaps, coords) if subpixel else quarter_offset(heatmaps, coords)
     coords[~valid] = 0.0
     h, w = heatmaps.shape[2:]
     return heatmap_to_image_coords(coords, np.asarray(crop_boxes), (h, w)), peaks.astype(np.float64)
@@ -138,21 +138,22 @@ def face_hand_joints(num_joints: int) -> int:
 
 @dataclass(frozen=True)
 class Decoder:
-    """Decodes a batch of network maps by LOSS.TYPE; `refine` applies to the heatmap part only."""
+    """Decodes a batch of network maps by LOSS.TYPE; `subpixel` (sub-pixel decoding) applies to the
+    heatmap part only."""
 
     loss_type: str = "MSELoss"
     norm_type: str = "softmax"
-    refine: bool = False
+    subpixel: bool = False
 
     def __call__(self, maps: np.ndarray, crop_boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Maps (N, K, h, w) and crop boxes (N, 4) -> image keypoints (N, K, 2), scores (N, K)."""
         if self.loss_type == "MSELoss":
-            return decode_heatmaps(maps, crop_boxes, refine=self.refine)
+            return decode_heatmaps(maps, crop_boxes, subpixel=self.subpixel)
         if self.loss_type == "L1JointRegression":
             return decode_integral(maps, crop_boxes, self.norm_type)
         if self.loss_type == "Combined":
             split = maps.shape[1] - face_hand_joints(maps.shape[1])
-            body_xy, body_scores = decode_heatmaps(maps[:, :split], crop_boxes, refine=self.refine)
+            body_xy, body_scores = decode_heatmaps(maps[:, :split], crop_boxes, subpixel=self.subpixel)
             rest_xy, rest_scores = decode_integral(maps[:, split:], crop_boxes, self.norm_type)
             return np.concatenate([body_xy, rest_xy], axis=1), np.concatenate(
                 [body_scores, rest_scores], axis=1
@@ -162,8 +163,8 @@ class Decoder:
         )
 
 
-def decoder_for_config(cfg, refine: bool = False) -> Decoder:
+def decoder_for_config(cfg, subpixel: bool = False) -> Decoder:
     """The decoder AlphaPose's get_func_heatmap_to_coord picks for a config (DATA_PRESET.TYPE 'simple')."""
     if cfg.data_preset.type != "simple":
         raise ConfigError(f"DATA_PRESET.TYPE {cfg.data_preset.type!r}: only 'simple' models can be decoded")
-    return Decoder(cfg.loss.type, cfg.loss.norm, refine)
+    return Decoder(cfg.loss.type, cfg.loss.norm, subpixel)

@@ -31,7 +31,7 @@ class TopDownEstimator:
         num_joints: int = 17,
         flip: bool = False,
         batch_size: int = 64,
-        refine: bool = False,
+        subpixel: bool = False,
         flip_pairs: Sequence[tuple[int, int]] = tuple(FLIP_PAIRS),
         loss_type: str = "MSELoss",
         norm_type: str = "softmax",
@@ -42,7 +42,7 @@ class TopDownEstimator:
         self.num_joints = num_joints
         self.flip = flip
         self.batch_size = batch_size
-        self.refine = refine
+        self.subpixel = subpixel
         self.flip_pairs = list(flip_pairs)
         self.loss_type = loss_type
         self.norm_type = norm_type
@@ -86,8 +86,8 @@ class TopDownEstimator:
 
     @property
     def decoder(self) -> Decoder:
-        """The decoder of this estimator's head (its refine flag included)."""
-        return Decoder(self.loss_type, self.norm_type, self.refine)
+        """The decoder of this estimator's head (its subpixel flag included)."""
+        return Decoder(self.loss_type, self.norm_type, self.subpixel)
 
     def heatmaps(self, batch: np.ndarray) -> np.ndarray:
         """Network heatmaps of normalised crops, in chunks of batch_size, flip-averaged when flip is on."""

@@ -60,7 +60,7 @@ class TrainOptions:
     dist_backend: str | None = None
     work_root: Path = Path("exp")
     validate: bool = True
-    refine: bool = False  # validation decodes with the sub-pixel refinement (posekit.pose.decode)
+    subpixel: bool = False  # validation decodes with the sub-pixel refinement (posekit.pose.decode)
     seed: int = 0
     detector: str | None = None  # makes DATASET.TEST.DET_FILE when it is missing (default DETECTOR.NAME)
     stop_event: threading.Event | None = None
@@ -343,7 +343,7 @@ def _validate(
     model.eval()
     cfg = opts.cfg
     backend = cast(HeatmapBackend, TorchBackend(model, device=str(info.device)))  # one output: heatmaps
-    estimator = TopDownEstimator.for_config(backend, cfg, refine=opts.refine)
+    estimator = TopDownEstimator.for_config(backend, cfg, subpixel=opts.subpixel)
     gt_map = validate_gt_boxes(estimator, cfg, work_dir / "test_gt_kpt.json")
     det_map = None
     try:
