@@ -40,7 +40,8 @@ def test_import_posekit_is_light_and_exposes_the_api():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.splitlines() == ["[]", "posekit.api posekit.infer.pipeline posekit.types"]
-    assert {"load", "Pipeline", "PoseResult", "InferOptions"} <= set(dir(posekit))
+    assert {"load", "Pipeline", "PoseResult", "InferOptions", "ModelOptions"} <= set(dir(posekit))
+    assert posekit.InferOptions(posekit.ModelOptions(flip=True)).model.flip
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         _ = posekit.nothing
 

@@ -3,7 +3,8 @@
     pipe = posekit.load()          # a Pipeline (posekit.infer.pipeline)
     result = pipe(image_or_path)   # a posekit.PoseResult
 
-`load`, `Pipeline`, `InferOptions` and `PoseResult` are imported on first use, so `import posekit`
+`load`, `Pipeline`, `InferOptions` (with its parts `ModelOptions`, `StreamOptions`, `OutputOptions`) and
+`PoseResult` are imported on first use, so `import posekit`
 imports nothing heavy (and the command line's Ctrl-C handling covers every start-up import).
 """
 
@@ -13,12 +14,23 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from posekit.api import annotate, batch, load
-    from posekit.infer.options import InferOptions
+    from posekit.infer.options import InferOptions, ModelOptions, OutputOptions, StreamOptions
     from posekit.infer.pipeline import Pipeline
     from posekit.types import PoseResult
 
 __version__ = "0.1.0"
-__all__ = ["InferOptions", "Pipeline", "PoseResult", "__version__", "annotate", "batch", "load"]
+__all__ = [
+    "InferOptions",
+    "ModelOptions",
+    "OutputOptions",
+    "Pipeline",
+    "PoseResult",
+    "StreamOptions",
+    "__version__",
+    "annotate",
+    "batch",
+    "load",
+]
 
 _LAZY = {
     "load": ("posekit.api", "load"),
@@ -26,6 +38,9 @@ _LAZY = {
     "batch": ("posekit.api", "batch"),
     "Pipeline": ("posekit.infer.pipeline", "Pipeline"),
     "InferOptions": ("posekit.infer.options", "InferOptions"),
+    "ModelOptions": ("posekit.infer.options", "ModelOptions"),
+    "StreamOptions": ("posekit.infer.options", "StreamOptions"),
+    "OutputOptions": ("posekit.infer.options", "OutputOptions"),
     "PoseResult": ("posekit.types", "PoseResult"),
 }
 

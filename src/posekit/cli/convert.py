@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def add_convert_flags(parser: argparse.ArgumentParser) -> None:
@@ -89,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     verbose = args.verbose or seed_log
     with tqdm(desc="reading", unit="file", leave=False, disable=None) as bar:
         plan = plan_conversion(
-            args.input, args.ratio, args.seed, progress=lambda _: bar.update(), keypoints=kset
+            args.input, args.ratio, args.seed, progress=lambda _: _tick(bar), keypoints=kset
         )
     for skipped in plan.skipped:
         print(f"warning: {skipped.path}: {skipped.reason}", file=sys.stderr)
@@ -139,7 +140,7 @@ def run_coco2labelme(args: argparse.Namespace) -> int:
 
     with tqdm(desc="writing Labelme files", unit="img", disable=None) as bar:
         summary = coco_to_labelme(
-            args.annotations, args.images, args.output, args.overwrite, on_image=lambda _: bar.update()
+            args.annotations, args.images, args.output, args.overwrite, on_image=lambda _: _tick(bar)
         )
     crowd = f"; left out {summary.crowd_regions} crowd region(s)" if summary.crowd_regions else ""
     kept = f", kept {len(summary.kept)} existing (--overwrite replaces them)" if summary.kept else ""
@@ -148,3 +149,8 @@ def run_coco2labelme(args: argparse.Namespace) -> int:
     for name, reason in summary.skipped:
         print(f"warning: skipped {name}: {reason}", file=sys.stderr)
     return 1 if summary.skipped else 0
+
+
+def _tick(bar: Any) -> None:
+    """One more item on a tqdm bar."""
+    bar.update()

@@ -86,7 +86,7 @@ class ModelOptions:
             _check(self, name, _is_bool, "True or False")
         _check(self, "posebatch", _is_count, "an integer >= 1")
         for name, allowed in (("backend", BACKENDS), ("precision", PRECISIONS), ("pose_model", POSE_MODELS)):
-            _check(self, name, lambda v, allowed=allowed: v in allowed, f"one of {', '.join(allowed)}")
+            _check(self, name, _one_of(allowed), f"one of {', '.join(allowed)}")
         for name in ("detector", "device"):
             _check(self, name, lambda v: isinstance(v, str) and v != "", "a non-empty string")
         _check(
@@ -139,8 +139,7 @@ class StreamOptions:
         for name in ("smooth_min_cutoff", "smooth_d_cutoff"):
             _check(self, name, lambda v: _is_number(v, int | float) and v > 0, "a number > 0")
         _check(self, "smooth_beta", lambda v: _is_number(v, int | float) and v >= 0, "a number >= 0")
-        allowed = INFER_TRACKERS
-        _check(self, "tracker", lambda v: v in allowed, f"one of {', '.join(allowed)}")
+        _check(self, "tracker", _one_of(INFER_TRACKERS), f"one of {', '.join(INFER_TRACKERS)}")
 
     @property
     def tracking(self) -> bool:
@@ -204,7 +203,7 @@ class InferOptions:
 
     def __post_init__(self) -> None:
         for name, kind in PARTS.items():
-            _check(self, name, lambda v, kind=kind: isinstance(v, kind), f"a {kind.__name__}")
+            _check(self, name, _instance_of(kind), f"a {kind.__name__}")
 
     @classmethod
     def from_flat(cls, **options: Any) -> InferOptions:
@@ -235,11 +234,11 @@ class InferOptions:
         """Every flat option name."""
         return [name for part in PARTS.values() for name in _field_names(part)]
 
-    def detector_key(self) -> tuple:
+    def detector_key(self) -> tuple[Any, ...]:
         """The values that decide which detector is loaded (tracking changes a detector's threshold)."""
         return (*(getattr(self.model, name) for name in DETECTOR_FIELDS), self.stream.tracking)
 
-    def pose_key(self) -> tuple:
+    def pose_key(self) -> tuple[Any, ...]:
         """The values that decide which pose model is loaded."""
         return tuple(getattr(self.model, name) for name in POSE_FIELDS)
 
@@ -256,6 +255,14 @@ def _check(options: Any, name: str, ok: Callable[[Any], bool], allowed: str) -> 
 
 def _is_number(value: Any, kind: Any) -> bool:
     return isinstance(value, kind) and not isinstance(value, bool)
+
+
+def _one_of(allowed: tuple[str, ...]) -> Callable[[Any], bool]:
+    return lambda value: value in allowed
+
+
+def _instance_of(kind: type) -> Callable[[Any], bool]:
+    return lambda value: isinstance(value, kind)
 
 
 def _is_bool(value: Any) -> bool:

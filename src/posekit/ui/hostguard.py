@@ -71,7 +71,7 @@ class HostGuard:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        headers = {}
+        headers: dict[bytes, bytes] = {}
         for key, value in scope.get("headers", []):
             headers.setdefault(key.lower(), value)
         reason = check_request(headers, scope.get("scheme", "http"), self.allowed)
