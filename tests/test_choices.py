@@ -11,6 +11,7 @@ from posekit.errors import PosekitError
 
 def test_each_registry_builds_exactly_the_names_choices_lists():
     from posekit.detectors import DETECTOR_CLASSES
+    from posekit.modelstore import DEFAULT_MODEL_NAME, WHEEL_MODELS
     from posekit.runtime import BACKENDS
     from posekit.track import TRACKER_CLASSES
 
@@ -18,6 +19,7 @@ def test_each_registry_builds_exactly_the_names_choices_lists():
     assert set(choices.DETECTOR_ALIASES.values()) <= set(choices.DETECTORS)
     assert ("auto", *BACKENDS) == choices.BACKEND_CHOICES
     assert tuple(TRACKER_CLASSES) == choices.TRACKERS
+    assert tuple(WHEEL_MODELS) == choices.PULL_MODELS and DEFAULT_MODEL_NAME == choices.DEFAULT_PULL_MODEL
 
 
 def test_detector_names_resolve_aliases_and_keep_weight_files():

@@ -283,7 +283,7 @@ def test_an_explicit_det_interval_is_ignored_with_a_warning_for_a_one_stage_mode
     with pytest.warns(
         UserWarning, match="--det_interval 5 ignored: the keypoints of fake come from the detector"
     ):
-        one_stage.video_plan(source)
+        assert one_stage.video_plan(source) == (VideoOptions(det_interval=1), "oks")
     two_stage = Pipeline(
         InferOptions.from_flat(det_interval=5), detector=FakeDetector(), pose_model=FakePoseModel()
     )
@@ -291,7 +291,7 @@ def test_an_explicit_det_interval_is_ignored_with_a_warning_for_a_one_stage_mode
     default = Pipeline(InferOptions(), detector=FakeDetector(), pose_model=DetectorKeypoints(17))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        default.video_plan(source)  # the default interval says nothing
+        assert default.video_plan(source)[0].det_interval == 1  # the default interval says nothing
 
 
 def test_video_options_and_smoothing_reject_what_is_not_a_number():

