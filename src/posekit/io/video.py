@@ -8,6 +8,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
 import av
 import numpy as np
@@ -182,7 +183,7 @@ class VideoWriter:
         self._container = av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"})
         codec = h264_codec()
         rate = Fraction(fps).limit_denominator(1001) if fps else DEFAULT_FPS
-        self._stream = self._container.add_stream(codec, rate=rate)
+        self._stream = cast("av.VideoStream", self._container.add_stream(codec, rate=rate))  # a video codec
         self._stream.width = self.width + self.width % 2
         self._stream.height = self.height + self.height % 2
         self._stream.pix_fmt = "yuv420p"

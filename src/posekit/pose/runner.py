@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 from posekit.errors import PosekitError
 from posekit.pose.types import HeatmapBackend
@@ -34,11 +35,12 @@ def build_backend(
             raise PosekitError(
                 f"{checkpoint}: ONNX input is {backend.input_hw} (H, W) but the config says {expected}"
             )
-        return backend
+        return cast(HeatmapBackend, backend)  # a pose network has one output: the heatmaps
     check_backend_device(kind, device)
     from posekit.models.checkpoint import load_pose_network
 
     model = load_pose_network(cfg, checkpoint, device="cpu" if kind != "torch" else device)
-    return build_runner(
+    runner = build_runner(
         model, (1, 3, *expected), kind, precision, device, fp32_output_conv=True, compile=compile
     )
+    return cast(HeatmapBackend, runner)  # a pose network has one output: the heatmaps

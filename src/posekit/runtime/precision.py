@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import copy
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -67,7 +69,7 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
         conv = modules[source.target]
         if not isinstance(conv, nn.Conv2d) or len(source.users) != 1:
             continue
-        replace_submodule(graph, source.target, fuse_conv_bn_eval(conv, modules[node.target]))
+        replace_submodule(graph, str(source.target), fuse_conv_bn_eval(conv, modules[node.target]))
         node.replace_all_uses_with(source)
         graph.graph.erase_node(node)
     graph.graph.lint()
@@ -89,7 +91,7 @@ class Float32Conv(nn.Module):
     """A conv run in fp32 on bf16 input: used for the output layer, so heatmaps are not rounded to bf16
     (8-bit mantissa, steps of 0.004 near 1.0), which would tie neighbouring pixels before the argmax."""
 
-    def __init__(self, conv: nn.Conv2d) -> None:
+    def __init__(self, conv: nn.Module) -> None:
         super().__init__()
         self.conv = conv.float()
 
@@ -114,7 +116,9 @@ def keep_output_conv_fp32(net: nn.Module) -> nn.Module:
 class InferenceModel(nn.Module):
     """Runs a prepared network: float32 NCHW in, float32 contiguous output (or tuple of outputs) out."""
 
-    def __init__(self, net: nn.Module, dtype: torch.dtype, channels_last: bool, compiled: nn.Module | None):
+    def __init__(
+        self, net: nn.Module, dtype: torch.dtype, channels_last: bool, compiled: Callable[..., Any] | None
+    ) -> None:
         super().__init__()
         self.net = net
         self.dtype = dtype
@@ -122,7 +126,7 @@ class InferenceModel(nn.Module):
         self._compiled = compiled
         self.precision = "bf16" if dtype == torch.bfloat16 else "fp32"
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         x = x.to(self.dtype)
@@ -164,7 +168,7 @@ def optimize_for_inference(
     dtype = torch.bfloat16 if chosen == "bf16" else torch.float32
     net = net.to(device=device, dtype=dtype)
     if channels_last:
-        net = net.to(memory_format=torch.channels_last)
+        net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stubs lack it
     if dtype == torch.bfloat16:
         net = keep_output_conv_fp32(net)
     for param in net.parameters():
