@@ -49,7 +49,7 @@ def video_options(
     """The VideoOptions of a run and the tracker it needs: det_interval None means DEFAULT_DET_INTERVAL for
     a video or webcam (is_stream) or a tracked run, else 1; guided crops and smoothing follow people with
     the tracker asked for, or the default one (oks) when none was."""
-    from posekit.track import DEFAULT_TRACKER
+    from posekit.choices import DEFAULT_TRACKER
 
     if det_interval is None:
         det_interval = DEFAULT_DET_INTERVAL if (is_stream or tracker) else 1
