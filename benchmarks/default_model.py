@@ -34,18 +34,22 @@ from posekit.io.images import read_image_rgb  # noqa: E402
 from posekit.types import Detections  # noqa: E402
 
 POSE_VARIANTS = {
-    "1.25x square crop, no heatmap refinement": dict(crop_scales=(1.25,), align=False, refine=False),
+    "1.25x square crop, no heatmap refinement": dict(
+        crop_scales=(1.25,), align=False, heatmap_refinement=False
+    ),
     "1.25x square crop": dict(crop_scales=(1.25,), align=False),
     "1.5x square crop": dict(crop_scales=(1.5,), align=False),
-    "1.5x square crop, no heatmap refinement": dict(crop_scales=(1.5,), align=False, refine=False),
+    "1.5x square crop, no heatmap refinement": dict(
+        crop_scales=(1.5,), align=False, heatmap_refinement=False
+    ),
     "1.5x then rotation-aligned 1.5x (MediaPipe ROI), best of both": dict(crop_scales=(1.5,), align=True),
     "best of 1.25x and 1.5x": dict(crop_scales=(1.25, 1.5), align=False),
     "best of 1.25x, 1.5x and aligned (the search on plain boxes)": dict(),
 }
 HALF_OVERLAP = dict(tile_overlap=0.5, tile_slack=0.0)  # the tile layout before the speed-up
 DETECTOR_VARIANTS = {
-    "MediaPipe single pass, box from alignment points": dict(tiles=(1.0,), refine=False),
-    "+ tiles 1.0/0.6/0.4, overlap 0.5": dict(HALF_OVERLAP, refine=False),
+    "MediaPipe single pass, box from alignment points": dict(tiles=(1.0,), landmark_boxes=False),
+    "+ tiles 1.0/0.6/0.4, overlap 0.5": dict(HALF_OVERLAP, landmark_boxes=False),
     "+ boxes from one landmark pass on the 1.5x region": dict(HALF_OVERLAP, region_scale=1.5),
     "+ the pass on MediaPipe's 1.25x region instead": dict(HALF_OVERLAP),
     "+ tile overlap 0.25": dict(tile_slack=0.0),

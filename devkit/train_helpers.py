@@ -76,7 +76,9 @@ def overfit_tiny_model(coco_root: Path, work_root: Path):
     ann_file = work_root / "train_repeated.json"
     ann_file.write_text(json.dumps({**gt, "annotations": repeated}))
     cfg = tiny_config(coco_root, **OVERFIT_OVERRIDES, **{"DATASET.TRAIN.ANN": str(ann_file)})
-    options = TrainOptions(cfg=cfg, work_root=work_root, num_workers=0, snapshot=OVERFIT_EPOCHS, refine=True)
+    options = TrainOptions(
+        cfg=cfg, work_root=work_root, num_workers=0, snapshot=OVERFIT_EPOCHS, subpixel=True
+    )
     summary = train(options)
     cfg_file = work_root / "overfit.yaml"
     cfg_file.write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))

@@ -7,7 +7,7 @@ MediaPipe's. The person box comes from the alignment keypoints: by default from 
 MediaPipe's region of them (which may reach past the image's edges; the hull of the landmarks present,
 or of all landmarks when the pass puts the person partly outside the image), whose COCO keypoints and
 scores travel on in the detections (marked second_opinion) so the pose model need not run it again; else
-(refine=False) from `alignment_to_box`.
+(landmark_boxes=False) from `alignment_to_box`.
 """
 
 from __future__ import annotations
@@ -107,16 +107,15 @@ class BlazePoseDetector:
     Options: score_threshold (MediaPipe's legacy graph 0.2, its Tasks API 0.5; 0.5 measured best here),
     nms_threshold (weighted NMS, 0.3), tiles (fractions of the long image side scanned in overlapping
     windows; (1.0,) is MediaPipe's single full-image pass), thorough_tiles (those of detect_thorough),
-    tile_overlap, tile_slack (see tile_windows),
-    refine (box and pose from one landmark pass; people whose pose flag is below presence_threshold are
-    dropped), region_scale (that pass's region in MediaPipe region sides; 1.25 is MediaPipe's),
-    box_nms_threshold (plain NMS of the final boxes), box_margin (padding of the landmark hull),
-    box_extent ((up, down, half_width) of the rough body box in alignment sizes, an anatomical guess used
-    for refine=False, the pre-NMS and matching tile detections to whole-image ones), sampling (how the
-    224x224 input is resampled, see letterbox: "area", or "mediapipe" for MediaPipe's own bilinear
-    sampling), num_threads (LiteRT threads). `device` and `tracking` are
-    accepted for the common constructor and ignored (LiteRT runs on the CPU; the score threshold stays
-    the same while tracking).
+    tile_overlap, tile_slack (see tile_windows), landmark_boxes (box and pose from one landmark pass;
+    people whose pose flag is below presence_threshold are dropped), region_scale (that pass's region in
+    MediaPipe region sides; 1.25 is MediaPipe's), box_nms_threshold (plain NMS of the final boxes),
+    box_margin (padding of the landmark hull), box_extent ((up, down, half_width) of the rough body box
+    in alignment sizes, an anatomical guess used for landmark_boxes=False, the pre-NMS and matching tile
+    detections to whole-image ones), sampling (how the 224x224 input is resampled, see letterbox:
+    "area", or "mediapipe" for MediaPipe's own bilinear sampling), num_threads (LiteRT threads).
+    `device` and `tracking` are accepted for the common constructor and ignored (LiteRT runs on the
+    CPU; the score threshold stays the same while tracking).
     """
 
     def __init__(
@@ -131,7 +130,7 @@ class BlazePoseDetector:
         tile_overlap: float = 0.25,
         tile_slack: float = 0.15,
         box_extent: tuple[float, float, float] = (1.05, 1.15, 0.45),
-        refine: bool = True,
+        landmark_boxes: bool = True,
         presence_threshold: float = 0.5,
         box_nms_threshold: float = 0.5,
         box_margin: float = 0.1,
@@ -172,7 +171,7 @@ class BlazePoseDetector:
             )
         self.sampling = sampling
         self._landmarks = None
-        if refine:
+        if landmark_boxes:
             scales = (float(region_scale),)
             self._landmarks = BlazePoseLandmarkModel(crop_scales=scales, num_threads=num_threads)
         self._shared = shared_interpreter(path, num_threads)
@@ -226,7 +225,7 @@ class BlazePoseDetector:
             keypoints = np.concatenate([keypoints, tile_keypoints[new]])
         alignment = keypoints[:, :2]
         if self._landmarks is not None:
-            return self._refine(image, scores, alignment, self._landmarks)
+            return self._landmark_pass(image, scores, alignment, self._landmarks)
         body = clip_boxes(alignment_to_box(alignment, self.box_extent), width, height)
         return Detections(body.astype(np.float32), scores.astype(np.float32), alignment_rotation(alignment))
 
@@ -238,7 +237,7 @@ class BlazePoseDetector:
         scores, _, keypoints = weighted_nms(scores, boxes, keypoints, self.nms_threshold)
         return scores, keypoints.reshape(-1, 4, 2)
 
-    def _refine(
+    def _landmark_pass(
         self, image: np.ndarray, scores: np.ndarray, alignment: np.ndarray, landmarks: BlazePoseLandmarkModel
     ) -> Detections:
         """MediaPipe's detection -> landmarks -> box step: one landmark pass on each detection's aligned

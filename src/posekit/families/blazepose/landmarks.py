@@ -138,11 +138,12 @@ class BlazePoseLandmarkModel:
     """The embedded default pose model: BlazePose full landmarks (Apache-2.0), COCO-17 output.
 
     crop_scales: crop sides relative to the box's long side, one upright pass each; align: the
-    rotation-aligned pass; refine: heatmap refinement; min_rotation: the detector's rotations (degrees
-    clockwise, `Detections.rotations`) of at least this get a rotated pass (small tilts are noise for
-    upright people); doubtful: the confidence below which the detector's pass or a tracked region's pass
-    gets a second opinion (None: the thorough search of every pass);
-    num_threads: LiteRT threads. `estimate` takes the BlazePose detector's rotations and landmark pass.
+    rotation-aligned pass; heatmap_refinement: MediaPipe's refinement of the points from the heatmaps;
+    min_rotation: the detector's rotations (degrees clockwise, `Detections.rotations`) of at least this
+    get a rotated pass (small tilts are noise for upright people); doubtful: the confidence below which
+    the detector's pass or a tracked region's pass gets a second opinion (None: the thorough search of
+    every pass); num_threads: LiteRT threads. `estimate` takes the BlazePose detector's rotations and
+    landmark pass.
     """
 
     num_joints = 17
@@ -153,7 +154,7 @@ class BlazePoseLandmarkModel:
         weights: str | Path | None = None,
         crop_scales: Sequence[float] = (1.25, 1.5),
         align: bool = True,
-        refine: bool = True,
+        heatmap_refinement: bool = True,
         min_rotation: float = 30.0,
         doubtful: float | None = 0.8,
         num_threads: int | None = DEFAULT_THREADS,
@@ -170,7 +171,7 @@ class BlazePoseLandmarkModel:
             raise PosekitError("blazepose landmark model: crop_scales must name at least one scale")
         self.crop_scales = tuple(float(v) for v in crop_scales)
         self.align = bool(align)
-        self.refine = bool(refine)
+        self.heatmap_refinement = bool(heatmap_refinement)
         self.min_rotation = float(min_rotation)
         self.doubtful = None if doubtful is None else float(doubtful)
         self._shared = shared_interpreter(path, num_threads)  # the BlazePose detector's too
@@ -193,7 +194,9 @@ class BlazePoseLandmarkModel:
             self._interpreter.invoke()
             raw = self._interpreter.get_tensor(self._landmarks_out)[0].reshape(NUM_LANDMARKS, 5)
             flag = float(self._interpreter.get_tensor(self._flag_out)[0, 0])
-            heatmap = self._interpreter.get_tensor(self._heatmap_out)[0] if self.refine else None
+            heatmap: np.ndarray | None = None
+            if self.heatmap_refinement:
+                heatmap = self._interpreter.get_tensor(self._heatmap_out)[0]
         points = raw[:, :2].astype(np.float64)
         if heatmap is not None:
             points = refine_from_heatmap(points, heatmap)
