@@ -1,12 +1,52 @@
-"""Fixtures shared by the test suite."""
+"""Fixtures shared by the test suite, and its settings for parallel runs (pytest-xdist)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+# Under `pytest -n N` each worker gets an equal share of the cores (1 each with -n 2 on 2 cores), set
+# before torch, OpenCV or OpenVINO start their thread pools; subprocesses the tests start inherit it.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    _workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[_name] = str(max(1, (os.cpu_count() or 1) // _workers))
 
 import pytest
 
 from devkit.shared_data import shared_data
+
+# Session fixtures that are expensive to build: under xdist, the tests using one run in one worker.
+SHARED_FIXTURES = ("overfit_run",)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In an xdist worker, torch uses the worker's share of the cores (see OMP_NUM_THREADS above)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+
+        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """For `--dist loadgroup`: the tests of a module that use its module-scoped fixtures (a model, a
+    server, a Ray cluster, a browser) form one group, built once and never run side by side; the
+    modules whose tests use an expensive session fixture share one group, named after it."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    group_of = {
+        item.nodeid.split("::")[0]: name
+        for item in items
+        for name in SHARED_FIXTURES
+        if name in item.fixturenames
+    }
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        defs = getattr(item, "_fixtureinfo", None)
+        scopes = {d[-1].scope for d in defs.name2fixturedefs.values()} if defs is not None else set()
+        if "module" in scopes or any(name in item.fixturenames for name in SHARED_FIXTURES):
+            item.add_marker(pytest.mark.xdist_group(group_of.get(module, module)))
 
 
 @pytest.fixture(scope="session")
