@@ -109,3 +109,25 @@ def test_a_unit_commit_keeps_a_nested_units_outputs(tmp_path):
     assert (final / "vis" / "outer.jpg").read_bytes() == b"parent"
     assert unit_complete(final / "vis", save_video=False) and unit_complete(final, save_video=False)
     assert (final / "vis" / "vis" / "inner.jpg").read_bytes() == b"child"
+
+
+def test_a_patterns_matches_are_checked_as_if_named(tmp_path):
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    for name in ("a.jpg", "b.mp4", "notes.md"):
+        (clips / name).write_bytes(b"")
+    (clips / "more.txt").write_text(f"{tmp_path / 'c.mov'}\n")
+    (tmp_path / "c.mov").write_bytes(b"")
+    units, problems = find_units([str(clips / "*")])
+    assert [(u.kind, u.rel) for u in units] == [
+        ("image", "clips/a.jpg"),
+        ("video", "clips/b.mp4"),
+        ("video", "c.mov"),
+    ]
+    assert problems == [
+        (str(clips / "notes.md"), "not a video (.mp4, .avi, .mov, .mkv, .webm, .m4v, .mpg, .mpeg, .wmv, "
+         ".flv, .ts), image or list file"),
+    ]  # fmt: skip
+    units, problems = find_units([clips / "notes.md", "/dev/null"])
+    assert units == []
+    assert [path for path, _ in problems] == [str(clips / "notes.md"), "/dev/null"]

@@ -106,6 +106,18 @@ def test_detect_head_and_end_to_end_variants_are_refused(tmp_path, monkeypatch):
         load_checkpoint(yolo26)
 
 
+def test_the_keypoint_shape_comes_from_the_head_else_the_model_and_is_required(tmp_path, monkeypatch):
+    net = random_network((5, 2))
+    del net.model[-1].kpt_shape
+    from_model = save_ultralytics_checkpoint(tmp_path / "from_model.pt", net, monkeypatch)
+    assert load_checkpoint(from_model).kpt_shape == (5, 2)
+    monkeypatch.undo()
+    nowhere = save_ultralytics_checkpoint(tmp_path / "nowhere.pt", net, monkeypatch, model_kpt_shape=False)
+    with pytest.raises(PosekitError) as info:
+        load_checkpoint(nowhere)
+    assert _one_line(info).startswith(f"{nowhere}: a pose model without its keypoint shape (kpt_shape)")
+
+
 def test_truncated_non_pickle_and_missing_files_are_one_line(tmp_path):
     synthetic = shared_data("yolo-pose-synthetic") / "yolov8n-pose-random.pt"
     truncated = tmp_path / "truncated.pt"

@@ -86,9 +86,11 @@ def save_ultralytics_checkpoint(
     head_class: str = "Pose",
     half: bool = True,
     ema: YoloPoseNet | None = None,
+    model_kpt_shape: bool = True,
     **extra,
 ) -> Path:
-    """torch.save `net` as an Ultralytics checkpoint {"model": PoseModel, "ema": ...} in fp16 (or fp32)."""
+    """torch.save `net` as an Ultralytics checkpoint {"model": PoseModel, "ema": ...} in fp16 (or fp32);
+    model_kpt_shape False leaves the PoseModel without its kpt_shape attribute."""
     tasks = types.ModuleType("ultralytics.nn.tasks")
     monkeypatch.setitem(sys.modules, "ultralytics", types.ModuleType("ultralytics"))
     monkeypatch.setitem(sys.modules, "ultralytics.nn", types.ModuleType("ultralytics.nn"))
@@ -113,7 +115,8 @@ def save_ultralytics_checkpoint(
         model.yaml = dict(arch or YOLOV8_POSE_ARCH, kpt_shape=list(network.kpt_shape))
         model.stride = torch.tensor([8.0, 16.0, 32.0])
         model.names = {0: "person"}
-        model.kpt_shape = list(network.kpt_shape)
+        if model_kpt_shape:
+            model.kpt_shape = list(network.kpt_shape)
         return model.half() if half else model
 
     checkpoint = {

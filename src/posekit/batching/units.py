@@ -41,15 +41,19 @@ def find_units(
     inside = exclude.resolve() if exclude is not None else None
     for raw in inputs:
         for path, problem in _expand(str(raw)):
+            folder = path.is_dir()
+            kind = None if folder else _file_kind(path)
+            if not problem and not folder and kind is None:
+                problem = f"not a video ({', '.join(VIDEO_SUFFIXES)}), image or list file"
             if not problem and inside is not None and path.resolve().is_relative_to(inside):
                 problem = f"lies inside the output folder {exclude}: choose an --outdir outside the inputs"
             if problem:
                 url = str(raw).lower().startswith(UNSUPPORTED_SCHEMES)
                 problems.append((str(raw) if url else str(path), problem))
-            elif path.is_dir():
+            elif kind is None:  # a folder: a file without a kind has a problem
                 units.extend(_folder_units(path, exclude))
             else:
-                loose.append((path, _file_kind(path)))
+                loose.append((path, kind))
     units.extend(_loose_units(loose))
     seen: set[Path] = set()
     unique = []
@@ -64,20 +68,24 @@ def find_units(
 
 
 def _expand(raw: str) -> list[tuple[Path, str | None]]:
-    """The paths one input stands for: itself, a glob's matches or a list file's lines."""
+    """The paths one input stands for: itself, a glob's matches (each as if named) or a list file's lines."""
     if raw.lower().startswith(UNSUPPORTED_SCHEMES):
         return [(Path(raw), "object-store and web URLs are not read directly: mount the bucket (e.g. "
                  "s3fs, gcsfuse) on every node and give its path")]  # fmt: skip
     if glob.has_magic(raw):
         matches = sorted(glob.glob(raw, recursive=True), key=natural_key)
-        return [(Path(m), None) for m in matches] or [(Path(raw), "the pattern matches nothing")]
-    path = Path(raw)
+        if not matches:
+            return [(Path(raw), "the pattern matches nothing")]
+        return [entry for match in matches for entry in _named(Path(match))]
+    return _named(Path(raw))
+
+
+def _named(path: Path) -> list[tuple[Path, str | None]]:
+    """The paths one named path stands for: itself or a list file's lines."""
     if not path.exists():
         return [(path, "not found")]
     if path.is_file() and path.suffix.lower() in LIST_SUFFIXES:
         return _list_entries(path)
-    if path.is_file() and _file_kind(path) is None:
-        return [(path, f"not a video ({', '.join(VIDEO_SUFFIXES)}), image or list file")]
     return [(path, None)]
 
 

@@ -143,6 +143,8 @@ class Upsample(nn.Module):
 class YoloLayer(nn.Module):
     """Decodes one detection scale: (B, A*(5+C), H, W) -> (B, A*H*W, 5+C), boxes in input pixels."""
 
+    anchors: torch.Tensor  # (A, 2) anchor sizes in input pixels, a buffer
+
     def __init__(self, anchors: list[tuple[float, float]], num_classes: int) -> None:
         super().__init__()
         self.num_anchors = len(anchors)
@@ -278,18 +280,25 @@ class DarknetModel(nn.Module):
         layers = [m for kind, m in zip(self.layer_types, self.module_list) if kind == "yolo"]
         return torch.cat([layer(x, input_hw) for layer, x in zip(layers, raws)], dim=1)
 
-    def conv_layers(self) -> list[nn.Sequential]:
+    def conv_layers(self) -> list[nn.Module]:
         """The convolutional layers in file order (the order the .weights file stores them)."""
         return [m for kind, m in zip(self.layer_types, self.module_list) if kind == "convolutional"]
 
 
 def darknet_float_count(model: DarknetModel) -> int:
     """How many float32 values a .weights file for this model holds after its header."""
-    total = 0
-    for layer in model.conv_layers():
-        total += layer.conv.weight.numel()
-        total += 4 * layer.bn.num_features if hasattr(layer, "bn") else layer.conv.out_channels
-    return total
+    return sum(tensor.numel() for layer in model.conv_layers() for tensor in _stored_tensors(layer))
+
+
+def _stored_tensors(layer: nn.Module) -> list[torch.Tensor]:
+    """One convolutional layer's tensors in the order a .weights file stores them: batch-norm bias,
+    scale, running mean and running variance (or the conv bias when there is no batch norm), then the
+    conv weights."""
+    conv, bn = layer.get_submodule("conv"), getattr(layer, "bn", None)
+    if not isinstance(conv, nn.Conv2d) or not isinstance(bn, nn.BatchNorm2d | None):
+        raise PosekitError(f"{layer}: not a darknet convolutional layer (a conv and its batch norm, if any)")
+    stored = [conv.bias] if bn is None else [bn.bias, bn.weight, bn.running_mean, bn.running_var]
+    return [tensor for tensor in (*stored, conv.weight) if tensor is not None]
 
 
 def _read_header(data: bytes, path: Path) -> int:
@@ -335,9 +344,5 @@ def load_darknet_weights(model: DarknetModel, path: str | Path, variant: str | N
 
     with torch.no_grad():
         for layer in model.conv_layers():
-            if hasattr(layer, "bn"):
-                for tensor in (layer.bn.bias, layer.bn.weight, layer.bn.running_mean, layer.bn.running_var):
-                    take(tensor)
-            else:
-                take(layer.conv.bias)
-            take(layer.conv.weight)
+            for tensor in _stored_tensors(layer):
+                take(tensor)

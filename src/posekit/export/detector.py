@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from posekit.detectors.base import Detector
 from posekit.detectors.batched import BatchedYoloDetector
 from posekit.detectors.onnx_net import OnnxDetectorNet
 from posekit.errors import PosekitError
@@ -31,13 +32,14 @@ from posekit.runtime.trace import INPUT_NAME
 
 
 def export_detector_onnx(
-    detector: BatchedYoloDetector,
+    detector: Detector,
     output: str | Path,
     options: ExportOptions | None = None,
     check_image: str | Path | None = None,
 ) -> ExportReport:
     """Write `detector`'s network (batch norm folded) to `output`; traced and checked on a real photo
-    (check_image, else scikit-image's astronaut) put through the detector's pre-processing."""
+    (check_image, else scikit-image's astronaut) put through the detector's pre-processing. Detectors
+    other than the YOLOv3/YOLOX and YOLO-pose ones are refused."""
     options = options or ExportOptions()
     if not isinstance(detector, BatchedYoloDetector | YoloPoseDetector):
         raise PosekitError(
@@ -46,13 +48,15 @@ def export_detector_onnx(
     if options.preprocess:
         raise PosekitError("--preprocess applies to pose models; a detector takes its own pre-processing")
     check_options(options)
-    if isinstance(getattr(detector, "model", None), OnnxDetectorNet):
-        raise PosekitError(f"{detector.name}: already an ONNX network ({detector.model.onnx_path})")
+    model = getattr(detector, "model", None)
+    if isinstance(model, OnnxDetectorNet):
+        raise PosekitError(f"{detector.name}: already an ONNX network ({model.onnx_path})")
     if check_image is None:
         from posekit.io.images import sample_image_path
 
         check_image = sample_image_path()
     image = read_image_rgb(check_image)
+    network: torch.nn.Module
     if isinstance(detector, YoloPoseDetector):  # a fixed-size file takes the full square letterbox
         network_input, network = (
             preprocess([image], detector.input_size, detector.stride, auto=False)[0][0],

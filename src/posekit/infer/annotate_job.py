@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
@@ -27,6 +28,7 @@ from posekit.io.labelme_write import labelme_document, write_labelme
 from posekit.io.outnames import fit_name
 from posekit.paths import folder_lock
 from posekit.skeleton import set_for_joints
+from posekit.types import PoseResult
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,9 @@ def plan_tasks(indir: Path, output: Path) -> tuple[list[Task], list[tuple[str, s
     """One task per image of indir (natural order), its json named by the image stem in output, as
     Labelme names it; an image whose stem another image already took is refused (Labelme keeps one
     json per stem)."""
-    tasks, refused, taken = [], [], {}
+    tasks: list[Task] = []
+    refused: list[tuple[str, str]] = []
+    taken: dict[Path, Path] = {}
     for image in list_images(indir):
         json_path = output / fit_name(image.stem, ".json")
         if json_path in taken:
@@ -121,13 +125,21 @@ def annotate_folder(
     return summary
 
 
-def _annotate_all(pipe, tasks, options, names, summary, progress, on_image) -> None:
+def _annotate_all(
+    pipe: Pipeline,
+    tasks: list[Task],
+    options: AnnotateOptions,
+    names: Sequence[str] | None,
+    summary: AnnotateSummary,
+    progress: bool,
+    on_image: Callable[[int, int], None] | None,
+) -> None:
     frames = pipe.frames(open_images([task.image for task in tasks], pipe.options.stream.max_pixels))
     bar = tqdm(total=len(tasks), desc="pre-labelling", unit="img", disable=not progress or None)
     try:
         for frame in frames:
             task = tasks[frame.index]
-            if frame.image is None:
+            if frame.image is None or frame.result is None:  # result is set on every readable frame
                 reason = (frame.error or "not readable").removeprefix(f"{task.image}: ")
                 _fail(summary, bar, str(task.image), reason)
             else:
@@ -140,7 +152,15 @@ def _annotate_all(pipe, tasks, options, names, summary, progress, on_image) -> N
         bar.close()
 
 
-def _annotate_one(task, shape, result, options, names, summary, bar) -> None:
+def _annotate_one(
+    task: Task,
+    shape: tuple[int, ...],
+    result: PoseResult,
+    options: AnnotateOptions,
+    names: Sequence[str] | None,
+    summary: AnnotateSummary,
+    bar: tqdm[Any],
+) -> None:
     height, width = shape[:2]
     names = names or set_for_joints(result.keypoints.shape[1]).names
     if options.mode == "merge" and task.json_path.exists():
@@ -170,6 +190,6 @@ def _annotate_one(task, shape, result, options, names, summary, bar) -> None:
     summary.points += sum(1 for s in added if s["shape_type"] == "point")
 
 
-def _fail(summary: AnnotateSummary, bar: tqdm, name: str, reason: str) -> None:
+def _fail(summary: AnnotateSummary, bar: tqdm[Any], name: str, reason: str) -> None:
     summary.failed.append((name, reason))
     bar.write(f"warning: skipped {name}: {reason}", file=sys.stderr)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -113,7 +113,7 @@ class Pipeline:
         on_model_done: Callable[[], None] | None = None,
         single_thread: bool | None = None,
         video: VideoOptions | None = None,
-    ) -> Iterator[Frame]:
+    ) -> Generator[Frame, None, None]:
         """The threaded stages over `source` (posekit.infer.stages.process) with this pipeline's models
         and options (single_thread: instead of options.single_thread; video: det_interval and
         smoothing, default every frame detected, no smoothing): Frames with detections and results,
@@ -142,7 +142,7 @@ class Pipeline:
         Each call stands alone (no tracking across calls: for track ids use `stream`)."""
         source = open_source(image, self.options.stream.max_pixels, kind="image")
         (done,) = self.frames(source, single_thread=True)
-        if done.image is None:
+        if done.image is None or done.result is None:  # the pose stage fills every readable frame
             raise PosekitError(done.error or f"{done.name}: not readable")
         return done.result
 
@@ -162,7 +162,7 @@ class Pipeline:
         frames = self.frames(source, tracker=self.new_tracker(name=tracker), video=video)
         try:
             for frame in frames:
-                if frame.image is None:
+                if frame.image is None or frame.result is None:  # result is set on every readable frame
                     warnings.warn(f"skipped {frame.error}", stacklevel=2)
                     continue
                 yield frame.name, frame.image, frame.result

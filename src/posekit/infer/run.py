@@ -9,9 +9,10 @@ from __future__ import annotations
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
@@ -20,7 +21,7 @@ from posekit.errors import PosekitError
 from posekit.infer.detfile import DetectionFile
 from posekit.infer.options import OutputOptions, StreamOptions
 from posekit.infer.outputs import RenderedOutputs
-from posekit.infer.sources import Source
+from posekit.infer.sources import Frame, Source
 from posekit.infer.stages import STAGES, process
 from posekit.infer.stopping import stop_signals_held
 from posekit.infer.tracked import VideoOptions
@@ -28,6 +29,7 @@ from posekit.io.atomic import check_writable_folder
 from posekit.io.results import RESULTS_FILE, ResultsWriter
 from posekit.paths import check_apart, folder_lock
 from posekit.pose.types import PoseModel
+from posekit.track import Tracker
 
 FINISH_MESSAGE = "===========================> Finish Model Running."
 RENDER_MESSAGE = "Rendering remaining images in the queue..."
@@ -70,7 +72,7 @@ def run_inference(
     *,
     stream: StreamOptions | None = None,
     outputs: RenderedOutputs | None = None,
-    tracker=None,
+    tracker: Tracker | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
     video: VideoOptions | None = None,
@@ -168,14 +170,21 @@ def run_inference(
         return summary
 
 
-def _consume(stream, outputs: RenderedOutputs, writer: ResultsWriter, summary: RunSummary, times, bar):
+def _consume(
+    stream: Generator[Frame, None, None],
+    outputs: RenderedOutputs,
+    writer: ResultsWriter,
+    summary: RunSummary,
+    times: dict[str, float],
+    bar: tqdm[Any],
+) -> Exception | None:
     """Render and write each frame of `stream`; returns the exception that ended it early, if any
     (Ctrl-C only marks the summary as interrupted). A frame is written whole: Ctrl-C or SIGTERM while
     its results entry and rendering are written takes effect once both are."""
     failure: Exception | None = None
     try:
         for frame in stream:
-            if frame.image is None:
+            if frame.image is None or frame.result is None:  # result is set on every readable frame
                 summary.failed.append((frame.name, frame.error or "unreadable"))
                 tqdm.write(f"warning: skipped {frame.error}", file=sys.stderr)
             else:

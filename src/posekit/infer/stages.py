@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 
 import numpy as np
 
@@ -102,7 +102,7 @@ def pose_stage(
     step: PoseStep,
     times: dict[str, float],
     on_done: Callable[[], None] | None = None,
-) -> Iterator[Frame]:
+) -> Generator[Frame, None, None]:
     """Fill frame.result: keypoints for each crop, pose NMS, then the tracker's ids (see PoseStep)."""
     for frame in frames:
         if frame.image is not None:
@@ -125,9 +125,9 @@ def process(
     times: dict[str, float] | None = None,
     on_model_done: Callable[[], None] | None = None,
     video: VideoOptions | None = None,
-) -> Iterator[Frame]:
+) -> Generator[Frame, None, None]:
     """Frames of `source` with detections and results filled in, in input order (a live source is
-    detected one frame at a time)."""
+    detected one frame at a time); closing the generator stops the stages' threads."""
     times = times if times is not None else defaultdict(float)
     detbatch = 1 if source.live else detbatch
     step = PoseStep(pose_model, tracker, video, min_box_area, source.fps)
@@ -137,4 +137,5 @@ def process(
 
     frames = stage(_timed(source.frames, times, "read"), "read")
     frames = stage(detect_stage(frames, detector, detbatch, times, step.schedule()), "detect")
-    return iter(stage(pose_stage(frames, step, times, on_model_done), "pose"))
+    posed = pose_stage(frames, step, times, on_model_done)
+    return posed if single_thread else threaded(posed, qsize, "pose")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -23,7 +23,7 @@ class _Failure:
         self.exc = exc
 
 
-def threaded(items: Iterable[T], maxsize: int, name: str = "stage") -> Iterator[T]:
+def threaded(items: Iterable[T], maxsize: int, name: str = "stage") -> Generator[T, None, None]:
     """Iterate `items` on a daemon thread; yield its items here, at most `maxsize` waiting in between.
 
     An exception in the thread is re-raised here. Closing this generator (or an exception in the

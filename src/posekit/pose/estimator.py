@@ -8,6 +8,7 @@ every head, as AlphaPose's demo and validate.py do.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -53,7 +54,7 @@ class TopDownEstimator:
     def from_checkpoint(
         cls,
         cfg: Config,
-        checkpoint: str,
+        checkpoint: str | Path,
         device: str = "cpu",
         backend: str = "auto",
         precision: str = "auto",

@@ -95,8 +95,9 @@ def _pose_head(path: Path, model: StandIn) -> StandIn:
         raise _refuse(path, f"an end-to-end (NMS-free) pose head ({head.name}), which posekit does not run")
     if getattr(head, "reg_max", REG_MAX) != REG_MAX or arch.get("reg_max", REG_MAX) != REG_MAX:
         raise _refuse(path, f"a head with reg_max {getattr(head, 'reg_max', '?')} (only 16 is supported)")
-    if getattr(head, "nl", 3) != 3:
-        raise _refuse(path, f"a {head.nl}-level (P6) model; only 3-level (P3-P5) models are supported")
+    levels = getattr(head, "nl", 3)
+    if levels != 3:
+        raise _refuse(path, f"a {levels}-level (P6) model; only 3-level (P3-P5) models are supported")
     return head
 
 
@@ -145,7 +146,10 @@ def load_checkpoint(path: str | Path) -> YoloPoseCheckpoint:
     ckpt = read_checkpoint(path)
     model = _pose_model(path, ckpt)
     head = _pose_head(path, model)
-    kpt_shape = tuple(int(v) for v in (getattr(head, "kpt_shape", None) or model.kpt_shape))
+    stored_shape = getattr(head, "kpt_shape", None) or getattr(model, "kpt_shape", None)
+    if stored_shape is None:
+        raise _refuse(path, "a pose model without its keypoint shape (kpt_shape)")
+    kpt_shape = tuple(int(v) for v in stored_shape)
     if len(kpt_shape) != 2 or kpt_shape[0] < 1 or kpt_shape[1] not in (2, 3):
         raise _refuse(path, f"keypoint shape {list(kpt_shape)} (needs [K, 2] or [K, 3])")
     nc = int(getattr(head, "nc", 1))
