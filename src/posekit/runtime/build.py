@@ -1,11 +1,10 @@
 """Choosing a backend by name and building a runner for any network: the one entry point of the layer.
 
 A runner is a callable: float32 NCHW numpy batch -> float32 numpy output (a tuple of arrays when the
-network returns a tuple). BACKENDS maps each name to its builder; "auto" picks per device and CPU
-(measured with benchmarks/runtime.py): OpenVINO on the CPU when it is installed (bf16 where the CPU has
-it natively, through `precision`: the fastest path for every network); without it, torch on CPUs with
-native bf16 (its bf16 path beat onnxruntime fp32 on YOLOX and FastPose), onnxruntime on other CPUs
-(faster than torch fp32 on every network measured), torch on GPUs.
+network returns a tuple). BACKENDS maps each name to its builder; "auto" picks per device and CPU:
+OpenVINO on the CPU when it is installed (bf16 where the CPU has it natively, through `precision`);
+without it, torch on CPUs with native bf16, onnxruntime on other CPUs, torch on GPUs. Why this order:
+docs/benchmarks.md (benchmarks/runtime.py).
 """
 
 from __future__ import annotations

@@ -1,11 +1,10 @@
-"""The OpenVINO backend: the fastest CPU path measured here (bf16 on AMX/AVX512-BF16 CPUs, else fp32).
+"""The OpenVINO backend (bf16 on AMX/AVX512-BF16 CPUs, else fp32).
 
 The torch network is traced to ONNX in a temporary folder (no file left behind) and compiled by
 OpenVINO's CPU plugin. With `fp32_output_conv` (FastPose), a last Conv2d that is the network's final
 operation (0.5% of FastPose's FLOPs) is split off and run in fp32 PyTorch on the features, so heatmaps
 are never rounded to bf16, whose 8-bit mantissa ties neighbouring pixels before the argmax.
-Measured on this project's 2-core AMX CPU, FastPose-ResNet-50 256x192 (benchmarks/backends.py):
-about 7.5 ms per person at batch 8, against 12.5-15 for the torch bf16 path.
+Its speed against the other backends: docs/benchmarks.md (benchmarks/backends.py).
 """
 
 from __future__ import annotations

@@ -2,10 +2,8 @@
 backend's fast CPU path: BN folding, channels_last, bf16, compile.
 
 `optimize_for_inference(model)` returns a module with the same interface as the model (float32 NCHW in,
-float32 output, or a tuple of them, out) that TorchBackend runs like any other. Measured on this
-project's 2-core AMX CPU (benchmarks/backends.py, FastPose-ResNet-50 256x192, batch 8): fp32 eager
-~53 ms/person, the bf16 path below ~12.5 ms/person, plus torch.compile ~10.7 ms/person after a 10-25 s
-compile.
+float32 output, or a tuple of them, out) that TorchBackend runs like any other. Speeds of each path:
+docs/benchmarks.md (benchmarks/backends.py).
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """A runner for a network whose input size varies (letterboxed detector inputs): one compiled model per
 input height x width, built on first use and kept in a small cache (the batch axis is always free).
 
-Measured on this project's 2-core AMX CPU (`benchmarks/runtime.py --networks yolox-s --paths
-openvino-bf16 openvino-bf16-dynamic-hw openvino-bf16 --repeats 3 --threads 1`): YOLOX-s 640 in OpenVINO
-bf16 390 and 368 ms per image compiled for the size, 426 ms traced with free height and width. A fixed
-size is also the only choice correct for any network (tracing turns shape-derived values into constants).
+A fixed size is also the only choice correct for any network (tracing turns shape-derived values into
+constants); its speed against a free height and width: docs/benchmarks.md (benchmarks/runtime.py).
 """
 
 from __future__ import annotations
